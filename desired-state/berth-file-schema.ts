@@ -1,0 +1,51 @@
+// Schema of berth.yaml, the fleet file at the root of a desired state (strict: typos are errors).
+import { z } from "zod";
+import { durationSchema } from "./duration.ts";
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+const name = (what: string) => z.string().regex(NAME_PATTERN, { error: `${what} must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit` });
+
+export const rolloutStrategySchema = z.union([z.literal("recreate"), z.literal("start-first")]);
+export type RolloutStrategy = z.output<typeof rolloutStrategySchema>;
+
+export const rolloutSchema = z.strictObject({
+  strategy: rolloutStrategySchema.optional(),
+  healthTimeout: durationSchema().optional(),
+  monitor: durationSchema().optional(),
+  /** How many healthy previous images stay tagged for rollback. */
+  history: z.int().min(1).max(20).optional(),
+});
+
+export const pruneSchema = z.strictObject({
+  schedule: z.string().min(1).optional(),
+  keep: z.int().min(1).max(100).optional(),
+  minAge: durationSchema().optional(),
+  foreign: z.boolean().optional(),
+  buildCacheMaxGiB: z.number().positive().optional(),
+});
+
+export const machineSchema = z.strictObject({
+  profile: name("profile"),
+  hostnames: z.array(z.string().min(1)).optional(),
+  /** Per-machine overrides of the fleet defaults. */
+  prune: pruneSchema.optional(),
+  gpus: z.int().min(0).optional(),
+});
+
+export const berthFileSchema = z.strictObject({
+  version: z.literal(1, { error: "only version 1 is supported" }),
+  registry: z
+    .string()
+    .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, { error: "must be a registry prefix like ghcr.io/org or 127.0.0.1:5000/org" })
+    .optional(),
+  push: z.boolean().optional(),
+  machines: z.record(name("machine name"), machineSchema).refine((machines) => Object.keys(machines).length > 0, { error: "at least one machine is needed" }),
+  rollout: rolloutSchema.optional(),
+  prune: pruneSchema.optional(),
+  resync: durationSchema().optional(),
+  allowEmpty: z.boolean().optional(),
+});
+
+export type BerthFile = z.output<typeof berthFileSchema>;
+export type PruneFileSpec = z.output<typeof pruneSchema>;
+export type RolloutFileSpec = z.output<typeof rolloutSchema>;

@@ -1,0 +1,27 @@
+// Schemas of berth's compose extension fields: top-level and per-service `x-berth` (strict).
+import { z } from "zod";
+import { rolloutSchema } from "./berth-file-schema.ts";
+import { budgetsSchema } from "./budgets-schema.ts";
+
+export const stackExtensionSchema = z.strictObject({
+  machines: z.array(z.string().min(1)).min(1).optional(),
+  /** Remove services of this stack that left the desired state. */
+  prune: z.boolean().optional(),
+});
+
+export const gpuNeedSchema = z.strictObject({
+  count: z.int().min(1).optional(),
+  vramMiB: z.number().positive().optional(),
+});
+
+export const serviceExtensionSchema = z.strictObject({
+  rollout: rolloutSchema.optional(),
+  selfHeal: z.boolean().optional(),
+  gpu: gpuNeedSchema.optional(),
+  source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
+  budgets: budgetsSchema.optional(),
+});
+
+export type StackExtension = z.output<typeof stackExtensionSchema>;
+export type ServiceExtension = z.output<typeof serviceExtensionSchema>;
+export type GpuNeed = z.output<typeof gpuNeedSchema>;

@@ -1,0 +1,117 @@
+// The loaded, validated desired state as plain data: what every planner and reconciler reads.
+import type { Profile } from "../profiles/profile-schema.ts";
+import type { RolloutStrategy } from "./berth-file-schema.ts";
+import type { Budgets } from "./budgets-schema.ts";
+import type { GpuNeed } from "./compose-extension-schema.ts";
+
+export type ImageSource = "build" | "pull" | "auto";
+
+export type DockerfileFacts = {
+  /** Every FROM reference, in order (stage names excluded). */
+  fromRefs: string[];
+  /** FROM references that name another berth image. */
+  parents: string[];
+  /** ARG names declared anywhere in the Dockerfile. */
+  declaredArgs: string[];
+};
+
+export type ImageSpec = {
+  /** Berth image name: images/<name>, or <service> with "_" as "-" for a stack service's build. */
+  name: string;
+  /** Where it was declared, relative to the root (for messages). */
+  declaredIn: string;
+  origin: { kind: "image" } | { kind: "service"; stack: string; service: string };
+  /** Absolute paths inside the desired-state root. */
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  /** Machines that need this image (an image used by a needed image is needed too). */
+  machines: string[];
+  platform: string;
+  push: boolean;
+  source: ImageSource;
+  budgets: Budgets;
+  dockerfileFacts: DockerfileFacts;
+};
+
+export type RolloutSpec = {
+  strategy: RolloutStrategy;
+  healthTimeoutSeconds: number;
+  monitorSeconds: number;
+  history: number;
+};
+
+export type PruneSpec = {
+  schedule: string;
+  keep: number;
+  minAgeSeconds: number;
+  foreign: boolean;
+  buildCacheMaxGiB?: number;
+};
+
+export type ServiceSpec = {
+  name: string;
+  stack: string;
+  /** The service as `docker compose config --format json` normalised it. */
+  config: Record<string, unknown>;
+  /** Image reference to pull or run, when the service has no build. */
+  image?: string;
+  /** Berth image name built for this service, when it has `build:`. */
+  buildImage?: string;
+  rollout: RolloutSpec;
+  selfHeal: boolean;
+  gpu?: GpuNeed;
+  source: ImageSource;
+  dependsOn: string[];
+  /** A fixed host port or container_name rules out start-first. */
+  hasFixedHostPort: boolean;
+  containerName?: string;
+};
+
+export type StackSpec = {
+  name: string;
+  /** Absolute directory of the stack and its compose file. */
+  dir: string;
+  composeFile: string;
+  machines: string[] | "all";
+  prune: boolean;
+  services: ServiceSpec[];
+  /** The whole normalised compose model (networks, volumes, …). */
+  model: Record<string, unknown>;
+};
+
+export type MachineSpec = {
+  name: string;
+  profile: string;
+  hostnames: string[];
+  gpus?: number;
+  prune: PruneSpec;
+};
+
+export type DesiredState = {
+  root: string;
+  /** Git commit of the root, or "content-<hash>" when it is not a git checkout. */
+  revision: string;
+  registry?: string;
+  push: boolean;
+  machines: Record<string, MachineSpec>;
+  profiles: Record<string, Profile>;
+  images: ImageSpec[];
+  stacks: StackSpec[];
+  rollout: RolloutSpec;
+  resyncSeconds: number;
+  allowEmpty: boolean;
+};
+
+export const DEFAULT_ROLLOUT: RolloutSpec = { strategy: "recreate", healthTimeoutSeconds: 60, monitorSeconds: 10, history: 3 };
+export const DEFAULT_PRUNE: PruneSpec = { schedule: "0 4 * * *", keep: 3, minAgeSeconds: 24 * 3600, foreign: false };
+export const DEFAULT_RESYNC_SECONDS = 300;
+export const DEFAULT_PLATFORM = "linux/amd64";
+
+/** Images and stacks one machine needs. */
+export function forMachine(state: DesiredState, machine: string): { images: ImageSpec[]; stacks: StackSpec[] } {
+  return {
+    images: state.images.filter((image) => image.machines.includes(machine)),
+    stacks: state.stacks.filter((stack) => stack.machines === "all" || stack.machines.includes(machine)),
+  };
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { dockerfileFacts } from "./dockerfile-facts.ts";
+
+describe("dockerfileFacts", () => {
+  it("finds berth parents among FROM lines and ignores stage names", () => {
+    const text = [
+      "# syntax=docker/dockerfile:1",
+      "FROM --platform=linux/amd64 base-cpu-pydeps AS base",
+      "ARG MACHINE=pc2",
+      "FROM base AS builder",
+      "RUN echo hi \\",
+      "  && echo there",
+      "FROM debian:bookworm-slim AS runtime",
+      "ARG OMP_NUM_THREADS UVICORN_WORKERS=8",
+      "COPY --from=builder /x /x",
+    ].join("\n");
+    const facts = dockerfileFacts(text, new Set(["base-cpu-pydeps", "base-python"]));
+    expect(facts.fromRefs).toEqual(["base-cpu-pydeps", "debian:bookworm-slim"]);
+    expect(facts.parents).toEqual(["base-cpu-pydeps"]);
+    expect(facts.declaredArgs).toEqual(["MACHINE", "OMP_NUM_THREADS", "UVICORN_WORKERS"]);
+  });
+
+  it("treats a berth name used only as a stage alias as not a parent", () => {
+    const facts = dockerfileFacts("FROM busybox AS base-python\nFROM base-python\n", new Set(["base-python"]));
+    expect(facts.parents).toEqual([]);
+  });
+});

@@ -1,0 +1,19 @@
+// The revision of a desired-state root: its git commit, or a digest of its files.
+import { createHash } from "node:crypto";
+import { runCommand } from "../platform/run-command.ts";
+
+export async function gitRevision(root: string): Promise<string | undefined> {
+  const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+  if (!result || result.exitCode !== 0) return undefined;
+  const sha = result.stdout.trim();
+  return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
+}
+
+/** A digest over (path, content) pairs, for roots that are not git checkouts. */
+export function contentRevision(files: ReadonlyArray<readonly [string, string]>): string {
+  const hash = createHash("sha256");
+  for (const [path, content] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    hash.update(path).update("\0").update(content).update("\0");
+  }
+  return `content-${hash.digest("hex").slice(0, 12)}`;
+}

@@ -1,0 +1,47 @@
+// Persisted status of each resource berth reconciles (image, service, stack, source).
+import type { Condition } from "./conditions.ts";
+
+export type BuildFacts = {
+  inputHash: string;
+  /** Local tag that holds the image, e.g. registry/name:hash12[-machine]. */
+  tag: string;
+  imageId: string;
+  action: "build" | "pull" | "reuse";
+  durationSeconds?: number;
+  cacheHitRatio?: number;
+  sizeBytes: number;
+  /** Bytes of layers shared with the parent image. */
+  sharedBytes?: number;
+  previousSizeBytes?: number;
+  /** Unix ms when this host built or pulled it (prune's record, not the image's creation date). */
+  recordedAt: number;
+};
+
+export type RollbackEntry = {
+  /** Image id and the rollback tag pointing at it. */
+  imageId: string;
+  tag: string;
+  revision: string;
+  specHash: string;
+  /** Effective compose service config that ran healthily with this image. */
+  config: Record<string, unknown>;
+  recordedAt: number;
+};
+
+export type ResourceStatus = {
+  /** "image/<machine>/<name>", "service/<stack>/<service>", "stack/<name>", "source". */
+  key: string;
+  conditions: Condition[];
+  observedRevision?: string;
+  lastAppliedRevision?: string;
+  build?: BuildFacts;
+  /** Newest first; rollback-1 is entry 0. */
+  history?: RollbackEntry[];
+  /** (revision, specHash) that failed and must not be retried until the spec changes or retry. */
+  failed?: { revision: string; specHash: string; reason: string; message: string; at: number };
+  /** Pinned by a manual rollback until the desired state changes or retry. */
+  pinned?: { imageId: string; tag: string; revision: string; specHash: string; desiredSpecHash: string };
+  /** Image builds/pulls this host recorded, for prune's keep-newest rule (image tag → unix ms). */
+  records?: Record<string, number>;
+  updatedAt: string;
+};
