@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import type { ObservedContainer } from "../platform/observed.ts";
+import { buildStatusView, formatStatus } from "./status-view.ts";
+
+const container = (stack: string, service: string, image: string, health: ObservedContainer["health"], state = "running"): ObservedContainer => ({
+  id: `${stack}-${service}`,
+  name: `${stack}-${service}-1`,
+  image,
+  imageId: "sha256:1",
+  labels: { "io.berth.stack": stack, "io.berth.service": service },
+  state,
+  health,
+  created: 0,
+  status: "",
+});
+
+describe("status view", () => {
+  it("tells a person which service rolled back and why, in one screen", () => {
+    const view = buildStatusView({
+      machine: "pc2",
+      ready: true,
+      statuses: [
+        { key: "source", conditions: [{ type: "Ready", status: "True", reason: "Applied", message: "", lastTransitionTime: "t" }], observedRevision: "a".repeat(40), lastAppliedRevision: "a".repeat(40), updatedAt: "t" },
+        {
+          key: "service/memory-fusion-hub/memory_fusion_hub",
+          conditions: [
+            { type: "Ready", status: "True", reason: "Healthy", message: "", lastTransitionTime: "t" },
+            { type: "Degraded", status: "True", reason: "RolledBack", message: "revision bbbbbbb failed: health check exited 1", lastTransitionTime: "2026-11-27T05:00:00Z" },
+          ],
+          lastAppliedRevision: "a".repeat(40),
+          updatedAt: "t",
+        },
+      ],
+      containers: [container("memory-fusion-hub", "memory_fusion_hub", "hub:v2", "healthy")],
+    });
+    const text = formatStatus(view);
+    expect(text).toContain("machine pc2  ready yes  desired aaaaaaa  applied aaaaaaa");
+    expect(text).toMatch(/memory-fusion-hub\/memory_fusion_hub\s+hub:v2\s+healthy\s+aaaaaaa\s+Ready=True\(Healthy\) Degraded=True\(RolledBack\)/);
+    expect(text).toContain("Degraded/RolledBack: revision bbbbbbb failed: health check exited 1");
+    expect(view.services[0]?.lastRollback).toContain("2026-11-27T05:00:00Z");
+  });
+
+  it("shows a service without a container as missing, and an invalid desired state", () => {
+    const view = buildStatusView({
+      machine: "pc2",
+      ready: false,
+      statuses: [
+        { key: "source", conditions: [{ type: "Stalled", status: "True", reason: "InvalidDesiredState", message: "berth.yaml:3: resynk: unknown key", lastTransitionTime: "t" }], observedRevision: "c".repeat(40), updatedAt: "t" },
+        { key: "service/web/api", conditions: [], updatedAt: "t" },
+      ],
+      containers: [],
+    });
+    const text = formatStatus(view);
+    expect(text).toContain("desired state: Stalled=True InvalidDesiredState: berth.yaml:3: resynk: unknown key");
+    expect(view.services[0]?.health).toBe("missing");
+  });
+});
