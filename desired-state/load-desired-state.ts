@@ -43,7 +43,6 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   } catch {
     return { ok: false, problems: [{ file: rootDir, field: "", message: "desired-state directory not found" }] };
   }
-  const rel = (path: string) => relative(root, path) || ".";
   const contents: Array<[string, string]> = [];
 
   // berth.yaml

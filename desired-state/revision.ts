@@ -1,9 +1,12 @@
 // The revision of a desired-state root: its git commit, or a digest of its files.
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 import { runCommand } from "../platform/run-command.ts";
 
 export async function gitRevision(root: string): Promise<string | undefined> {
-  const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+  // Only the root itself may be the repository: never climb to an unrelated parent checkout.
+  const env = { ...process.env, GIT_CEILING_DIRECTORIES: dirname(root) };
+  const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000, env }).catch(() => undefined);
   if (!result || result.exitCode !== 0) return undefined;
   const sha = result.stdout.trim();
   return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;

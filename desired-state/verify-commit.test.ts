@@ -6,7 +6,7 @@ import { createSourceRepo, generateGpgKey, generateSshKey, makeTempDir, removeDi
 import type { SourceRepo } from "../test/support/git-fixture.ts";
 import { createCommitVerifier } from "./verify-commit.ts";
 
-describe("createCommitVerifier with SSH allowed signers", () => {
+describe("createCommitVerifier with SSH allowed signers", { timeout: 30_000 }, () => {
   let dir: string;
   let repo: SourceRepo;
   let allowedSignersFile: string;
@@ -68,7 +68,7 @@ describe("createCommitVerifier with SSH allowed signers", () => {
   });
 });
 
-describe("createCommitVerifier with a GPG key directory", () => {
+describe("createCommitVerifier with a GPG key directory", { timeout: 30_000 }, () => {
   let dir: string;
   let repo: SourceRepo;
   let keyringDir: string;
