@@ -40,22 +40,31 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
     const out: string[] = [];
     const err: string[] = [];
     let timedOut = false;
+    let settled = false;
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
           child.kill("SIGKILL");
+          // A grandchild may hold the pipes open: do not wait for them to close.
+          settled = true;
+          const partial = { stdout: out.join(""), stderr: `${err.join("")}\ntimed out after ${options.timeoutMs} ms`, exitCode: 124 };
+          reject(new CommandError(`${file} ${args.slice(0, 3).join(" ")}`, partial));
         }, options.timeoutMs)
       : undefined;
     collectLines(child.stdout, out, options.onStdoutLine);
     collectLines(child.stderr, err, options.onStderrLine);
     child.on("error", (error) => {
       if (timer) clearTimeout(timer);
+      if (settled) return;
+      settled = true;
       reject(error);
     });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (settled) return;
       const result = { stdout: out.join(""), stderr: err.join(""), exitCode: code ?? (signal ? 128 : 1) };
       const name = `${file} ${args.slice(0, 3).join(" ")}`;
+      settled = true;
       if (timedOut) reject(new CommandError(name, { ...result, stderr: `${result.stderr}\ntimed out after ${options.timeoutMs} ms` }));
       else if (result.exitCode !== 0 && !options.allowFailure) reject(new CommandError(name, result));
       else resolve(result);

@@ -1,0 +1,78 @@
+// Image series from the status store's build facts: sizes, reduction, build time, cache hits, budgets.
+import type { ResourceStatus } from "../status/resource-status.ts";
+import { getCondition } from "../status/conditions.ts";
+import type { DesiredImageView } from "./desired-view.ts";
+import type { BudgetName } from "./metric-families.ts";
+
+export type ImageSeries = {
+  image: string;
+  sizeBytes: number;
+  sharedBytes?: number;
+  reductionRatio?: number;
+  buildDurationSeconds?: number;
+  cacheHitRatio?: number;
+  budgets: { budget: BudgetName; limit: number; exceeded: boolean }[];
+};
+
+const MIB = 1024 * 1024;
+
+/** "image/<machine>/<name>" → name, when the record belongs to `machine`. */
+export function imageNameOf(key: string, machine: string): string | undefined {
+  const prefix = `image/${machine}/`;
+  return key.startsWith(prefix) && key.length > prefix.length ? key.slice(prefix.length) : undefined;
+}
+
+function stripAlgo(id: string): string {
+  return id.startsWith("sha256:") ? id.slice(7) : id;
+}
+
+function budgetFromReason(reason: string): BudgetName | undefined {
+  const r = reason.toLowerCase();
+  if (r.includes("size")) return "size";
+  if (r.includes("cache")) return "cache_hit_ratio";
+  if (r.includes("time") || r.includes("duration") || r.includes("build")) return "build_time";
+  return undefined;
+}
+
+/**
+ * One row per built/pulled image of this machine. Images left out of the desired state (when
+ * it is known) or missing from the engine (when the engine answered) have no series.
+ */
+export function imageSeries(
+  records: readonly ResourceStatus[],
+  machine: string,
+  options: { desired?: ReadonlyMap<string, DesiredImageView>; presentImageIds?: ReadonlySet<string> } = {},
+): ImageSeries[] {
+  const present = options.presentImageIds ? new Set([...options.presentImageIds].map(stripAlgo)) : undefined;
+  const out: ImageSeries[] = [];
+  for (const record of records) {
+    const name = imageNameOf(record.key, machine);
+    const build = record.build;
+    if (name === undefined || build === undefined) continue;
+    const desired = options.desired?.get(name);
+    if (options.desired && !desired) continue;
+    if (present && !present.has(stripAlgo(build.imageId))) continue;
+    const baseline = desired?.baselineSizeBytes ?? build.previousSizeBytes;
+    const budgets: ImageSeries["budgets"] = [];
+    if (desired) {
+      const { sizeMiB, buildSeconds, cacheHitRatio } = desired.budgets;
+      if (sizeMiB !== undefined) budgets.push({ budget: "size", limit: sizeMiB * MIB, exceeded: build.sizeBytes > sizeMiB * MIB });
+      if (buildSeconds !== undefined) budgets.push({ budget: "build_time", limit: buildSeconds, exceeded: build.durationSeconds !== undefined && build.durationSeconds > buildSeconds });
+      if (cacheHitRatio !== undefined) budgets.push({ budget: "cache_hit_ratio", limit: cacheHitRatio, exceeded: build.cacheHitRatio !== undefined && build.cacheHitRatio < cacheHitRatio });
+    } else {
+      const condition = getCondition(record.conditions, "BudgetExceeded");
+      const budget = condition?.status === "True" ? budgetFromReason(condition.reason) : undefined;
+      if (budget) budgets.push({ budget, limit: Number.NaN, exceeded: true });
+    }
+    out.push({
+      image: name,
+      sizeBytes: build.sizeBytes,
+      ...(build.sharedBytes !== undefined ? { sharedBytes: build.sharedBytes } : {}),
+      ...(baseline !== undefined && baseline > 0 ? { reductionRatio: 1 - build.sizeBytes / baseline } : {}),
+      ...(build.action === "build" && build.durationSeconds !== undefined ? { buildDurationSeconds: build.durationSeconds } : {}),
+      ...(build.action === "build" && build.cacheHitRatio !== undefined ? { cacheHitRatio: build.cacheHitRatio } : {}),
+      budgets,
+    });
+  }
+  return out;
+}
