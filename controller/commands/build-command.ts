@@ -1,0 +1,87 @@
+// `berth build DIR --machine NAME [--image NAME…] [--push]`: builds exactly what the agent would
+// for one machine, with the same input hashes and tags, so hosts pull instead of building (CI).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatProblem } from "../../desired-state/problem.ts";
+import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { openStatusStore } from "../../status/status-store.ts";
+import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import type { ImageOutcome } from "../../reconcilers/images/images-reconciler.ts";
+import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
+import type { CommandSpec } from "../cli-io.ts";
+import { loadForCli } from "../load-for-cli.ts";
+
+function describeOutcome(outcome: ImageOutcome): string {
+  const facts = outcome.facts;
+  const numbers = [
+    facts?.durationSeconds !== undefined ? `${facts.durationSeconds.toFixed(1)} s` : undefined,
+    facts?.cacheHitRatio !== undefined ? `cache ${(facts.cacheHitRatio * 100).toFixed(0)} %` : undefined,
+    facts ? `${(facts.sizeBytes / 1024 / 1024).toFixed(1)} MiB` : undefined,
+    outcome.pushed ? "pushed" : undefined,
+  ].filter(Boolean);
+  const head = `${outcome.ok ? "ok  " : "FAIL"} ${outcome.action.padEnd(7)} ${outcome.name} ${outcome.tag || "-"} ${outcome.reason}`;
+  return `${head}${numbers.length > 0 ? ` (${numbers.join(", ")})` : ""}${outcome.ok ? "" : `\n     ${outcome.message.split("\n").join("\n     ")}`}`;
+}
+
+export const buildCommand: CommandSpec = {
+  name: "build",
+  summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)",
+  usage: [
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--json]",
+    "",
+    "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
+    "reusing local images and pulling what the registry already has. --push pushes what it builds",
+    "(and reused images the registry lacks). Exit 0 when every image is ready.",
+  ].join("\n"),
+  options: {
+    machine: { type: "string", short: "m" },
+    image: { type: "string", multiple: true },
+    push: { type: "boolean" },
+    "state-dir": { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(args, io) {
+    const dir = args.positionals[0];
+    const machine = stringFlag(args, "machine");
+    if (!dir || !machine) {
+      io.stderr(`${buildCommand.usage}\n`);
+      return 2;
+    }
+    const loaded = await loadForCli(dir);
+    if (!loaded.ok) {
+      for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
+      return 1;
+    }
+    const state = loaded.state;
+    if (!state.machines[machine]) {
+      io.stderr(`unknown machine "${machine}" (machines: ${Object.keys(state.machines).join(", ")})\n`);
+      return 2;
+    }
+    const only = listFlag(args, "image");
+    const unknown = only.filter((name) => !state.images.some((image) => image.name === name));
+    if (unknown.length > 0) {
+      io.stderr(`unknown image ${unknown.map((n) => `"${n}"`).join(", ")} (images: ${state.images.map((i) => i.name).join(", ")})\n`);
+      return 2;
+    }
+    const explicitStateDir = stringFlag(args, "state-dir");
+    const stateDir = explicitStateDir ?? (await mkdtemp(join(tmpdir(), "berth-build-state-")));
+    try {
+      const store = await openStatusStore(stateDir);
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
+      const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
+      const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true });
+      if (boolFlag(args, "json")) {
+        io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
+      } else {
+        for (const outcome of result.outcomes) io.stdout(`${describeOutcome(outcome)}\n`);
+        const built = result.outcomes.filter((o) => o.action === "build" && o.ok).length;
+        io.stdout(`${machine}: ${result.outcomes.length} images, ${built} built, ${result.outcomes.filter((o) => !o.ok).length} failed\n`);
+      }
+      return result.ok ? 0 : 1;
+    } finally {
+      if (!explicitStateDir) await rm(stateDir, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,39 @@
+// Build facts and budgets: bytes shared with the parent, and which budget an image breaches.
+import type { Budgets } from "../../desired-state/budgets-schema.ts";
+import type { BuildFacts } from "../../status/resource-status.ts";
+
+export type LayeredImage = { sizeBytes: number; layers: readonly string[] };
+
+/** Bytes of the parent's layers the image reuses: the parent's size when its layers are a prefix. */
+export function sharedBytesWithParent(image: LayeredImage, parent: LayeredImage | undefined): number | undefined {
+  if (!parent) return undefined;
+  if (parent.layers.length > image.layers.length) return 0;
+  const prefix = parent.layers.every((layer, i) => image.layers[i] === layer);
+  return prefix ? Math.min(parent.sizeBytes, image.sizeBytes) : 0;
+}
+
+export type BudgetBreach = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio"; limit: number; actual: number; message: string };
+
+const MIB = 1024 * 1024;
+
+/** Budgets apply to what was measured: size always, build time and cache hits only for a build. */
+export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio">, budgets: Budgets): BudgetBreach[] {
+  const out: BudgetBreach[] = [];
+  const sizeMiB = facts.sizeBytes / MIB;
+  if (budgets.sizeMiB !== undefined && sizeMiB > budgets.sizeMiB) {
+    out.push({ budget: "sizeMiB", limit: budgets.sizeMiB, actual: sizeMiB, message: `size ${sizeMiB.toFixed(1)} MiB > budget ${budgets.sizeMiB} MiB` });
+  }
+  if (facts.action === "build" && budgets.buildSeconds !== undefined && facts.durationSeconds !== undefined && facts.durationSeconds > budgets.buildSeconds) {
+    out.push({ budget: "buildSeconds", limit: budgets.buildSeconds, actual: facts.durationSeconds, message: `build took ${facts.durationSeconds.toFixed(1)} s > budget ${budgets.buildSeconds} s` });
+  }
+  if (facts.action === "build" && budgets.cacheHitRatio !== undefined && facts.cacheHitRatio !== undefined && facts.cacheHitRatio < budgets.cacheHitRatio) {
+    out.push({ budget: "cacheHitRatio", limit: budgets.cacheHitRatio, actual: facts.cacheHitRatio, message: `cache-hit ratio ${facts.cacheHitRatio.toFixed(2)} < budget ${budgets.cacheHitRatio}` });
+  }
+  return out;
+}
+
+/** Size reduction against the previous image of the same name, as a fraction (0.6 = 60 % smaller). */
+export function sizeReduction(facts: Pick<BuildFacts, "sizeBytes" | "previousSizeBytes">): number | undefined {
+  if (!facts.previousSizeBytes) return undefined;
+  return 1 - facts.sizeBytes / facts.previousSizeBytes;
+}

@@ -1,0 +1,348 @@
+// Carries out the images plan for one machine: reuse, pull, or build (then push) every image in
+// hierarchy order, and records conditions and build facts in status.
+import type { DesiredState } from "../../desired-state/desired-state.ts";
+import type { DockerEngine } from "../../platform/docker-engine.ts";
+import { silentLogger } from "../../platform/logger.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { Observed } from "../../platform/observed.ts";
+import { runCommand } from "../../platform/run-command.ts";
+import { removeCondition, setCondition } from "../../status/conditions.ts";
+import type { Condition } from "../../status/conditions.ts";
+import { noEvents } from "../../status/reconcile-events.ts";
+import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
+import type { StatusStore } from "../../status/status-store.ts";
+import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
+import { createFileHashCache } from "./hash-context.ts";
+import type { FileHashCache } from "./hash-context.ts";
+import { createBuildxBuilder } from "./image-builder.ts";
+import type { BuildRequest, CacheExport, ImageBuilder } from "./image-builder.ts";
+import { computeImageInputs } from "./image-inputs.ts";
+import type { ImageInput } from "./image-inputs.ts";
+import { imageLabels } from "./image-tags.ts";
+import { planImages, tagsToCheck } from "./plan-images.ts";
+import type { ImageAction, ImagePlanStep, RegistryView } from "./plan-images.ts";
+import { createRegistryClient, registryHost } from "./registry-client.ts";
+import type { RegistryClient } from "./registry-client.ts";
+
+export type ImagesDeps = {
+  engine: DockerEngine;
+  store: StatusStore;
+  builder?: ImageBuilder;
+  registryClient?: RegistryClient;
+  logger?: Logger;
+  events?: ReconcileEvents;
+  hashCache?: FileHashCache;
+  now?: () => Date;
+  dockerBinary?: string;
+};
+
+export type ImagesOptions = {
+  /** Build only these images (and the images they build FROM). */
+  only?: readonly string[];
+  /** Overrides each image's `push` (the CLI's --push); `true` also pushes reused images the registry lacks. */
+  push?: boolean;
+  /** Retry builds that failed before for the same input hash. */
+  retryFailed?: boolean;
+  /** The pass's batched engine look, when the caller already took it. */
+  observed?: Observed;
+  signal?: AbortSignal;
+  /** Prefix of local repositories when no registry is configured (default "berth"). */
+  localPrefix?: string;
+};
+
+export type ImageOutcome = {
+  name: string;
+  tag: string;
+  inputHash: string;
+  action: ImageAction;
+  ok: boolean;
+  reason: string;
+  message: string;
+  pushed: boolean;
+  facts?: BuildFacts;
+  /** Set when the image is usable but something around it failed (registry down, push refused). */
+  degraded?: { reason: string; message: string };
+  /** A budget with `enforce: true` is breached: rollouts of services using it must wait. */
+  budgetBlocks: boolean;
+};
+
+export type ImagesResult = {
+  machine: string;
+  outcomes: ImageOutcome[];
+  /** Berth image name → local tag, for every image now present (services with `build:` run it). */
+  tags: Map<string, string>;
+  ok: boolean;
+};
+
+export type ImagesPlan = { inputs: ImageInput[]; steps: ImagePlanStep[]; registry: RegistryView };
+
+/** Everything up to the decision, without building: inputs, hashes, registry look and plan (`berth plan`). */
+export async function planImagesForMachine(
+  state: DesiredState,
+  machine: string,
+  deps: Pick<ImagesDeps, "engine" | "store" | "registryClient" | "hashCache">,
+  options: Pick<ImagesOptions, "only" | "push" | "observed" | "retryFailed" | "localPrefix"> = {},
+): Promise<ImagesPlan> {
+  let inputs = await computeImageInputs(state, machine, { ...(deps.hashCache ? { cache: deps.hashCache } : {}), ...(options.localPrefix ? { localPrefix: options.localPrefix } : {}) });
+  if (options.only && options.only.length > 0) inputs = withAncestors(inputs, options.only);
+  const localImages = (options.observed ?? { images: await deps.engine.listImages() }).images;
+  const planInputs = inputs.map((input) => ({
+    name: input.name,
+    inputHash: input.inputHash,
+    tag: input.tag,
+    parents: input.parents,
+    source: input.spec.source,
+    push: state.registry !== undefined && (options.push ?? input.spec.push),
+    ...(input.problem ? { problem: input.problem } : {}),
+  }));
+  let registry: RegistryView = { kind: "none" };
+  if (state.registry) {
+    const client = deps.registryClient ?? createRegistryClient();
+    const asked = options.push === true ? planInputs.filter((i) => !i.problem).map((i) => i.tag) : tagsToCheck(planInputs, localImages);
+    registry = await client.check(registryHost(state.registry), asked);
+  }
+  const failedBefore = new Map<string, string>();
+  if (!options.retryFailed) {
+    for (const input of inputs) {
+      const failed = deps.store.get(statusKey(machine, input.name))?.failed;
+      if (failed?.reason === "BuildFailed") failedBefore.set(input.name, failed.specHash);
+    }
+  }
+  return { inputs, steps: planImages({ images: planInputs, localImages, registry, failedBefore }), registry };
+}
+
+export function statusKey(machine: string, name: string): string {
+  return `image/${machine}/${name}`;
+}
+
+function withAncestors(inputs: ImageInput[], only: readonly string[]): ImageInput[] {
+  const byName = new Map(inputs.map((input) => [input.name, input]));
+  const keep = new Set<string>();
+  const visit = (name: string): void => {
+    if (keep.has(name)) return;
+    keep.add(name);
+    for (const parent of byName.get(name)?.parents ?? []) visit(parent);
+  };
+  for (const name of only) visit(name);
+  return inputs.filter((input) => keep.has(input.name));
+}
+
+export function createImagesReconciler(deps: ImagesDeps) {
+  const logger = deps.logger ?? silentLogger();
+  const events = deps.events ?? noEvents;
+  const builder = deps.builder ?? createBuildxBuilder(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {});
+  const hashCache = deps.hashCache ?? createFileHashCache();
+  const now = deps.now ?? (() => new Date());
+  const docker = deps.dockerBinary ?? "docker";
+  let imageStore: Promise<"overlay2" | "containerd"> | undefined;
+  /** Local tag of each image that is ready this pass (children measure shared bytes against it). */
+  const parentTags = new Map<string, string>();
+
+  async function reconcile(state: DesiredState, machine: string, options: ImagesOptions = {}): Promise<ImagesResult> {
+    const started = performance.now();
+    const plan = await planImagesForMachine(state, machine, { ...deps, hashCache }, options);
+    const inputs = new Map(plan.inputs.map((input) => [input.name, input]));
+    const outcomes = new Map<string, ImageOutcome>();
+    for (const step of plan.steps) {
+      const input = inputs.get(step.name);
+      if (!input) continue;
+      const fields = { image: step.name, machine, action: step.action, reason: step.reason, tag: step.tag };
+      if (step.action === "reuse") logger.debug(fields, "image planned");
+      else logger.info(fields, "image planned");
+      const failedParent = input.parents.map((p) => outcomes.get(p)).find((o) => o && !o.ok);
+      const outcome = failedParent
+        ? stalledOutcome(step, "ParentFailed", `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`)
+        : await carryOut(state, machine, step, input, plan, options);
+      outcomes.set(step.name, outcome);
+      await record(state, machine, input, outcome);
+    }
+    const list = [...outcomes.values()];
+    const ok = list.every((o) => o.ok);
+    const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
+    events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
+    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])) };
+  }
+
+  function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {
+    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "stalled", ok: false, reason, message, pushed: false, budgetBlocks: false };
+  }
+
+  async function carryOut(state: DesiredState, machine: string, step: ImagePlanStep, input: ImageInput, plan: ImagesPlan, options: ImagesOptions): Promise<ImageOutcome> {
+    const previous = deps.store.get(statusKey(machine, step.name))?.build;
+    if (step.action === "stalled") {
+      const failed = deps.store.get(statusKey(machine, step.name))?.failed;
+      const message = step.reason === "BuildFailed" && failed?.specHash === step.inputHash ? `${step.message}. Last error:\n${failed.message}` : step.message;
+      return stalledOutcome(step, step.reason, message);
+    }
+    if (step.action === "reuse") {
+      if (step.needsTag && step.localImageId) await deps.engine.tagImage(step.localImageId, step.tag);
+      const facts = previous?.inputHash === step.inputHash && previous.tag === step.tag ? previous : await factsFor(input, "reuse", previous, {});
+      let pushed = false;
+      if (options.push === true && plan.registry.kind === "reachable" && !plan.registry.present.has(step.tag)) {
+        pushed = await push(step.name, [step.tag]).then(() => true, () => false);
+      }
+      return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "reuse", ok: facts !== undefined, reason: step.reason, message: step.message, pushed, ...(facts ? { facts } : {}), budgetBlocks: false };
+    }
+    if (step.action === "pull") {
+      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], { allowFailure: true, timeoutMs: 15 * 60_000, ...(options.signal ? { signal: options.signal } : {}) }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
+      events.imagePulled(step.name, machine, pulled.exitCode === 0 ? "success" : "failure");
+      if (pulled.exitCode === 0) {
+        await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
+        const facts = await factsFor(input, "pull", previous, {});
+        return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "pull", ok: true, reason: "Pulled", message: `pulled ${step.tag}`, pushed: false, ...(facts ? { facts } : {}), budgetBlocks: false };
+      }
+      const why = lastLines(pulled.stderr);
+      logger.warn({ image: step.name, machine, tag: step.tag, error: why }, "image pull failed");
+      if (input.spec.source === "pull") return stalledOutcome(step, "PullFailed", `pull of ${step.tag} failed: ${why}`);
+      return build(state, machine, { ...step, reason: "PullFailed", message: `pull of ${step.tag} failed (${why}); building instead`, push: false }, input, plan, previous, options);
+    }
+    return build(state, machine, step, input, plan, previous, options);
+  }
+
+  async function build(state: DesiredState, machine: string, step: ImagePlanStep, input: ImageInput, plan: ImagesPlan, previous: BuildFacts | undefined, options: ImagesOptions): Promise<ImageOutcome> {
+    const at = now();
+    const reachable = plan.registry.kind === "reachable";
+    const store = reachable ? await (imageStore ??= deps.engine.engineInfo().then((i) => i.imageStore, () => "overlay2" as const)) : "overlay2";
+    const cacheRef = `${input.repository}:buildcache${input.machineSpecific ? `-${machine}` : ""}`;
+    const cacheFrom = reachable ? unique([step.tag, input.latestTag, ...(previous?.tag.startsWith(`${input.repository}:`) ? [previous.tag] : []), ...(store === "containerd" ? [cacheRef] : [])]) : [];
+    const cacheTo: CacheExport | undefined = step.push ? (store === "containerd" ? { kind: "registry", ref: cacheRef } : { kind: "inline" }) : undefined;
+    const parentTags = Object.fromEntries(input.parents.flatMap((parent) => {
+      const tag = plan.inputs.find((i) => i.name === parent)?.tag;
+      return tag ? [[parent, tag]] : [];
+    }));
+    const request: BuildRequest = {
+      image: step.name,
+      context: input.spec.context,
+      dockerfile: input.spec.dockerfile,
+      tags: unique([step.tag, input.humanTag, ...(step.push ? [input.latestTag] : [])]),
+      buildArgs: input.buildArgs,
+      labels: imageLabels({ name: step.name, inputHash: step.inputHash, revision: state.revision, machine: input.machineSpecific ? machine : undefined, version: input.humanTag.split(":").pop() ?? "", createdAt: at }),
+      platform: input.spec.platform,
+      namedContexts: parentTags,
+      cacheFrom,
+      ...(cacheTo ? { cacheTo } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onStep: (s) => logger.info({ image: step.name, machine, step: s.name, cached: s.cached, ms: s.durationMs, error: s.error }, "build step"),
+    };
+    logger.info({ image: step.name, machine, tag: step.tag, cacheFrom, cacheTo: cacheTo?.kind }, "image build started");
+    const outcome = await builder.build(request);
+    events.imageBuilt(step.name, machine, outcome.ok ? "success" : "failure");
+    if (!outcome.ok) {
+      logger.warn({ image: step.name, machine, error: outcome.message }, "image build failed");
+      const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(outcome.errorLines.join("\n")) ? "BaseImageUnavailable" : "BuildFailed";
+      return { ...stalledOutcome(step, reason, outcome.errorLines.join("\n").slice(-4000) || outcome.message), action: "build" };
+    }
+    const facts = await factsFor(input, "build", previous, { durationSeconds: outcome.durationSeconds, ...(outcome.cacheHitRatio !== undefined ? { cacheHitRatio: outcome.cacheHitRatio } : {}) });
+    logger.info({ image: step.name, machine, tag: step.tag, seconds: outcome.durationSeconds, cacheHitRatio: outcome.cacheHitRatio, sizeBytes: facts?.sizeBytes }, "image built");
+    let pushed = false;
+    let pushError: string | undefined;
+    if (step.push) {
+      try {
+        await push(step.name, request.tags);
+        pushed = true;
+      } catch (error) {
+        pushError = error instanceof Error ? error.message : String(error);
+        logger.warn({ image: step.name, machine, error: pushError }, "image push failed");
+      }
+    }
+    const reason = step.reason === "RegistryUnreachable" ? "BuiltLocally" : "Built";
+    const message = `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
+    const degraded = pushError
+      ? { reason: "PushFailed", message: `push of ${step.tag} to the registry failed: ${pushError}` }
+      : step.reason === "RegistryUnreachable" || step.reason === "PullFailed"
+        ? { reason: step.reason, message: step.message }
+        : undefined;
+    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "build", ok: facts !== undefined, reason, message: degraded ? `${message}; ${degraded.message}` : message, pushed, ...(facts ? { facts } : {}), ...(degraded ? { degraded } : {}), budgetBlocks: false };
+  }
+
+  async function push(image: string, tags: readonly string[]): Promise<void> {
+    for (const tag of tags) {
+      logger.info({ image, tag }, "image push");
+      await runCommand(docker, ["push", "--quiet", tag], { timeoutMs: 15 * 60_000 });
+    }
+  }
+
+  async function factsFor(input: ImageInput, action: BuildFacts["action"], previous: BuildFacts | undefined, measured: { durationSeconds?: number; cacheHitRatio?: number }): Promise<BuildFacts | undefined> {
+    const inspected = await deps.engine.inspectImage(input.tag);
+    if (!inspected) return undefined;
+    const parentRef = input.parents[0] ? parentTags.get(input.parents[0]) : undefined;
+    const parent = parentRef ? await deps.engine.inspectImage(parentRef) : undefined;
+    const shared = sharedBytesWithParent(inspected, parent);
+    const previousSize = previous && previous.inputHash !== input.inputHash ? previous.sizeBytes : previous?.previousSizeBytes;
+    return {
+      inputHash: input.inputHash,
+      tag: input.tag,
+      imageId: inspected.id,
+      action,
+      ...measured,
+      sizeBytes: inspected.sizeBytes,
+      ...(shared !== undefined ? { sharedBytes: shared } : {}),
+      ...(previousSize !== undefined ? { previousSizeBytes: previousSize } : {}),
+      recordedAt: now().getTime(),
+    };
+  }
+
+  async function record(state: DesiredState, machine: string, input: ImageInput, outcome: ImageOutcome): Promise<void> {
+    if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
+    const key = statusKey(machine, input.name);
+    const previous = deps.store.get(key);
+    const at = now();
+    let conditions: Condition[] = previous?.conditions ?? [];
+    let failed = previous?.failed;
+    let budgetBlocks = false;
+    if (outcome.ok) {
+      conditions = setCondition(conditions, { type: "Ready", status: "True", reason: outcome.reason, message: outcome.message }, at);
+      conditions = removeCondition(conditions, "Stalled");
+      if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
+      else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
+      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets) : [];
+      if (breaches.length > 0) {
+        budgetBlocks = input.spec.budgets.enforce === true;
+        conditions = setCondition(conditions, { type: "BudgetExceeded", status: "True", reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning", message: breaches.map((b) => b.message).join("; ") }, at);
+      } else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "BudgetExceeded");
+      else budgetBlocks = conditions.some((c) => c.type === "BudgetExceeded" && c.reason === "BudgetEnforced");
+      if (outcome.action !== "reuse") failed = undefined;
+    } else {
+      conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
+      conditions = setCondition(conditions, { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message }, at);
+      if (outcome.action === "build") failed = { revision: state.revision, specHash: outcome.inputHash, reason: "BuildFailed", message: outcome.message, at: at.getTime() };
+    }
+    outcome.budgetBlocks = budgetBlocks;
+    const build = outcome.facts ?? previous?.build;
+    const next: ResourceStatus = {
+      key,
+      conditions,
+      observedRevision: state.revision,
+      ...(outcome.ok ? { lastAppliedRevision: state.revision } : previous?.lastAppliedRevision ? { lastAppliedRevision: previous.lastAppliedRevision } : {}),
+      ...(build ? { build } : {}),
+      ...(failed ? { failed } : {}),
+      ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
+      updatedAt: previous?.updatedAt ?? at.toISOString(),
+    };
+    if (previous && sameStatus(previous, next)) return;
+    await deps.store.put({ ...next, updatedAt: at.toISOString() });
+  }
+
+  return { reconcile, plan: (state: DesiredState, machine: string, options: ImagesOptions = {}) => planImagesForMachine(state, machine, { ...deps, hashCache }, options) };
+}
+
+export type ImagesReconciler = ReturnType<typeof createImagesReconciler>;
+
+function recordsWith(records: Record<string, number> | undefined, outcome: ImageOutcome): Record<string, number> {
+  const out = { ...records };
+  if (outcome.facts && (outcome.action === "build" || outcome.action === "pull") && out[outcome.tag] === undefined) out[outcome.tag] = outcome.facts.recordedAt;
+  return out;
+}
+
+function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
+  return JSON.stringify({ ...a, updatedAt: "" }) === JSON.stringify({ ...b, updatedAt: "" });
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").slice(-3).join(" ").trim() || "unknown error";
+}

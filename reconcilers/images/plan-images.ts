@@ -1,0 +1,117 @@
+// Pure images planner: for each image, in hierarchy order, reuse what is local, pull what the
+// registry has, build the rest; with a PascalCase reason and a human message per decision.
+import { LABELS } from "../../platform/labels.ts";
+import type { ImageSource } from "../../desired-state/desired-state.ts";
+
+export type PlanImageInput = {
+  name: string;
+  inputHash: string;
+  tag: string;
+  parents: readonly string[];
+  source: ImageSource;
+  push: boolean;
+  problem?: { reason: string; message: string };
+};
+
+export type PlanLocalImage = { id: string; repoTags: readonly string[]; labels: Readonly<Record<string, string>> };
+
+export type RegistryView =
+  | { kind: "none" }
+  | { kind: "unreachable"; host: string; message: string }
+  /** `present`: content tags the registry has (only the ones that were asked about). */
+  | { kind: "reachable"; host: string; present: ReadonlySet<string> };
+
+export type ImageAction = "reuse" | "pull" | "build" | "stalled";
+
+export type ImagePlanStep = {
+  name: string;
+  tag: string;
+  inputHash: string;
+  action: ImageAction;
+  reason: string;
+  message: string;
+  /** For reuse: the local image with this input hash (it may still need the tag). */
+  localImageId?: string;
+  needsTag?: boolean;
+  /** Push after building (registry reachable and push on). */
+  push: boolean;
+};
+
+export type PlanImagesInput = {
+  images: readonly PlanImageInput[];
+  localImages: readonly PlanLocalImage[];
+  registry: RegistryView;
+  /** Image name → input hash whose build failed before; not retried until the inputs change. */
+  failedBefore?: ReadonlyMap<string, string>;
+};
+
+/** The local image carrying this input hash, preferring one that already has the tag. */
+export function findLocalImage(input: Pick<PlanImageInput, "name" | "inputHash" | "tag">, localImages: readonly PlanLocalImage[]): PlanLocalImage | undefined {
+  const matching = localImages.filter((image) => image.labels[LABELS.inputHash] === input.inputHash && image.labels[LABELS.image] === input.name);
+  return matching.find((image) => image.repoTags.includes(input.tag)) ?? matching[0];
+}
+
+/** Content tags worth asking the registry about: images not local whose source allows a pull. */
+export function tagsToCheck(images: readonly PlanImageInput[], localImages: readonly PlanLocalImage[]): string[] {
+  return images.filter((image) => !image.problem && image.source !== "build" && !findLocalImage(image, localImages)).map((image) => image.tag);
+}
+
+export function planImages(input: PlanImagesInput): ImagePlanStep[] {
+  const steps = new Map<string, ImagePlanStep>();
+  const { registry } = input;
+  for (const image of input.images) {
+    const base = { name: image.name, tag: image.tag, inputHash: image.inputHash, push: false };
+    const stalled = (reason: string, message: string): void => {
+      steps.set(image.name, { ...base, action: "stalled", reason, message });
+    };
+    if (image.problem) {
+      stalled(image.problem.reason, image.problem.message);
+      continue;
+    }
+    const stalledParent = image.parents.map((parent) => steps.get(parent)).find((step) => step?.action === "stalled");
+    if (stalledParent) {
+      stalled("ParentStalled", `parent "${stalledParent.name}" is stalled (${stalledParent.reason})`);
+      continue;
+    }
+    const local = findLocalImage(image, input.localImages);
+    if (local) {
+      const needsTag = !local.repoTags.includes(image.tag);
+      steps.set(image.name, {
+        ...base,
+        action: "reuse",
+        reason: needsTag ? "Retagged" : "UpToDate",
+        message: needsTag ? `an image with input hash ${image.inputHash.slice(0, 12)} is present locally; tagging it ${image.tag}` : `${image.tag} is present locally`,
+        localImageId: local.id,
+        needsTag,
+      });
+      continue;
+    }
+    const inRegistry = registry.kind === "reachable" && registry.present.has(image.tag);
+    if (image.source === "pull") {
+      if (inRegistry) steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `pulling ${image.tag} (source: pull)` });
+      else if (registry.kind === "none") stalled("NoRegistry", `source is "pull" but no registry is configured`);
+      else if (registry.kind === "unreachable") stalled("RegistryUnreachable", `source is "pull" and registry ${registry.host} does not answer: ${registry.message}`);
+      else stalled("NotInRegistry", `source is "pull" but ${image.tag} is not in the registry (has CI built it?)`);
+      continue;
+    }
+    if (image.source === "auto" && inRegistry) {
+      steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `${image.tag} was built elsewhere (CI); pulling it` });
+      continue;
+    }
+    if (input.failedBefore?.get(image.name) === image.inputHash) {
+      stalled("BuildFailed", `the build of input hash ${image.inputHash.slice(0, 12)} failed before; change the image or retry`);
+      continue;
+    }
+    const push = image.push && registry.kind === "reachable";
+    const [reason, message] =
+      registry.kind === "none"
+        ? ["NotBuilt", `${image.tag} is not present locally; building it`]
+        : registry.kind === "unreachable"
+          ? ["RegistryUnreachable", `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`]
+          : image.source === "build"
+            ? ["SourceBuild", `source is "build"; building ${image.tag}`]
+            : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];
+    steps.set(image.name, { ...base, action: "build", reason, message, push });
+  }
+  return input.images.flatMap((image) => steps.get(image.name) ?? []);
+}
