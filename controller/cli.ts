@@ -1,9 +1,29 @@
 // The `berth` command line: parses flags and dispatches to one command module each.
 import { parseArgs } from "node:util";
 import type { CliIo, CommandSpec } from "./cli-io.ts";
+import { agentCommand } from "./commands/agent-command.ts";
+import { applyCommand } from "./commands/apply-command.ts";
+import { buildCommand } from "./commands/build-command.ts";
+import { ciMatrixCommand } from "./commands/ci-matrix-command.ts";
+import { metricsCommand } from "./commands/metrics-command.ts";
+import { planCommand } from "./commands/plan-command.ts";
+import { pruneCommand } from "./commands/prune-command.ts";
+import { retryCommand } from "./commands/retry-command.ts";
+import { rollbackCommand } from "./commands/rollback-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
 
-const COMMANDS: CommandSpec[] = [validateCommand];
+const COMMANDS: CommandSpec[] = [
+  agentCommand,
+  validateCommand,
+  planCommand,
+  applyCommand,
+  buildCommand,
+  ciMatrixCommand,
+  rollbackCommand,
+  retryCommand,
+  pruneCommand,
+  metricsCommand,
+];
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -8,7 +8,7 @@ import { z } from "zod";
 export type AgentApi = {
   metrics(): Promise<{ contentType: string; body: string }>;
   ready(): boolean;
-  status(): unknown;
+  status(): Promise<unknown>;
   reconcile(): void;
   rollback(target: { stack: string; service: string; to?: number }): Promise<{ ok: boolean; message: string }>;
   retry(target: { stack: string; service: string }): Promise<{ ok: boolean; message: string }>;
@@ -47,7 +47,7 @@ export async function startHttpServer(api: AgentApi, options: HttpOptions): Prom
       case "GET /readyz":
         return api.ready() ? send(res, 200, { status: "ready" }) : send(res, 503, { status: "not ready: no pass completed yet" });
       case "GET /api/v1/status":
-        return send(res, 200, api.status());
+        return send(res, 200, await api.status());
       case "POST /hooks/git": {
         if (!options.webhookEnabled) return send(res, 404, { error: "the git webhook is off (no --webhook-secret-file)" });
         const body = await readBody(req);

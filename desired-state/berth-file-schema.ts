@@ -1,4 +1,5 @@
 // Schema of berth.yaml, the fleet file at the root of a desired state (strict: typos are errors).
+import cron from "node-cron";
 import { z } from "zod";
 import { durationSchema } from "./duration.ts";
 
@@ -17,7 +18,11 @@ export const rolloutSchema = z.strictObject({
 });
 
 export const pruneSchema = z.strictObject({
-  schedule: z.string().min(1).optional(),
+  schedule: z
+    .string()
+    .min(1)
+    .refine((expression) => cron.validate(expression), { error: (issue) => `"${String(issue.input)}" is not a cron expression (e.g. "0 4 * * *")` })
+    .optional(),
   keep: z.int().min(1).max(100).optional(),
   minAge: durationSchema().optional(),
   foreign: z.boolean().optional(),

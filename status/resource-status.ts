@@ -35,6 +35,8 @@ export type ResourceStatus = {
   observedRevision?: string;
   lastAppliedRevision?: string;
   build?: BuildFacts;
+  /** The version a service runs now (image, spec hash, effective config), once it ran healthily. */
+  current?: RollbackEntry;
   /** Newest first; rollback-1 is entry 0. */
   history?: RollbackEntry[];
   /** (revision, specHash) that failed and must not be retried until the spec changes or retry. */

@@ -14,6 +14,9 @@ export type SwapIntent = {
   toSpecHash: string;
   toRevision: string;
   startedAt: number;
+  /** How the swap is carried out, and the container it replaces (start-first keeps it running). */
+  strategy?: "recreate" | "start-first";
+  fromContainerId?: string;
 };
 
 export type StatusStore = {

@@ -1,6 +1,6 @@
 // Docker events as a source: container die/destroy/oom/health_status of berth's services
 // enqueue their stack's key; the stream is reconnected with `since=` when it drops.
-import type { DockerEngine } from "../../platform/docker-engine.ts";
+import type { DockerEngine, EngineEvent } from "../../platform/docker-engine.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Clock } from "../../platform/clock.ts";
@@ -17,6 +17,8 @@ export function watchDockerEvents(options: {
   clock: Clock;
   logger: Logger;
   onStackEvent: (stack: string, action: string) => void;
+  /** Every event, for metrics (restarts are counted from `die`). */
+  onEvent?: (event: EngineEvent) => void;
   /** Called after a reconnect: events may have been missed, so everything is re-listed. */
   onReconnect: () => void;
 }): { stop(): void } {
@@ -32,6 +34,7 @@ export function watchDockerEvents(options: {
           onEvent: (event) => {
             attempt = 0;
             since = Math.max(since, event.time);
+            options.onEvent?.(event);
             if (event.type !== "container" || !isRelevantAction(event.action)) return;
             if (event.labels[LABELS.managed] !== "true") return;
             const stack = event.labels[LABELS.stack];

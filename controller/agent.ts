@@ -1,0 +1,375 @@
+// The agent, berth's composition root: wires sources (watch, git, docker events, resync,
+// webhook, cron) to one keyed work queue whose keys run the reconcilers, and serves HTTP.
+import { readFile, realpath } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import type { DesiredState } from "../desired-state/desired-state.ts";
+import { createGitSync, revisionFromPath } from "../desired-state/git-sync.ts";
+import type { GitSync } from "../desired-state/git-sync.ts";
+import { loadDesiredState } from "../desired-state/load-desired-state.ts";
+import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
+import { formatProblem } from "../desired-state/problem.ts";
+import { createCommitVerifier } from "../desired-state/verify-commit.ts";
+import { watchDesiredState } from "../desired-state/watch-desired-state.ts";
+import { verifyGithubSignature } from "../desired-state/webhook-signature.ts";
+import { createBerthMetrics } from "../metrics/berth-metrics.ts";
+import { createNvidiaSmiReader } from "../metrics/gpu/nvidia-smi-reader.ts";
+import { renderExposition } from "../metrics/metrics-handler.ts";
+import { systemClock } from "../platform/clock.ts";
+import type { Clock } from "../platform/clock.ts";
+import { createComposeCli } from "../platform/compose-cli.ts";
+import type { ComposeCli } from "../platform/compose-cli.ts";
+import { createDockerEngine } from "../platform/docker-engine.ts";
+import type { DockerEngine } from "../platform/docker-engine.ts";
+import { LABELS } from "../platform/labels.ts";
+import { createLogger } from "../platform/logger.ts";
+import type { Logger } from "../platform/logger.ts";
+import { selectMachine } from "../profiles/select-machine.ts";
+import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
+import { effectivePruneSpec, runPrune } from "../reconcilers/prune/prune-reconciler.ts";
+import { createPruneScheduler } from "../reconcilers/prune/prune-schedule.ts";
+import { createContainerOps } from "../reconcilers/stacks/container-ops.ts";
+import { reconcileStack, stacksToReconcile } from "../reconcilers/stacks/stack-reconciler.ts";
+import { pinServiceRollback, retryService } from "../reconcilers/stacks/manual-actions.ts";
+import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
+import { setCondition } from "../status/conditions.ts";
+import type { Condition } from "../status/conditions.ts";
+import { hostLockFor } from "../status/host-lock.ts";
+import type { ResourceStatus } from "../status/resource-status.ts";
+import { openStatusStore } from "../status/status-store.ts";
+import type { StatusStore } from "../status/status-store.ts";
+import type { AgentConfig } from "./agent-config.ts";
+import { startHttpServer } from "./http-server.ts";
+import { createSharedHostLock } from "./shared-host-lock.ts";
+import { watchDockerEvents } from "./sources/docker-events-source.ts";
+import { everyInterval } from "./sources/interval-source.ts";
+import { buildStatusView } from "./status-view.ts";
+import { createWorkQueue, TerminalError } from "./work-queue.ts";
+
+export const SOURCE_KEY = "source";
+export const GIT_KEY = "git";
+export const IMAGES_KEY = "images";
+export const PRUNE_KEY = "prune";
+const STACK_PREFIX = "stack/";
+
+export type AgentDeps = { engine?: DockerEngine; compose?: ComposeCli; clock?: Clock; logger?: Logger };
+
+export type Agent = {
+  /** Resolves when the agent has stopped (SIGTERM, stop(), or the end of --once). */
+  done: Promise<number>;
+  address?: string;
+  stop(): Promise<void>;
+  /** Waits until no work is queued or running (tests and --once). */
+  idle(): Promise<void>;
+  statusView(): Promise<ReturnType<typeof buildStatusView>>;
+  store: StatusStore;
+};
+
+type Current = { state: DesiredState; machine: string };
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
+  const engine = deps.engine ?? createDockerEngine();
+  const compose = deps.compose ?? createComposeCli();
+  const normalizer = createComposeNormalizer(compose);
+  const store = await openStatusStore(config.stateDir);
+  for (const problem of store.loadProblems) logger.warn({ problem }, "unreadable state file skipped");
+  const hostLock = hostLockFor(config.stateDir);
+  const sharedLock = createSharedHostLock(hostLock);
+  const ops = createContainerOps();
+  const registry = new Registry();
+  const gpu = createNvidiaSmiReader({ onProblem: (message) => logger.info({ detail: message }, "gpu metrics unavailable") });
+  const metrics = createBerthMetrics({ registry, store, engine, gpu, machine: config.machine ?? "unknown" });
+  const images = createImagesReconciler({ engine, store, logger: logger.child({ reconciler: "images" }), events: metrics.events });
+  const apiToken = config.apiTokenFile ? (await readFile(config.apiTokenFile, "utf8")).trim() : undefined;
+  const webhookSecret = config.webhookSecretFile ? (await readFile(config.webhookSecretFile, "utf8")).trim() : undefined;
+
+  const gitSync: GitSync | undefined = config.repo
+    ? createGitSync({
+        url: config.repo,
+        branch: config.branch,
+        dir: join(config.stateDir, "source"),
+        intervalSeconds: config.fetchIntervalSeconds,
+        logger: logger.child({ source: "git" }),
+        ...(config.verifyCommits
+          ? { verify: createCommitVerifier(config.verifyCommits === "ssh" ? { format: "ssh", allowedSignersFile: config.allowedSigners ?? "" } : { format: "gpg", keyringDir: config.gpgKeyring ?? "" }) }
+          : {}),
+      })
+    : undefined;
+
+  let current: Current | undefined;
+  let imageTags: Record<string, string> = {};
+  let imagesRevision: string | undefined;
+  let ready = false;
+  let gitBlocked: string | undefined;
+  /** Stacks of the pass in progress; when it empties, the pass is complete. */
+  let pending = new Set<string>();
+  let passStarted = 0;
+  let passOk = true;
+
+  async function putStatus(key: string, change: (previous: ResourceStatus) => Partial<ResourceStatus>): Promise<void> {
+    const previous = store.get(key) ?? { key, conditions: [], updatedAt: new Date(clock.now()).toISOString() };
+    await store.put({ ...previous, ...change(previous), key, updatedAt: new Date(clock.now()).toISOString() });
+  }
+
+  function withConditions(conditions: Condition[], ...next: Array<Omit<Condition, "lastTransitionTime">>): Condition[] {
+    return next.reduce((acc, c) => setCondition(acc, c, new Date(clock.now())), conditions);
+  }
+
+  async function reconcileGit(): Promise<void> {
+    if (!gitSync) return;
+    const result = await gitSync.sync();
+    if (result.ok) {
+      gitBlocked = undefined;
+      await putStatus(SOURCE_KEY, (p) => ({
+        conditions: withConditions(p.conditions, { type: "SourceVerified", status: config.verifyCommits ? "True" : "Unknown", reason: config.verifyCommits ? "Verified" : "NotRequired", message: config.verifyCommits ? `commit ${result.revision.slice(0, 7)} is signed by a trusted key` : "commit verification is off" }),
+      }));
+      if (result.changed || !current) queue.add(SOURCE_KEY);
+      return;
+    }
+    if (result.reason === "VerificationFailed") {
+      gitBlocked = result.message;
+      await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "SourceVerified", status: "False", reason: result.reason, message: result.message }) }));
+      throw new TerminalError(result.reason, result.message);
+    }
+    await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "Degraded", status: "True", reason: result.reason, message: `${result.message}; the host stays on the last good commit` }) }));
+    throw new Error(result.message);
+  }
+
+  async function reconcileSource(): Promise<void> {
+    if (gitBlocked) throw new TerminalError("VerificationFailed", gitBlocked);
+    const published = gitSync ? gitSync.currentPath : config.desiredState ?? "";
+    let root: string;
+    try {
+      root = await realpath(published);
+    } catch {
+      if (gitSync) return; // nothing published yet: the git key publishes and re-adds us
+      throw new TerminalError("DesiredStateMissing", `desired-state directory ${published} not found`);
+    }
+    const revision = gitSync ? revisionFromPath(root) : undefined;
+    const loaded = await loadDesiredState(root, { compose: normalizer, ...(revision ? { revision } : {}) });
+    metrics.setDesiredState(loaded);
+    if (!loaded.ok) {
+      const message = loaded.problems.slice(0, 5).map(formatProblem).join("; ") + (loaded.problems.length > 5 ? `; and ${loaded.problems.length - 5} more` : "");
+      await putStatus(SOURCE_KEY, (p) => ({
+        ...(loaded.revision ? { observedRevision: loaded.revision } : {}),
+        conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "InvalidDesiredState", message }, { type: "Ready", status: "False", reason: "InvalidDesiredState", message: "the host keeps running the last applied desired state" }),
+      }));
+      logger.error({ revision: loaded.revision, problems: loaded.problems.length, first: message }, "desired state invalid, host left as it was");
+      throw new TerminalError("InvalidDesiredState", message);
+    }
+    const state = loaded.state;
+    const selection = selectMachine(state, { ...(config.machine ? { flag: config.machine } : {}), hostname: hostname() });
+    if (!selection.ok) {
+      await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "MachineNotSelected", message: selection.message }) }));
+      throw new TerminalError("MachineNotSelected", selection.message);
+    }
+    current = { state, machine: selection.machine };
+    pruneScheduler.apply(effectivePruneSpec(state, selection.machine).schedule);
+    await putStatus(SOURCE_KEY, (p) => ({
+      observedRevision: state.revision,
+      conditions: withConditions(p.conditions, { type: "Stalled", status: "False", reason: "Valid", message: "" }, { type: "Reconciling", status: "True", reason: "Progressing", message: `applying ${state.revision}` }),
+    }));
+    logger.info({ revision: state.revision, machine: selection.machine }, "desired state loaded");
+    queue.add(IMAGES_KEY);
+  }
+
+  async function reconcileImages(signal: AbortSignal): Promise<void> {
+    if (!current) return;
+    const { state, machine } = current;
+    passStarted = clock.now();
+    passOk = true;
+    const observed = await engine.observe(signal);
+    metrics.setObserved(observed);
+    const result = await sharedLock.shared("build images", () => images.reconcile(state, machine, { observed, signal }));
+    imageTags = Object.fromEntries(result.tags);
+    imagesRevision = state.revision;
+    passOk = result.ok;
+    const names = await stacksToReconcile({ state, machine, store, logger });
+    pending = new Set(names);
+    for (const name of names) queue.add(`${STACK_PREFIX}${name}`);
+    if (names.length === 0) await completePass();
+  }
+
+  function stackContext(state: DesiredState, machine: string): StackContext {
+    return {
+      engine,
+      compose,
+      store,
+      clock,
+      logger: logger.child({ reconciler: "stacks" }),
+      events: metrics.events,
+      ops,
+      machine,
+      profile: state.profiles[state.machines[machine]?.profile ?? ""] ?? {},
+      state,
+      imageTags,
+      admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
+    };
+  }
+
+  async function reconcileStackKey(name: string): Promise<{ requeueAfterMs?: number } | void> {
+    if (!current || imagesRevision !== current.state.revision) return; // images first; the images key re-adds stacks
+    const { state, machine } = current;
+    const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, stackContext(state, machine)));
+    if (!result.ready) passOk = false;
+    if (pending.delete(name) && pending.size === 0) await completePass();
+    // A service waiting for VRAM or health is looked at again soon; everything else waits for a change.
+    const waiting = result.services.some((s) => s.reason === "InsufficientVRAM");
+    return waiting ? { requeueAfterMs: 30_000 } : undefined;
+  }
+
+  async function completePass(): Promise<void> {
+    if (!current) return;
+    const { state } = current;
+    ready = true;
+    metrics.events.reconciled("pass", passOk ? "success" : "failure", (clock.now() - passStarted) / 1000);
+    await putStatus(SOURCE_KEY, (p) => ({
+      ...(passOk ? { lastAppliedRevision: state.revision } : {}),
+      conditions: withConditions(
+        p.conditions,
+        { type: "Reconciling", status: "False", reason: "PassComplete", message: "" },
+        passOk ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` } : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
+        { type: "Degraded", status: "False", reason: "Fine", message: "" },
+      ),
+    }));
+    logger.info({ revision: state.revision, ok: passOk, seconds: (clock.now() - passStarted) / 1000 }, "pass complete");
+  }
+
+  async function reconcilePrune(signal: AbortSignal): Promise<void> {
+    if (!current) return;
+    const report = await runPrune({ engine, store, lock: hostLock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock }, { state: current.state, machine: current.machine, dryRun: false, signal });
+    logger.info({ removedImages: report.removedImages, reclaimedBytes: report.reclaimedBytes, kept: report.kept.length, failed: report.failed }, "prune complete");
+  }
+
+  const queue = createWorkQueue(
+    async (key, signal) => {
+      if (key === GIT_KEY) return reconcileGit();
+      if (key === SOURCE_KEY) return reconcileSource();
+      if (key === IMAGES_KEY) return reconcileImages(signal);
+      if (key === PRUNE_KEY) return reconcilePrune(signal);
+      if (key.startsWith(STACK_PREFIX)) return reconcileStackKey(key.slice(STACK_PREFIX.length));
+      logger.warn({ key }, "unknown work key dropped");
+    },
+    {
+      clock,
+      concurrency: config.stackConcurrency + 1,
+      classOf: (key) => (key.startsWith(STACK_PREFIX) ? "stacks" : key),
+      classLimits: { stacks: config.stackConcurrency },
+      onError: (key, error, retryInMs) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (retryInMs === undefined) logger.error({ key, err: message }, "reconcile stopped until the desired state changes");
+        else logger.warn({ key, err: message, retryInMs }, "reconcile failed, retrying");
+        if (key.startsWith(STACK_PREFIX) || key === IMAGES_KEY) passOk = false;
+      },
+    },
+  );
+
+  const pruneScheduler = createPruneScheduler({ run: async () => queue.add(PRUNE_KEY), logger: logger.child({ source: "cron" }) });
+
+  // Sources: each only enqueues keys.
+  const stops: Array<() => Promise<void> | void> = [];
+  if (!config.once) {
+    const events = watchDockerEvents({
+      engine,
+      clock,
+      logger: logger.child({ source: "docker-events" }),
+      onStackEvent: (stack) => {
+        if (current && imagesRevision === current.state.revision) queue.add(`${STACK_PREFIX}${stack}`);
+      },
+      onReconnect: () => queue.add(SOURCE_KEY),
+      onEvent: (event) => metrics.engineEvent(event),
+    });
+    stops.push(() => events.stop());
+    const resync = everyInterval(current?.state.resyncSeconds ?? 300, () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY));
+    stops.push(() => resync.stop());
+    if (gitSync) {
+      const fetch = everyInterval(config.fetchIntervalSeconds, () => queue.add(GIT_KEY));
+      stops.push(() => fetch.stop());
+    } else if (config.desiredState) {
+      const watcher = watchDesiredState(config.desiredState, () => queue.add(SOURCE_KEY), { logger: logger.child({ source: "watch" }) });
+      stops.push(() => watcher.close());
+    }
+  }
+  stops.push(() => pruneScheduler.stop());
+
+  const http = config.once
+    ? undefined
+    : await startHttpServer(
+        {
+          metrics: () => renderExposition(registry),
+          ready: () => ready,
+          status: async () => {
+            await refreshContainers();
+            return statusView();
+          },
+          reconcile: () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY),
+          rollback: async ({ stack, service, to }) => {
+            const result = await pinServiceRollback(store, { stack, service, to: to ?? 1, now: clock.now() });
+            if (result.ok) queue.add(`${STACK_PREFIX}${stack}`);
+            return result;
+          },
+          retry: async ({ stack, service }) => {
+            const result = await retryService(store, { stack, service });
+            if (result.ok) queue.add(`${STACK_PREFIX}${stack}`);
+            return result;
+          },
+          gitWebhook: async (body, signature) => {
+            if (!webhookSecret || !verifyGithubSignature(body, signature, webhookSecret)) return false;
+            queue.add(gitSync ? GIT_KEY : SOURCE_KEY);
+            return true;
+          },
+        },
+        { host: config.listen.slice(0, config.listen.lastIndexOf(":")), port: Number(config.listen.slice(config.listen.lastIndexOf(":") + 1)), webhookEnabled: Boolean(webhookSecret), ...(apiToken ? { apiToken } : {}) },
+      );
+  if (http) logger.info({ address: http.address }, "http listening");
+
+  let cachedContainers: Awaited<ReturnType<DockerEngine["listContainers"]>> = [];
+  function statusView() {
+    return buildStatusView({ machine: current?.machine ?? config.machine ?? "unknown", ready, statuses: store.all(), containers: cachedContainers });
+  }
+  const refreshContainers = async () => {
+    cachedContainers = await engine.listContainers({ label: [`${LABELS.managed}=true`] }).catch(() => cachedContainers);
+  };
+
+  let stopping: Promise<void> | undefined;
+  let onceResult = 0;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      logger.info({}, "shutting down");
+      for (const s of stops) await s();
+      const { interrupted } = await queue.shutdown(25_000);
+      if (interrupted.length > 0) logger.warn({ interrupted }, "work interrupted at shutdown; intents finish it on restart");
+      await http?.close();
+      resolveDone(onceResult);
+    })();
+    return stopping;
+  }
+
+  queue.add(gitSync ? GIT_KEY : SOURCE_KEY);
+  if (config.once) {
+    void (async () => {
+      await queue.idle(1000);
+      const applied = store.get(SOURCE_KEY)?.conditions.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+      await stop();
+      onceResult = ready && applied ? 0 : 1;
+    })();
+  }
+
+  return {
+    done,
+    ...(http ? { address: http.address } : {}),
+    stop,
+    idle: () => queue.idle(1000),
+    async statusView() {
+      await refreshContainers();
+      return statusView();
+    },
+    store,
+  };
+}
+

@@ -1,0 +1,133 @@
+// `berth apply DIR --machine NAME`: one full reconcile pass in the foreground (images, then
+// stacks) with progress; exit 0 when every resource is Ready, 1 with a summary otherwise.
+import type { DesiredState } from "../../desired-state/desired-state.ts";
+import { formatProblem } from "../../desired-state/problem.ts";
+import { systemClock } from "../../platform/clock.ts";
+import { createComposeCli } from "../../platform/compose-cli.ts";
+import { createDockerEngine } from "../../platform/docker-engine.ts";
+import type { DockerEngine } from "../../platform/docker-engine.ts";
+import { createLogger } from "../../platform/logger.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { Observed } from "../../platform/observed.ts";
+import { noEvents } from "../../status/reconcile-events.ts";
+import { openStatusStore } from "../../status/status-store.ts";
+import type { StatusStore } from "../../status/status-store.ts";
+import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
+import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
+import { reconcileStacks } from "../../reconcilers/stacks/stack-reconciler.ts";
+import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
+import { boolFlag, stringFlag } from "../cli-io.ts";
+import type { CommandSpec } from "../cli-io.ts";
+import { loadForCli } from "../load-for-cli.ts";
+
+export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; store: StatusStore; logger: Logger; observed: Observed; progress: (line: string) => void };
+
+/** The images half of a pass: berth image name → exact local tag, and whether every image is ready. */
+export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; failures: string[] }>;
+
+export type ApplyDeps = {
+  resolveImages: ImagesStep;
+  engine: () => DockerEngine;
+  /** Extra context for the stacks step (tests: a faster health poll, an admission hook). */
+  stackContext?: Partial<StackContext>;
+};
+
+/**
+ * INTEGRATION POINT (lead): the images step runs the images reconciler exactly as the agent's
+ * pass does (same store, same tags). Replace or wrap it here when apply talks to a running agent.
+ */
+export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, store, logger, observed, progress }) => {
+  const result = await createImagesReconciler({ engine, store, logger }).reconcile(state, machine, { observed });
+  for (const outcome of result.outcomes) progress(`image ${outcome.name}: ${outcome.ok ? "ok" : "FAILED"} ${outcome.action} ${outcome.tag || "-"}${outcome.ok ? "" : ` (${outcome.reason}: ${outcome.message.split("\n")[0] ?? ""})`}`);
+  return { ok: result.ok, tags: Object.fromEntries(result.tags), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
+};
+
+export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandSpec {
+  const deps: ApplyDeps = { resolveImages: imagesReconcilerStep, engine: () => createDockerEngine(), ...overrides };
+  const spec: CommandSpec = {
+    name: "apply",
+    summary: "run one full reconcile pass (images, then stacks) in the foreground",
+    usage: [
+      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--json]",
+      "",
+      "Builds or pulls the images MACHINE needs, then reconciles every stack: health-gated swaps,",
+      "automatic rollback, drift repair, opt-in pruning. Exit 0 when every image and service is",
+      "Ready; exit 1 with a summary otherwise (a rollback is a failure). State dir defaults to",
+      "BERTH_STATE_DIR or /var/lib/berth, the agent's.",
+    ].join("\n"),
+    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, json: { type: "boolean" } },
+    async run(args, io) {
+      const dir = args.positionals[0];
+      const machine = stringFlag(args, "machine");
+      if (!dir || !machine) {
+        io.stderr(`${spec.usage}\n`);
+        return 2;
+      }
+      const loaded = await loadForCli(dir);
+      if (!loaded.ok) {
+        for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
+        return 1;
+      }
+      const state = loaded.state;
+      const machineSpec = state.machines[machine];
+      if (!machineSpec) {
+        io.stderr(`unknown machine "${machine}" (machines: ${Object.keys(state.machines).join(", ")})\n`);
+        return 2;
+      }
+      const json = boolFlag(args, "json");
+      const progress = (line: string): void => {
+        if (!json) io.stdout(`${line}\n`);
+      };
+      const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
+      const engine = deps.engine();
+      progress(`berth apply: revision ${state.revision}, machine ${machine}`);
+      const images = await deps.resolveImages({ state, machine, engine, store, logger, observed: await engine.observe(), progress });
+      const ctx: StackContext = {
+        engine,
+        compose: createComposeCli(),
+        store,
+        clock: systemClock,
+        logger,
+        events: noEvents,
+        ops: createContainerOps(),
+        machine,
+        profile: state.profiles[machineSpec.profile] ?? {},
+        state,
+        imageTags: images.tags,
+        progress,
+        ...deps.stackContext,
+      };
+      const stacks = await reconcileStacks(ctx);
+      const failures = [...images.failures, ...stackFailures(stacks)];
+      const ok = images.ok && stacks.every((s) => s.ready);
+      if (json) {
+        io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks }, null, 2)}\n`);
+        return ok ? 0 : 1;
+      }
+      for (const stack of stacks) {
+        for (const s of stack.services) progress(`${s.ready ? "ok  " : "FAIL"} ${stack.stack}/${s.service} ${s.action} ${s.reason}${s.ready ? "" : `: ${s.message}`}`);
+        if (stack.message) progress(`${stack.ready ? "ok  " : "FAIL"} ${stack.stack}: ${stack.message}`);
+      }
+      const services = stacks.reduce((n, s) => n + s.services.length, 0);
+      const changed = stacks.reduce((n, s) => n + s.changed, 0);
+      if (ok) {
+        io.stdout(`${machine}: Ready (${stacks.length} stacks, ${services} services, ${changed} changed)\n`);
+        return 0;
+      }
+      io.stderr(`${machine}: not Ready, ${failures.length} problem${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
+      return 1;
+    },
+  };
+  return spec;
+}
+
+function stackFailures(stacks: readonly StackResult[]): string[] {
+  return stacks.flatMap((stack) => [
+    ...stack.services.filter((s) => !s.ready).map((s) => `${stack.stack}/${s.service}: ${s.reason}: ${s.message}`),
+    ...(!stack.ready && stack.services.length === 0 && stack.message ? [`${stack.stack}: ${stack.message}`] : []),
+  ]);
+}
+
+export const applyCommand: CommandSpec = createApplyCommand();

@@ -1,0 +1,24 @@
+// `berth retry STACK/SERVICE`: clears a failed rollout (or a pin) so the next pass tries the
+// desired version again (local: acts on the state dir; the agent's API does the same).
+import { openStatusStore } from "../../status/status-store.ts";
+import { parseServiceRef, retryService } from "../../reconcilers/stacks/manual-actions.ts";
+import { stringFlag } from "../cli-io.ts";
+import type { CommandSpec } from "../cli-io.ts";
+
+export const retryCommand: CommandSpec = {
+  name: "retry",
+  summary: "try a service's desired version again after a rollback or a pin",
+  usage: "Usage: berth retry STACK/SERVICE [--state-dir DIR]\n\nClears the failed (revision, spec hash) or the manual pin; the next pass (`berth apply` or the agent) rolls out the desired version again.",
+  options: { "state-dir": { type: "string" } },
+  async run(args, io) {
+    const ref = parseServiceRef(args.positionals[0]);
+    if (!ref) {
+      io.stderr(`${retryCommand.usage}\n`);
+      return 2;
+    }
+    const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
+    const result = await retryService(store, { ...ref, now: Date.now() });
+    (result.ok ? io.stdout : io.stderr)(`${result.message}\n`);
+    return result.ok ? 0 : 1;
+  },
+};

@@ -1,0 +1,84 @@
+// `plan(desired, observed)`: the whole host's plan as plain data, from the images planner's
+// steps and the stack planner (both pure), with a reason for every line.
+import { forMachine } from "../desired-state/desired-state.ts";
+import type { DesiredState } from "../desired-state/desired-state.ts";
+import { LABELS } from "../platform/labels.ts";
+import type { Observed } from "../platform/observed.ts";
+import type { Profile } from "../profiles/profile-schema.ts";
+import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
+import { effectiveService } from "../reconcilers/stacks/effective-service.ts";
+import { planStack } from "../reconcilers/stacks/plan-stack.ts";
+import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
+import { serviceKey } from "../reconcilers/stacks/service-status.ts";
+import type { ResourceStatus } from "../status/resource-status.ts";
+
+export type HostPlanLine = { kind: "image" | "service" | "remove"; name: string; action: string; reason: string; detail: string };
+
+export type HostPlan = { machine: string; revision: string; lines: HostPlanLine[]; changes: number };
+
+export type PlanHostInput = {
+  state: DesiredState;
+  machine: string;
+  /** The images planner's steps, in dependency order. */
+  imageSteps: readonly ImagePlanStep[];
+  observed: Observed;
+  statuses: ReadonlyMap<string, ResourceStatus>;
+};
+
+const SERVICE_REASON: Record<ServiceAction["kind"], string> = {
+  unchanged: "spec hash matches, running, healthy",
+  starting: "running the desired spec, health check still starting",
+  unhealthy: "running the desired spec but unhealthy",
+  create: "no container yet",
+  update: "the effective config or image changed",
+  restart: "drift: the container was changed by hand",
+  drifted: "drift, but self-heal is off for this service",
+  blocked: "cannot proceed",
+};
+
+export function planHost(input: PlanHostInput): HostPlan {
+  const lines: HostPlanLine[] = [];
+  for (const step of input.imageSteps) {
+    lines.push({ kind: "image", name: step.name, action: step.action, reason: step.reason, detail: `${step.tag}${step.message ? `: ${step.message}` : ""}` });
+  }
+  const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
+  const profile: Profile = input.state.profiles[input.state.machines[input.machine]?.profile ?? ""] ?? {};
+  for (const stack of forMachine(input.state, input.machine).stacks) {
+    const services = stack.services.map((service) => {
+      const status = input.statuses.get(serviceKey(stack.name, service.name));
+      return { name: service.name, selfHeal: service.selfHeal, effective: effectiveService(service, { machine: input.machine, profile, imageTags }), ...(status ? { status } : {}) };
+    });
+    const plan = planStack({ stack: stack.name, prune: stack.prune, services, containers: input.observed.containers, images: input.observed.images });
+    for (const { service, action } of plan.services) {
+      const spec = stack.services.find((s) => s.name === service);
+      const pendingImage = spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull")) : undefined;
+      if (action.kind === "blocked" && action.reason === "ImageMissing" && pendingImage) {
+        const hasContainer = input.observed.containers.some((c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service);
+        lines.push({ kind: "service", name: `${stack.name}/${service}`, action: hasContainer ? "update" : "create", reason: `after its image is ${pendingImage.action === "build" ? "built" : "pulled"}`, detail: pendingImage.tag });
+        continue;
+      }
+      const detail =
+        action.kind === "blocked"
+          ? `${action.reason}: ${action.message}`
+          : action.kind === "restart" || action.kind === "drifted"
+            ? `${action.drift}`
+            : action.target.hold
+              ? `held on ${action.target.hold === "failed" ? "the previous version after a failed rollout" : "a pinned version"}`
+              : "";
+      lines.push({ kind: "service", name: `${stack.name}/${service}`, action: action.kind, reason: action.kind === "blocked" ? action.reason : SERVICE_REASON[action.kind], detail });
+    }
+    for (const container of plan.remove) {
+      lines.push({ kind: "remove", name: `${stack.name}/${container.name}`, action: "remove", reason: "left the desired state (stack has prune: true)", detail: container.image });
+    }
+  }
+  const quiet = new Set(["reuse", "unchanged", "starting"]);
+  return { machine: input.machine, revision: input.state.revision, lines, changes: lines.filter((l) => !quiet.has(l.action)).length };
+}
+
+export function formatHostPlan(plan: HostPlan): string {
+  const rows = plan.lines.map((l) => [l.kind, l.name, l.action, l.reason, l.detail]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length), 5));
+  const out = [`plan for machine ${plan.machine} at ${plan.revision}: ${plan.changes === 0 ? "nothing to do" : `${plan.changes} change${plan.changes === 1 ? "" : "s"}`}`, ""];
+  for (const r of rows) out.push(r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] ?? 0) : cell)).join("  ").trimEnd());
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,60 @@
+// What a finished swap means for a service's status: history and tags after a rollout, the
+// failed (revision, spec hash) after a rollback, and the conditions either way.
+import type { ServiceSpec } from "../../desired-state/desired-state.ts";
+import type { ResourceStatus } from "../../status/resource-status.ts";
+import { retagService } from "./retag-service.ts";
+import { recordRollout, shortRevision, statusChanged } from "./service-status.ts";
+import type { Verdict } from "./service-status.ts";
+import type { SwapOutcome } from "./service-swap.ts";
+import type { StackContext } from "./stack-context.ts";
+
+export function heldVerdict(status: ResourceStatus, hold: "failed" | "pinned" | undefined): Verdict | undefined {
+  if (hold === "failed" && status.failed) {
+    const message = status.failed.message;
+    return { ready: false, reason: "RolledBack", message, degraded: { reason: "RolledBack", message } };
+  }
+  if (hold === "pinned" && status.pinned) {
+    const message = `pinned to revision ${shortRevision(status.pinned.revision)} by \`berth rollback\` until the desired state changes or \`berth retry\``;
+    return { ready: true, reason: "Pinned", message, degraded: { reason: "Pinned", message } };
+  }
+  return undefined;
+}
+
+export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceSpec, status: ResourceStatus, outcome: SwapOutcome, desiredSpecHash: string, hold: "failed" | "pinned" | undefined): Promise<{ status: ResourceStatus; verdict: Verdict }> {
+  const revision = ctx.state.revision;
+  if (outcome.kind === "rolled-out") {
+    ctx.events.rollout(stack, spec.name, "success");
+    const recorded = recordRollout(status, outcome.entry, spec.rollout.history, stack, spec.name);
+    const { failed: _failed, ...rest } = recorded.status;
+    await retagService(ctx, stack, spec.name, rest, recorded.dropped);
+    const verdict = heldVerdict(rest, hold) ?? { ready: true, reason: "RolledOut", message: `revision ${shortRevision(revision)} is healthy` };
+    return { status: hold === "pinned" ? rest : (({ pinned: _p, ...r }) => r)(rest), verdict };
+  }
+  const failure = outcome.failure;
+  const why = `revision ${shortRevision(revision)} (spec ${desiredSpecHash.slice(0, 12)}) failed: ${failure.reason}: ${failure.message}`;
+  if (outcome.kind === "rolled-back") {
+    ctx.events.rollout(stack, spec.name, "rolled_back");
+    const back = status.current ? `rolled back to revision ${shortRevision(status.current.revision)}` : "rolled back";
+    const message = outcome.restored ? `${why}; ${back}` : `${why}; ${back}, but the previous version is not healthy either: ${outcome.restoreMessage ?? "unknown"}`;
+    if (hold === "pinned") {
+      const { pinned: _p, ...rest } = status;
+      return { status: rest, verdict: { ready: false, reason: "PinFailed", message, degraded: { reason: "PinFailed", message } } };
+    }
+    return {
+      status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message, at: ctx.clock.now() } },
+      verdict: { ready: false, reason: "RolledBack", message, degraded: { reason: "RolledBack", message } },
+    };
+  }
+  ctx.events.rollout(stack, spec.name, "failure");
+  return {
+    status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message: why, at: ctx.clock.now() } },
+    verdict: { ready: false, reason: failure.reason, message: why, degraded: { reason: "RolloutFailed", message: why } },
+  };
+}
+
+export async function putIfChanged(ctx: StackContext, next: ResourceStatus, appliedRevision: string | undefined): Promise<void> {
+  // Revisions live on the stack record: a new commit must not rewrite every service's file.
+  const stackRecord = next.key.startsWith("stack/");
+  const withRevision = stackRecord ? { ...next, observedRevision: ctx.state.revision, ...(appliedRevision ? { lastAppliedRevision: appliedRevision } : {}) } : next;
+  if (statusChanged(ctx.store.get(next.key), withRevision)) await ctx.store.put(withRevision);
+}

@@ -1,0 +1,48 @@
+// Status records of services and stacks, pure: conditions from a verdict, history after a rollout.
+import { setCondition, removeCondition } from "../../status/conditions.ts";
+import type { Condition } from "../../status/conditions.ts";
+import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import { currentTag, pushHistory, rollbackTag } from "./rollback-history.ts";
+
+export type Verdict =
+  | { ready: true; reason: string; message: string; degraded?: { reason: string; message: string } }
+  | { ready: false; reason: string; message: string; degraded?: { reason: string; message: string }; waiting?: boolean; reconciling?: boolean };
+
+export function serviceKey(stack: string, service: string): string {
+  return `service/${stack}/${service}`;
+}
+
+export function stackKey(stack: string): string {
+  return `stack/${stack}`;
+}
+
+export function applyVerdict(previous: ResourceStatus | undefined, key: string, verdict: Verdict, now: Date): ResourceStatus {
+  let conditions: Condition[] = previous?.conditions ?? [];
+  conditions = setCondition(conditions, { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message }, now);
+  conditions = verdict.degraded
+    ? setCondition(conditions, { type: "Degraded", status: "True", reason: verdict.degraded.reason, message: verdict.degraded.message }, now)
+    : removeCondition(conditions, "Degraded");
+  conditions = !verdict.ready && verdict.waiting ? setCondition(conditions, { type: "Waiting", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Waiting");
+  conditions = !verdict.ready && verdict.reconciling ? setCondition(conditions, { type: "Reconciling", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Reconciling");
+  return { ...(previous ?? { key }), key, conditions, updatedAt: now.toISOString() };
+}
+
+/** After a healthy rollout: the old current joins the history, the new one becomes current. */
+export function recordRollout(status: ResourceStatus, entry: RollbackEntry, limit: number, stack: string, service: string): { status: ResourceStatus; dropped: RollbackEntry[] } {
+  const next: RollbackEntry = { ...entry, tag: currentTag(stack, service) };
+  const same = (e: RollbackEntry): boolean => e.imageId === next.imageId && e.specHash === next.specHash;
+  const old = status.current;
+  const base = (status.history ?? []).filter((e) => !same(e));
+  const { history, dropped } = old && !same(old) ? pushHistory(base, old, limit, stack, service) : { history: base.map((e, i) => ({ ...e, tag: rollbackTag(stack, service, i + 1) })), dropped: [] };
+  return { status: { ...status, current: next, history, lastAppliedRevision: entry.revision }, dropped };
+}
+
+/** Whether two records differ in anything but their update time. */
+export function statusChanged(a: ResourceStatus | undefined, b: ResourceStatus): boolean {
+  if (!a) return true;
+  return JSON.stringify({ ...a, updatedAt: "" }) !== JSON.stringify({ ...b, updatedAt: "" });
+}
+
+export function shortRevision(revision: string): string {
+  return revision.replace(/^content-/, "").slice(0, 7);
+}

@@ -1,0 +1,37 @@
+// Everything a stack reconcile needs, injected: engine, compose, store, clock, logger, events, inputs.
+import type { DesiredState, ServiceSpec } from "../../desired-state/desired-state.ts";
+import type { Clock } from "../../platform/clock.ts";
+import type { ComposeCli } from "../../platform/compose-cli.ts";
+import type { DockerEngine } from "../../platform/docker-engine.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { Observed } from "../../platform/observed.ts";
+import type { Profile } from "../../profiles/profile-schema.ts";
+import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import type { StatusStore } from "../../status/status-store.ts";
+import type { ContainerOps } from "./container-ops.ts";
+
+export type Admission = { ok: true } | { ok: false; reason: string; message: string };
+
+export type StackContext = {
+  engine: DockerEngine;
+  compose: ComposeCli;
+  store: StatusStore;
+  clock: Clock;
+  logger: Logger;
+  events: ReconcileEvents;
+  ops: ContainerOps;
+  machine: string;
+  profile: Profile;
+  state: DesiredState;
+  /** Berth image name (or image reference) → exact local tag, from the images reconciler. */
+  imageTags: Readonly<Record<string, string>>;
+  /** GPU/VRAM admission before a new container starts (metrics helper). */
+  admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
+  /** The pass's one batched observation; taken here when absent. */
+  observed?: Observed;
+  /** Health polling interval (default 500 ms) and "healthy" for services without a healthcheck. */
+  pollMs?: number;
+  noHealthcheckRunSeconds?: number;
+  /** Progress lines for `berth apply`. */
+  progress?: (line: string) => void;
+};

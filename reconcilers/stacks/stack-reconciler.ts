@@ -1,0 +1,218 @@
+// The stacks reconciler: one pass over one stack (plan from one observation, then swaps in
+// depends_on order), and a pass over every stack of this machine with the pruning rules.
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { forMachine } from "../../desired-state/desired-state.ts";
+import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { StatusStore } from "../../status/status-store.ts";
+import type { ComposeProject } from "../../platform/compose-cli.ts";
+import { LABELS } from "../../platform/labels.ts";
+import type { ObservedContainer } from "../../platform/observed.ts";
+import type { ResourceStatus } from "../../status/resource-status.ts";
+import { dependencyWaves } from "./dependency-order.ts";
+import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
+import type { StackMeta } from "./effective-compose.ts";
+import { effectiveService } from "./effective-service.ts";
+import { planStack } from "./plan-stack.ts";
+import type { DesiredService, ServiceAction, Target } from "./plan-stack.ts";
+import { recoverStackIntents } from "./recover-intents.ts";
+import { afterSwap, heldVerdict, putIfChanged } from "./record-outcome.ts";
+import { applyVerdict, recordRollout, serviceKey, stackKey } from "./service-status.ts";
+import type { Verdict } from "./service-status.ts";
+import { createServices, swapService, upAndWait } from "./service-swap.ts";
+import type { SwapOutcome } from "./service-swap.ts";
+import type { StackContext } from "./stack-context.ts";
+import { withStackLock } from "./stack-lock.ts";
+import { stopGraceSeconds } from "./stop-grace.ts";
+import { retagService } from "./retag-service.ts";
+
+export type ServiceResult = { service: string; action: ServiceAction["kind"] | "removed"; ready: boolean; reason: string; message: string };
+
+export type StackResult = { stack: string; ready: boolean; services: ServiceResult[]; changed: number; durationMs: number; message?: string };
+
+const ACTING: ReadonlySet<ServiceAction["kind"]> = new Set(["create", "update", "restart"]);
+
+/** One reconcile of one stack; calls for the same stack queue behind each other. */
+export function reconcileStack(stackName: string, ctx: StackContext): Promise<StackResult> {
+  return withStackLock(stackName, () => reconcileStackNow(stackName, ctx));
+}
+
+/**
+ * Stack names a pass reconciles: every desired stack of this machine, plus stacks berth ran
+ * here before that left the desired state (removed only with prune). An empty desired state
+ * never removes everything unless allowEmpty (Argo CD's rule).
+ */
+export async function stacksToReconcile(input: { state: DesiredState; machine: string; store: Pick<StatusStore, "dir">; logger: Logger }): Promise<string[]> {
+  const desired = forMachine(input.state, input.machine).stacks.map((s) => s.name);
+  const gone = (await knownStacks(input.store.dir)).filter((name) => !desired.includes(name));
+  if (desired.length === 0 && gone.length > 0 && !input.state.allowEmpty) {
+    input.logger.warn({ stacks: gone }, "empty desired state refused");
+    return [];
+  }
+  return [...desired, ...gone];
+}
+
+/** One pass over every stack (see stacksToReconcile), sharing one observation; for `berth apply`. */
+export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]> {
+  const names = await stacksToReconcile(ctx);
+  const desired = forMachine(ctx.state, ctx.machine).stacks.map((s) => s.name);
+  const refused = (await knownStacks(ctx.store.dir)).filter((name) => !names.includes(name) && !desired.includes(name));
+  const observed = ctx.observed ?? (await ctx.engine.observe());
+  const results: StackResult[] = [];
+  for (const name of names) results.push(await reconcileStack(name, { ...ctx, observed: desired.includes(name) ? observed : await ctx.engine.observe() }));
+  for (const name of refused) results.push({ stack: name, ready: false, services: [], changed: 0, durationMs: 0, message: "the desired state has no stacks; refusing to remove everything without allowEmpty: true" });
+  return results;
+}
+
+async function knownStacks(stateDir: string): Promise<string[]> {
+  return (await readdir(join(stateDir, "stacks")).catch(() => [] as string[])).sort();
+}
+
+async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<StackResult> {
+  const started = ctx.clock.now();
+  const stack = forMachine(ctx.state, ctx.machine).stacks.find((s) => s.name === stackName);
+  const recovered = await recoverStackIntents(ctx, stackName, stack);
+  if (!stack) return removeDeletedStack(ctx, stackName, started);
+  const observed = recovered > 0 || !ctx.observed ? await ctx.engine.observe() : ctx.observed;
+  const desired: DesiredService[] = stack.services.map((s) => {
+    const status = ctx.store.get(serviceKey(stack.name, s.name));
+    return { name: s.name, selfHeal: s.selfHeal, effective: effectiveService(s, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }), ...(status ? { status } : {}) };
+  });
+  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: observed.images });
+  const actions = new Map(plan.services.map((p) => [p.service, p.action]));
+  const fileConfigs: Record<string, Record<string, unknown>> = {};
+  for (const d of desired) {
+    const action = actions.get(d.name);
+    const config = action && "target" in action ? action.target.config : d.status?.current?.config ?? (d.effective.ok ? d.effective.config : undefined);
+    if (config) fileConfigs[d.name] = config;
+  }
+  const meta = { prune: stack.prune, machine: ctx.machine, revision: ctx.state.revision, directory: stack.dir };
+  const writeFor = (service: string) => (config: Record<string, unknown>): Promise<ComposeProject> => {
+    fileConfigs[service] = config;
+    return writeEffectiveCompose(ctx.store.dir, stack, fileConfigs, meta);
+  };
+  const results = new Map<string, ServiceResult>();
+  let changed = 0;
+  for (const wave of dependencyWaves(stack.services)) {
+    const created = await createWave(ctx, stack, wave, actions, fileConfigs, meta);
+    for (const name of wave) {
+      const spec = stack.services.find((s) => s.name === name);
+      const action = actions.get(name);
+      if (!spec || !action) continue;
+      if (ACTING.has(action.kind)) changed += 1;
+      results.set(name, await carryOut(ctx, stack, spec, action, writeFor(name), desired.find((d) => d.name === name), created.get(name)));
+    }
+  }
+  for (const container of plan.remove) {
+    changed += 1;
+    const service = container.labels[LABELS.composeService] ?? container.name;
+    await removeManaged(ctx, container);
+    await ctx.store.remove(serviceKey(stack.name, service));
+    results.set(service, { service, action: "removed", ready: true, reason: "Pruned", message: "left the desired state; removed (prune: true)" });
+  }
+  const services = [...results.values()];
+  const ready = services.every((s) => s.ready);
+  const notReady = services.filter((s) => !s.ready);
+  const message = ready ? `${services.length} service(s) ready` : notReady.map((s) => `${s.service}: ${s.reason}`).join("; ");
+  await putIfChanged(ctx, applyVerdict(ctx.store.get(stackKey(stack.name)), stackKey(stack.name), ready ? { ready, reason: "ServicesReady", message } : { ready, reason: "ServicesNotReady", message }, new Date(ctx.clock.now())), ready ? ctx.state.revision : undefined);
+  const durationMs = ctx.clock.now() - started;
+  ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
+  return { stack: stack.name, ready, services, changed, durationMs };
+}
+
+/** New services of one wave start together: one compose call, health waits in parallel. */
+async function createWave(ctx: StackContext, stack: StackSpec, wave: readonly string[], actions: ReadonlyMap<string, ServiceAction>, fileConfigs: Record<string, Record<string, unknown>>, meta: StackMeta): Promise<Map<string, SwapOutcome>> {
+  const jobs: { service: ServiceSpec; target: Target }[] = [];
+  for (const name of wave) {
+    const action = actions.get(name);
+    const service = stack.services.find((s) => s.name === name);
+    if (!service || action?.kind !== "create" || action.target.hold) continue;
+    const admission = (await ctx.admit?.(service)) ?? { ok: true };
+    if (admission.ok) jobs.push({ service, target: action.target });
+  }
+  if (jobs.length === 0) return new Map();
+  const project = await writeEffectiveCompose(ctx.store.dir, stack, fileConfigs, meta);
+  return createServices(ctx, stack, project, jobs);
+}
+
+async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, action: ServiceAction, writeFile: (config: Record<string, unknown>) => Promise<ComposeProject>, desired: DesiredService | undefined, created: SwapOutcome | undefined): Promise<ServiceResult> {
+  const key = serviceKey(stack.name, spec.name);
+  let status: ResourceStatus = ctx.store.get(key) ?? { key, conditions: [], updatedAt: new Date(ctx.clock.now()).toISOString() };
+  const revision = ctx.state.revision;
+  let verdict: Verdict;
+  switch (action.kind) {
+    case "unchanged": {
+      if (!status.current || status.current.specHash !== action.target.specHash || status.current.imageId !== action.container.imageId) {
+        // Adopt what runs (fresh state dir, or a held version): it is the version to roll back to.
+        status = recordRollout(status, { imageId: action.container.imageId, tag: "", revision: status.current?.specHash === action.target.specHash ? status.current.revision : revision, specHash: action.target.specHash, config: action.target.entry?.config ?? action.target.config, recordedAt: ctx.clock.now() }, spec.rollout.history, stack.name, spec.name).status;
+        await retagService(ctx, stack.name, spec.name, status, []);
+      }
+      for (const extra of action.extras) if (extra.labels[LABELS.managed] === "true") await removeManaged(ctx, extra);
+      verdict = heldVerdict(status, action.target.hold) ?? { ready: true, reason: "Healthy", message: action.container.health === "healthy" ? `${action.container.name} is running and healthy` : `${action.container.name} is running (no healthcheck)` };
+      break;
+    }
+    case "starting":
+      verdict = heldVerdict(status, action.target.hold) ?? { ready: false, reason: "Starting", message: `${action.container.name} is starting (health: starting)`, reconciling: true };
+      break;
+    case "unhealthy":
+      verdict = { ready: false, reason: "Unhealthy", message: `${action.container.name} runs the desired version but its health check fails`, degraded: { reason: "Unhealthy", message: `${action.container.name} is unhealthy` } };
+      break;
+    case "drifted":
+      verdict = { ready: false, reason: "Drifted", message: `container ${action.drift} by hand; selfHeal is off, left as is`, degraded: { reason: "Drifted", message: `container ${action.drift} by hand` } };
+      break;
+    case "blocked":
+      verdict = status.failed && action.reason === status.failed.reason
+        ? { ready: false, reason: "RolloutFailed", message: action.message, degraded: { reason: "RolloutFailed", message: action.message } }
+        : { ready: false, reason: action.reason, message: action.message, waiting: true };
+      break;
+    case "restart": {
+      ctx.progress?.(`${stack.name}/${spec.name}: restoring (${action.drift} by hand)`);
+      ctx.logger.info({ stack: stack.name, service: spec.name, drift: action.drift }, "service drift restored");
+      const back = await upAndWait(ctx, { stack, service: spec, writeFile }, action.target, false);
+      verdict = back.kind === "healthy"
+        ? heldVerdict(status, action.target.hold) ?? { ready: true, reason: "Restored", message: `container ${action.drift} by hand; restored` }
+        : { ready: false, reason: "RestoreFailed", message: back.message, degraded: { reason: "RestoreFailed", message: back.message } };
+      break;
+    }
+    case "create":
+    case "update": {
+      // Held versions ran here before, and a wave's new services were admitted in createWave.
+      const admission = action.target.hold || created ? { ok: true as const } : ((await ctx.admit?.(spec)) ?? { ok: true as const });
+      if (!admission.ok) {
+        verdict = { ready: false, reason: admission.reason, message: admission.message, waiting: true };
+        break;
+      }
+      const outcome = created ?? await swapService(ctx, { stack, service: spec, target: action.target, revision, ...(action.kind === "update" && action.from ? { from: action.from } : {}), ...(status.current ? { current: status.current } : {}), writeFile });
+      ({ status, verdict } = await afterSwap(ctx, stack.name, spec, status, outcome, desired?.effective.ok ? desired.effective.specHash : action.target.specHash, action.target.hold));
+      break;
+    }
+  }
+  const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
+  await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
+  return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message };
+}
+
+async function removeManaged(ctx: StackContext, container: ObservedContainer): Promise<void> {
+  if (container.labels[LABELS.managed] !== "true") return;
+  ctx.logger.info({ container: container.name }, "managed container removed");
+  const status = ctx.store.get(serviceKey(container.labels[LABELS.composeProject] ?? "", container.labels[LABELS.composeService] ?? ""));
+  await ctx.engine.stopContainer(container.id, stopGraceSeconds(status?.current?.config));
+  await ctx.engine.removeContainer(container.id, { force: true });
+}
+
+async function removeDeletedStack(ctx: StackContext, stackName: string, started: number): Promise<StackResult> {
+  const last = await readEffectiveCompose(ctx.store.dir, stackName);
+  const key = stackKey(stackName);
+  if (!last?.meta?.prune) {
+    await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: true, reason: "Retained", message: "left the desired state; prune is off, its containers are kept" }, new Date(ctx.clock.now())), undefined);
+    return { stack: stackName, ready: true, services: [], changed: 0, durationMs: ctx.clock.now() - started, message: "retained (prune is off)" };
+  }
+  const containers = await ctx.engine.listContainers({ label: [`${LABELS.managed}=true`, `${LABELS.stack}=${stackName}`] });
+  for (const c of containers) await removeManaged(ctx, c);
+  for (const status of ctx.store.all()) if (status.key.startsWith(`service/${stackName}/`)) await ctx.store.remove(status.key);
+  await ctx.store.remove(key);
+  await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
+  ctx.logger.info({ stack: stackName, containers: containers.length }, "stack pruned");
+  return { stack: stackName, ready: true, services: [], changed: containers.length, durationMs: ctx.clock.now() - started, message: `removed ${containers.length} container(s) (prune: true)` };
+}

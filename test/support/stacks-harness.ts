@@ -1,0 +1,164 @@
+// Shared harness of the stacks e2e tests: unique names, busybox httpd test images with real
+// HEALTHCHECKs, stack specs normalised by `docker compose config`, a reconcile context, cleanup.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { DEFAULT_ROLLOUT } from "../../desired-state/desired-state.ts";
+import type { DesiredState, RolloutSpec, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
+import { systemClock } from "../../platform/clock.ts";
+import { createComposeCli } from "../../platform/compose-cli.ts";
+import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { silentLogger } from "../../platform/logger.ts";
+import { noEvents } from "../../status/reconcile-events.ts";
+import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import { openStatusStore } from "../../status/status-store.ts";
+import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
+import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
+import { ensureBusyboxImage } from "./busybox-image.ts";
+
+const execFileP = promisify(execFile);
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await execFileP("docker", args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+export type VersionOptions = {
+  healthy?: boolean;
+  startDelaySeconds?: number;
+  healthcheck?: boolean;
+  /** Slower, more tolerant checks for many containers starting at once on a small machine. */
+  lenient?: boolean;
+  /** Healthy at first, then the health endpoint disappears after this many seconds. */
+  unhealthyAfterSeconds?: number;
+};
+
+export type ServiceInput = {
+  image: string;
+  rollout?: Partial<RolloutSpec>;
+  selfHeal?: boolean;
+  dependsOn?: string[];
+  compose?: Record<string, unknown>;
+};
+
+export type Harness = {
+  prefix: string;
+  dir: string;
+  stateDir: string;
+  engine: ReturnType<typeof createDockerEngine>;
+  compose: ReturnType<typeof createComposeCli>;
+  /** Builds `<prefix>/web:<version>`: busybox httpd on 8080 serving the version, healthy or not. */
+  buildVersion(version: string, options?: VersionOptions): Promise<string>;
+  stack(name: string, services: Record<string, ServiceInput>, options?: { prune?: boolean }): Promise<StackSpec>;
+  context(stacks: StackSpec[], extra?: Partial<StackContext>): Promise<StackContext>;
+  imageId(ref: string): Promise<string>;
+  /** Containers of a compose project as {name, imageId, state, health}. */
+  containers(project: string): Promise<{ id: string; name: string; service: string; imageId: string; state: string; status: string }[]>;
+  cleanup(): Promise<void>;
+};
+
+export const FAST_ROLLOUT: RolloutSpec = { ...DEFAULT_ROLLOUT, healthTimeoutSeconds: 20, monitorSeconds: 1 };
+
+export async function createHarness(label: string): Promise<Harness> {
+  await ensureBusyboxImage();
+  const prefix = `berth-t-${label}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  const stateDir = join(dir, "state");
+  const engine = createDockerEngine();
+  const compose = createComposeCli({ defaultTimeoutMs: 120_000 });
+  const tags: string[] = [];
+  const projects = new Set<string>();
+
+  async function buildVersion(version: string, options: VersionOptions = {}): Promise<string> {
+    const tag = `${prefix}/web:${version}`;
+    const context = join(dir, `build-${version}`);
+    await execFileP("mkdir", ["-p", context]);
+    const delay = options.startDelaySeconds ?? 0;
+    const health = options.healthcheck === false ? "" : `HEALTHCHECK ${options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
+    await writeFile(
+      join(context, "Dockerfile"),
+      `FROM berth-test/busybox:1\nRUN mkdir -p /www && echo ${version} > /www/index.html${options.healthy === false ? "" : " && echo ok > /www/health"}\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
+    );
+    await docker("build", "-q", "-t", tag, context);
+    tags.push(tag);
+    return tag;
+  }
+
+  async function stack(name: string, services: Record<string, ServiceInput>, options: { prune?: boolean } = {}): Promise<StackSpec> {
+    const project = `${prefix}-${name}`;
+    projects.add(project);
+    const stackDir = join(dir, "stacks", name);
+    await execFileP("mkdir", ["-p", stackDir]);
+    const file = join(stackDir, "compose.yaml");
+    const doc = { services: Object.fromEntries(Object.entries(services).map(([svc, s]) => [svc, { image: s.image, stop_grace_period: "1s", ...(s.dependsOn ? { depends_on: s.dependsOn } : {}), ...(s.compose ?? {}) }])) };
+    await writeFile(file, stringify(doc));
+    const model = await compose.config({ name: project, directory: stackDir, files: [file] });
+    const normalized = (model["services"] ?? {}) as Record<string, Record<string, unknown>>;
+    const specs: ServiceSpec[] = Object.entries(services).map(([svc, s]) => ({
+      name: svc,
+      stack: project,
+      config: normalized[svc] ?? {},
+      image: s.image,
+      rollout: { ...FAST_ROLLOUT, ...s.rollout },
+      selfHeal: s.selfHeal ?? true,
+      source: "pull",
+      dependsOn: s.dependsOn ?? [],
+      hasFixedHostPort: false,
+    }));
+    return { name: project, dir: stackDir, composeFile: file, machines: "all", prune: options.prune ?? false, services: specs, model };
+  }
+
+  async function context(stacks: StackSpec[], extra: Partial<StackContext> = {}): Promise<StackContext> {
+    const state: DesiredState = { root: dir, revision: `content-${Math.random().toString(16).slice(2, 14)}`, push: false, machines: {}, profiles: {}, images: [], stacks, rollout: FAST_ROLLOUT, resyncSeconds: 300, allowEmpty: false };
+    return {
+      engine,
+      compose,
+      store: await openStatusStore(stateDir),
+      clock: systemClock,
+      logger: silentLogger(),
+      events: noEvents,
+      ops: createContainerOps(),
+      machine: "test",
+      profile: {},
+      state,
+      imageTags: {},
+      pollMs: 250,
+      noHealthcheckRunSeconds: 1,
+      ...extra,
+    };
+  }
+
+  async function containers(project: string) {
+    const list = await engine.listContainers({ label: [`com.docker.compose.project=${project}`] });
+    return list.map((c) => ({ id: c.id, name: c.name, service: c.labels["com.docker.compose.service"] ?? "", imageId: c.imageId, state: c.state, status: c.status }));
+  }
+
+  async function cleanup(): Promise<void> {
+    for (const project of projects) {
+      const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+      if (ids.length > 0) await docker("rm", "-f", ...ids).catch(() => "");
+      const nets = (await docker("network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+      for (const net of nets) await docker("network", "rm", net).catch(() => "");
+      const rollbackTags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => "")).split("\n").filter(Boolean);
+      for (const tag of rollbackTags) await docker("rmi", tag).catch(() => "");
+    }
+    for (const tag of tags) await docker("rmi", tag).catch(() => "");
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  return { prefix, dir, stateDir, engine, compose, buildVersion, stack, context, imageId: (ref) => docker("image", "inspect", "-f", "{{.Id}}", ref), containers, cleanup };
+}
+
+/** Records rollout/rollback events for assertions about what happened, not how. */
+export function recordingEvents(): ReconcileEvents & { rollouts: string[] } {
+  const rollouts: string[] = [];
+  return { ...noEvents, rollouts, rollout: (stack, service, result) => void rollouts.push(`${service}:${result}`) };
+}
+
+/** A desired state with one stack's services replaced (a new commit). */
+export function withServices(stack: StackSpec, patch: (service: ServiceSpec) => ServiceSpec): StackSpec {
+  return { ...stack, services: stack.services.map(patch) };
+}
