@@ -8,12 +8,16 @@ import { ciMatrixCommand } from "./commands/ci-matrix-command.ts";
 import { metricsCommand } from "./commands/metrics-command.ts";
 import { planCommand } from "./commands/plan-command.ts";
 import { pruneCommand } from "./commands/prune-command.ts";
+import { reconcileCommand } from "./commands/reconcile-command.ts";
 import { retryCommand } from "./commands/retry-command.ts";
 import { rollbackCommand } from "./commands/rollback-command.ts";
+import { statusCommand } from "./commands/status-command.ts";
 import { validateCommand } from "./commands/validate-command.ts";
 
 const COMMANDS: CommandSpec[] = [
   agentCommand,
+  statusCommand,
+  reconcileCommand,
   validateCommand,
   planCommand,
   applyCommand,
