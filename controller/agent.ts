@@ -4,6 +4,7 @@ import { readFile, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
+import { profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { createGitSync, revisionFromPath } from "../desired-state/git-sync.ts";
 import type { GitSync } from "../desired-state/git-sync.ts";
@@ -203,7 +204,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       events: metrics.events,
       ops,
       machine,
-      profile: state.profiles[state.machines[machine]?.profile ?? ""] ?? {},
+      profile: profileOf(state, machine),
       state,
       imageTags,
       admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),

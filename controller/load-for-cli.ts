@@ -1,11 +1,43 @@
-// Loads a desired state the way every CLI command and the agent do: with compose normalisation.
-import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
+// Loads a desired state the way every CLI command and the agent do (with compose
+// normalisation), and picks this host's machine the same way everywhere.
+import { hostname } from "node:os";
+import type { DesiredState } from "../desired-state/desired-state.ts";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import type { LoadResult } from "../desired-state/load-desired-state.ts";
+import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
+import { formatProblem } from "../desired-state/problem.ts";
 import { createComposeCli } from "../platform/compose-cli.ts";
+import { selectMachine } from "../profiles/select-machine.ts";
+import type { CliIo, CommandArgs } from "./cli-io.ts";
+import { stringFlag } from "./cli-io.ts";
 
 const normalizer = createComposeNormalizer(createComposeCli());
 
 export function loadForCli(dir: string, revision?: string): Promise<LoadResult> {
   return loadDesiredState(dir, { compose: normalizer, ...(revision ? { revision } : {}) });
+}
+
+/**
+ * The first positional as a desired state, validated, and the machine from --machine,
+ * BERTH_MACHINE or the hostname. Problems are printed; `code` is the exit code then.
+ */
+export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: string): Promise<{ ok: true; dir: string; state: DesiredState; machine: string } | { ok: false; code: number }> {
+  const dir = args.positionals[0];
+  if (!dir) {
+    io.stderr(`${usage}\n`);
+    return { ok: false, code: 2 };
+  }
+  const loaded = await loadForCli(dir);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
+    return { ok: false, code: 1 };
+  }
+  const flag = stringFlag(args, "machine");
+  const env = io.env["BERTH_MACHINE"];
+  const selection = selectMachine(loaded.state, { ...(flag ? { flag } : {}), ...(env ? { env } : {}), hostname: hostname() });
+  if (!selection.ok) {
+    io.stderr(`${selection.message}\n`);
+    return { ok: false, code: 2 };
+  }
+  return { ok: true, dir, state: loaded.state, machine: selection.machine };
 }

@@ -1,10 +1,9 @@
 // `plan(desired, observed)`: the whole host's plan as plain data, from the images planner's
 // steps and the stack planner (both pure), with a reason for every line.
-import { forMachine } from "../desired-state/desired-state.ts";
+import { forMachine, profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
-import type { Profile } from "../profiles/profile-schema.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
 import { effectiveService } from "../reconcilers/stacks/effective-service.ts";
 import { planStack } from "../reconcilers/stacks/plan-stack.ts";
@@ -42,7 +41,7 @@ export function planHost(input: PlanHostInput): HostPlan {
     lines.push({ kind: "image", name: step.name, action: step.action, reason: step.reason, detail: `${step.tag}${step.message ? `: ${step.message}` : ""}` });
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
-  const profile: Profile = input.state.profiles[input.state.machines[input.machine]?.profile ?? ""] ?? {};
+  const profile = profileOf(input.state, input.machine);
   for (const stack of forMachine(input.state, input.machine).stacks) {
     const services = stack.services.map((service) => {
       const status = input.statuses.get(serviceKey(stack.name, service.name));

@@ -115,3 +115,8 @@ export function forMachine(state: DesiredState, machine: string): { images: Imag
     stacks: state.stacks.filter((stack) => stack.machines === "all" || stack.machines.includes(machine)),
   };
 }
+
+/** The machine's profile variables ({} for an unknown machine; the loader guarantees it exists). */
+export function profileOf(state: Pick<DesiredState, "machines" | "profiles">, machine: string): Record<string, string> {
+  return state.profiles[state.machines[machine]?.profile ?? ""] ?? {};
+}

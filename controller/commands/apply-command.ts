@@ -1,7 +1,7 @@
 // `berth apply DIR --machine NAME`: one full reconcile pass in the foreground (images, then
 // stacks) with progress; exit 0 when every resource is Ready, 1 with a summary otherwise.
+import { profileOf } from "../../desired-state/desired-state.ts";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
-import { formatProblem } from "../../desired-state/problem.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { createComposeCli } from "../../platform/compose-cli.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
@@ -19,7 +19,7 @@ import { reconcileStacks } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadForCli } from "../load-for-cli.ts";
+import { loadWithMachine } from "../load-for-cli.ts";
 
 export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; store: StatusStore; logger: Logger; observed: Observed; progress: (line: string) => void };
 
@@ -58,23 +58,9 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
     ].join("\n"),
     options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, json: { type: "boolean" } },
     async run(args, io) {
-      const dir = args.positionals[0];
-      const machine = stringFlag(args, "machine");
-      if (!dir || !machine) {
-        io.stderr(`${spec.usage}\n`);
-        return 2;
-      }
-      const loaded = await loadForCli(dir);
-      if (!loaded.ok) {
-        for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
-        return 1;
-      }
-      const state = loaded.state;
-      const machineSpec = state.machines[machine];
-      if (!machineSpec) {
-        io.stderr(`unknown machine "${machine}" (machines: ${Object.keys(state.machines).join(", ")})\n`);
-        return 2;
-      }
+      const loaded = await loadWithMachine(args, io, spec.usage);
+      if (!loaded.ok) return loaded.code;
+      const { state, machine } = loaded;
       const json = boolFlag(args, "json");
       const progress = (line: string): void => {
         if (!json) io.stdout(`${line}\n`);
@@ -93,7 +79,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
         events: noEvents,
         ops: createContainerOps(),
         machine,
-        profile: state.profiles[machineSpec.profile] ?? {},
+        profile: profileOf(state, machine),
         state,
         imageTags: images.tags,
         progress,

@@ -3,7 +3,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatProblem } from "../../desired-state/problem.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { openStatusStore } from "../../status/status-store.ts";
@@ -11,7 +10,7 @@ import { createImagesReconciler } from "../../reconcilers/images/images-reconcil
 import type { ImageOutcome } from "../../reconcilers/images/images-reconciler.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadForCli } from "../load-for-cli.ts";
+import { loadWithMachine } from "../load-for-cli.ts";
 
 function describeOutcome(outcome: ImageOutcome): string {
   const facts = outcome.facts;
@@ -43,22 +42,9 @@ export const buildCommand: CommandSpec = {
     json: { type: "boolean" },
   },
   async run(args, io) {
-    const dir = args.positionals[0];
-    const machine = stringFlag(args, "machine");
-    if (!dir || !machine) {
-      io.stderr(`${buildCommand.usage}\n`);
-      return 2;
-    }
-    const loaded = await loadForCli(dir);
-    if (!loaded.ok) {
-      for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
-      return 1;
-    }
-    const state = loaded.state;
-    if (!state.machines[machine]) {
-      io.stderr(`unknown machine "${machine}" (machines: ${Object.keys(state.machines).join(", ")})\n`);
-      return 2;
-    }
+    const loaded = await loadWithMachine(args, io, buildCommand.usage);
+    if (!loaded.ok) return loaded.code;
+    const { state, machine } = loaded;
     const only = listFlag(args, "image");
     const unknown = only.filter((name) => !state.images.some((image) => image.name === name));
     if (unknown.length > 0) {
