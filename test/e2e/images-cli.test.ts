@@ -93,6 +93,6 @@ describe("berth build and berth ci-matrix (real engine)", () => {
   it("refuses an unknown machine with a usage error", async () => {
     const io = captureIo();
     expect(await buildCommand.run({ positionals: [root], flags: { machine: "nope" } }, io)).toBe(2);
-    expect(io.err.join("")).toContain('unknown machine "nope"');
+    expect(io.err.join("")).toContain('machine "nope" is not in berth.yaml machines (known: ');
   });
 });

@@ -24,8 +24,11 @@ describe("stacks: start-first swaps never drop a request", () => {
     stack = await h.stack("edge", { web: { image: v1, rollout: { strategy: "start-first", monitorSeconds: 2 } } });
     expect((await reconcileStack(stack.name, await h.context([stack]))).ready).toBe(true);
     prober = `${h.prefix}-prober`;
-    // One request every ~50 ms, each line: unix-seconds ok|fail body (busybox-static wget crashes with -T).
-    const script = 'while true; do b=$(wget -q -O- http://web:8080/ 2>/dev/null) && echo "$(date +%s) ok $b" || echo "$(date +%s) fail"; usleep 50000; done';
+    // Four request loops side by side (each request resolves `web` through the engine's DNS, so one
+    // loop alone is slow on a busy machine); the engine timestamps each line, so no `date` fork.
+    // busybox-static wget crashes with -T, so no timeout flag.
+    const loop = 'while true; do b=$(wget -q -O- http://web:8080/ 2>/dev/null) && echo "ok $b" || echo "fail"; usleep 20000; done';
+    const script = `for i in 1 2 3 4; do (${loop}) & done; wait`;
     await docker("run", "-d", "--name", prober, "--network", `${stack.name}_default`, "--label", "io.berth.test=true", "berth-test/busybox:1", "sh", "-c", script);
   });
 
@@ -35,13 +38,14 @@ describe("stacks: start-first swaps never drop a request", () => {
   });
 
   async function probeDuring(work: () => Promise<unknown>): Promise<ProbeCounts> {
-    const since = Math.floor(Date.now() / 1000);
+    const since = (Date.now() / 1000).toFixed(3);
     const started = Date.now();
     await work();
     const seconds = (Date.now() - started) / 1000;
-    const lines = (await docker("logs", "--since", String(since), prober)).split("\n").filter(Boolean);
-    const bodies = new Set(lines.filter((l) => l.includes(" ok ")).map((l) => l.split(" ")[2] ?? ""));
-    const counts = { ok: lines.filter((l) => l.includes(" ok")).length, fail: lines.filter((l) => l.includes(" fail")).length, seconds, bodies };
+    const lines = (await docker("logs", "--timestamps", "--since", since, prober)).split("\n").filter(Boolean);
+    const words = lines.map((l) => l.split(" "));
+    const bodies = new Set(words.filter((w) => w[1] === "ok").map((w) => w[2] ?? ""));
+    const counts = { ok: words.filter((w) => w[1] === "ok").length, fail: words.filter((w) => w[1] === "fail").length, seconds, bodies };
     if (process.env["BERTH_TEST_REPORT"]) console.info(`prober: ${counts.ok} ok, ${counts.fail} failed in ${seconds.toFixed(1)} s (${(counts.ok / seconds).toFixed(1)}/s)`);
     return counts;
   }
