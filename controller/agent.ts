@@ -1,6 +1,6 @@
 // The agent, berth's composition root: wires sources (watch, git, docker events, resync,
 // webhook, cron) to one keyed work queue whose keys run the reconcilers, and serves HTTP.
-import { readFile, realpath } from "node:fs/promises";
+import { readdir, readFile, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -109,6 +109,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let pending = new Set<string>();
   let passStarted = 0;
   let passOk = true;
+  /** Set when a pass kept stacks because the desired state had none (no allowEmpty): the pass is not a success. */
+  let emptyRefused: string | undefined;
 
   async function putStatus(key: string, change: (previous: ResourceStatus) => Partial<ResourceStatus>): Promise<void> {
     const previous = store.get(key) ?? { key, conditions: [], updatedAt: new Date(clock.now()).toISOString() };
@@ -125,7 +127,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     if (result.ok) {
       gitBlocked = undefined;
       await putStatus(SOURCE_KEY, (p) => ({
-        conditions: withConditions(p.conditions, { type: "SourceVerified", status: config.verifyCommits ? "True" : "Unknown", reason: config.verifyCommits ? "Verified" : "NotRequired", message: config.verifyCommits ? `commit ${result.revision.slice(0, 7)} is signed by a trusted key` : "commit verification is off" }),
+        conditions: withConditions(
+          p.conditions,
+          { type: "SourceVerified", status: config.verifyCommits ? "True" : "Unknown", reason: config.verifyCommits ? "Verified" : "NotRequired", message: config.verifyCommits ? `commit ${result.revision.slice(0, 7)} is signed by a trusted key` : "commit verification is off" },
+          // A fetch that works again clears a FetchFailed/CheckoutFailed even when the branch did not move.
+          { type: "Degraded", status: "False", reason: "Fine", message: "" },
+        ),
       }));
       if (result.changed || !current) queue.add(SOURCE_KEY);
       return;
@@ -182,6 +189,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const { state, machine } = current;
     passStarted = clock.now();
     passOk = true;
+    emptyRefused = undefined;
     const observed = await engine.observe(signal);
     metrics.setObserved(observed);
     const result = await sharedLock.shared("build images", () => images.reconcile(state, machine, { observed, signal }));
@@ -191,7 +199,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const names = await stacksToReconcile({ state, machine, store, logger });
     pending = new Set(names);
     for (const name of names) queue.add(`${STACK_PREFIX}${name}`);
-    if (names.length === 0) await completePass();
+    if (names.length === 0) {
+      const kept = state.allowEmpty ? [] : await readdir(join(store.dir, "stacks")).catch(() => [] as string[]);
+      if (kept.length > 0) emptyRefused = `the desired state has no stacks; keeping ${kept.join(", ")} (set allowEmpty: true in berth.yaml to remove everything)`;
+      await completePass();
+    }
   }
 
   function stackContext(state: DesiredState, machine: string): StackContext {
@@ -226,13 +238,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     if (!current) return;
     const { state } = current;
     ready = true;
+    if (emptyRefused) passOk = false;
     metrics.events.reconciled("pass", passOk ? "success" : "failure", (clock.now() - passStarted) / 1000);
     await putStatus(SOURCE_KEY, (p) => ({
       ...(passOk ? { lastAppliedRevision: state.revision } : {}),
       conditions: withConditions(
         p.conditions,
         { type: "Reconciling", status: "False", reason: "PassComplete", message: "" },
-        passOk ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` } : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
+        passOk
+          ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
+          : emptyRefused
+            ? { type: "Ready", status: "False", reason: "EmptyDesiredStateRefused", message: emptyRefused }
+            : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
         { type: "Degraded", status: "False", reason: "Fine", message: "" },
       ),
     }));
@@ -356,8 +373,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     void (async () => {
       await queue.idle(1000);
       const applied = store.get(SOURCE_KEY)?.conditions.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+      onceResult = ready && applied ? 0 : 1; // before stop(): stop() resolves `done` with it
       await stop();
-      onceResult = ready && applied ? 0 : 1;
     })();
   }
 

@@ -42,7 +42,7 @@ describe("agent: git push and webhook", () => {
     await world?.cleanup();
   });
 
-  it("applies a pushed commit when GitHub's signed webhook arrives, and starts the pass within 300 ms", async () => {
+  it("applies a pushed commit once GitHub's signed webhook arrives (the bench records webhook → pass start)", async () => {
     const before = await webId();
     const sha = await remote.source.commit(world.tree({ [stack]: { web: { version: "v2" } } }), "v2");
     await remote.push();

@@ -210,7 +210,8 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     },
     async spawnAgent(flags) {
       const port = await freeLoopbackPort();
-      const args = [BERTH_BIN, "agent", "--listen", `127.0.0.1:${port}`, "--machine", "test", ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
+      const all: Record<string, string> = { listen: `127.0.0.1:${port}`, machine: "test", ...flags };
+      const args = [BERTH_BIN, "agent", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])];
       const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_LOG_LEVEL: "info" } });
       children.push(child);
       let output = "";
@@ -218,7 +219,7 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
       child.stdout?.on("data", keep);
       child.stderr?.on("data", keep);
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-      const url = `http://127.0.0.1:${port}`;
+      const url = `http://${all["listen"] ?? ""}`;
       await waitFor(`the agent child to answer on ${url} (output: ${output.slice(-500)})`, async () => {
         if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${output.slice(-2000)}`);
         const res = await fetch(`${url}/healthz`);
@@ -232,6 +233,7 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     },
     async cleanup() {
       for (const running of agents) await running.stop().catch(() => undefined);
+      if (process.env["BERTH_TEST_LOGS"]) for (const running of agents) for (const l of running.logs) console.info(`${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, app: undefined, level: undefined, pid: undefined, hostname: undefined })}`);
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       for (const project of stacks) {
         await docker("compose", "-p", project, "down", "--remove-orphans", "-t", "1").catch(() => "");
