@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Launcher: runs the compiled CLI when built, otherwise the TypeScript sources through tsx.
+// Launcher: runs the compiled CLI when built (dist/, or BERTH_COMPILED_DIR), otherwise the
+// TypeScript sources through tsx.
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const compiled = fileURLToPath(new URL("../dist/controller/cli.js", import.meta.url));
+const compiledDir = process.env.BERTH_COMPILED_DIR ? resolve(process.env.BERTH_COMPILED_DIR) : fileURLToPath(new URL("../dist", import.meta.url));
+const compiled = resolve(compiledDir, "controller/cli.js");
+let main;
 if (existsSync(compiled)) {
-  const { main } = await import(compiled);
-  process.exitCode = await main(process.argv.slice(2));
+  ({ main } = await import(pathToFileURL(compiled).href));
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  const { main } = await import("../controller/cli.ts");
-  process.exitCode = await main(process.argv.slice(2));
+  ({ main } = await import("../controller/cli.ts"));
 }
+process.exitCode = await main(process.argv.slice(2));

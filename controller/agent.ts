@@ -157,6 +157,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       throw new TerminalError("DesiredStateMissing", `desired-state directory ${published} not found`);
     }
     const revision = gitSync ? revisionFromPath(root) : undefined;
+    logger.info({ root, ...(revision ? { revision } : {}) }, "pass started");
     const loaded = await loadDesiredState(root, { compose: normalizer, ...(revision ? { revision } : {}) });
     metrics.setDesiredState(loaded);
     if (!loaded.ok) {

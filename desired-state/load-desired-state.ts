@@ -1,6 +1,7 @@
 // Loads and validates a whole desired-state root (berth.yaml, profiles, images, stacks) into
 // a DesiredState, collecting every problem with its file, line and field.
-import { readdir, realpath, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { profileSchema, RESERVED_VARIABLES } from "../profiles/profile-schema.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
@@ -15,7 +16,7 @@ import { imageFileSchema } from "./image-file-schema.ts";
 import type { ImageFile } from "./image-file-schema.ts";
 import type { ComposeNormalizer } from "./normalize-compose.ts";
 import type { Problem } from "./problem.ts";
-import { issuesToProblems, parseYamlText, readDocument, readFileLimited } from "./read-document.ts";
+import { issuesToProblems, MAX_FILE_BYTES, parseYamlText, readDocument, readFileLimited } from "./read-document.ts";
 import type { ParsedDocument } from "./read-document.ts";
 import { contentRevision, gitRevision } from "./revision.ts";
 import { resolveInside } from "./safe-path.ts";
@@ -271,7 +272,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
 
   let model: Record<string, unknown> = value;
   if (ctx.compose) {
-    const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text });
+    const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(raw.dir, raw.composePath) });
     if (!normalized.ok) {
       problems.push({ file: raw.relFile, field: "", message: `docker compose rejects it: ${normalized.message}` });
       return undefined;
@@ -405,6 +406,19 @@ function parseJson(text: string, relFile: string): { ok: true; doc: ParsedDocume
   }
   // Valid JSON is valid YAML; the YAML parser gives us line positions.
   return parseYamlText(text, relFile);
+}
+
+/** Digest of the small regular files beside a compose file (.env, env files), which can change its model. */
+async function siblingsDigest(dir: string, composePath: string): Promise<string> {
+  const hash = createHash("sha256");
+  for (const name of await listDir(dir)) {
+    const path = join(dir, name);
+    if (path === composePath) continue;
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile() || info.size > MAX_FILE_BYTES) continue;
+    hash.update(name).update("\0").update(await readFile(path)).update("\0");
+  }
+  return hash.digest("hex");
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,26 +1,40 @@
 // Normalises a stack's compose file with `docker compose config --format json`, cached by
-// the file's content so an unchanged stack costs nothing on the next pass.
+// the stack's content (the compose text and the files beside it, e.g. .env), not its path:
+// under git-sync every commit is a new directory, and an unchanged stack must cost nothing.
 import { createHash } from "node:crypto";
 import { CommandError } from "../platform/run-command.ts";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 
 export type ComposeNormalizer = {
-  normalize(input: { project: string; directory: string; file: string; text: string }): Promise<{ ok: true; model: Record<string, unknown> } | { ok: false; message: string }>;
+  normalize(input: {
+    project: string;
+    directory: string;
+    file: string;
+    text: string;
+    /** Digest of the other files beside the compose file (.env, env files) that can change the model. */
+    siblingsDigest?: string;
+  }): Promise<{ ok: true; model: Record<string, unknown> } | { ok: false; message: string }>;
 };
 
+type Entry = { directory: string; json: string };
+
 export function createComposeNormalizer(compose: ComposeCli, maxEntries = 500): ComposeNormalizer {
-  const cache = new Map<string, Record<string, unknown>>();
+  const cache = new Map<string, Entry>();
   return {
-    async normalize({ project, directory, file, text }) {
-      const key = createHash("sha256").update(project).update("\0").update(directory).update("\0").update(text).digest("hex");
+    async normalize({ project, directory, file, text, siblingsDigest = "" }) {
+      const key = createHash("sha256").update(project).update("\0").update(text).update("\0").update(siblingsDigest).digest("hex");
       const hit = cache.get(key);
-      if (hit) return { ok: true, model: hit };
+      if (hit) {
+        // The same stack at another path: compose's model differs only in the paths it resolved.
+        const json = hit.directory === directory ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(directory).slice(1, -1));
+        return { ok: true, model: JSON.parse(json) as Record<string, unknown> };
+      }
       try {
         // An empty environment except PATH/HOME: the desired state must not depend on the agent's shell.
         const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", DOCKER_HOST: process.env["DOCKER_HOST"] ?? "" };
         const model = await compose.config({ name: project, directory, files: [file] }, { env });
         if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
-        cache.set(key, model);
+        cache.set(key, { directory, json: JSON.stringify(model) });
         return { ok: true, model };
       } catch (error) {
         const message = error instanceof CommandError ? error.result.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);

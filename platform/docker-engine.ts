@@ -1,6 +1,6 @@
-// The Docker Engine API behind a small interface (one real implementation, on dockerode).
-import Docker from "dockerode";
-import type { Readable } from "node:stream";
+// The Docker Engine API behind a small interface (one real implementation, over the Unix socket).
+import { z } from "zod";
+import { createEngineHttp } from "./engine-http.ts";
 import { healthFromStatus } from "./observed.ts";
 import type { Observed, ObservedContainer, ObservedImage } from "./observed.ts";
 
@@ -35,14 +35,82 @@ export type DockerEngine = {
   removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string }>;
-  events(options: { since?: number; signal: AbortSignal; onEvent: (event: EngineEvent) => void }): Promise<void>;
+  /** Streams engine events until the signal aborts or the stream ends; `filters` are applied by the engine. */
+  events(options: { since?: number; filters?: Record<string, string[]>; signal: AbortSignal; onEvent: (event: EngineEvent) => void }): Promise<void>;
 };
 
+const containerListSchema = z.array(
+  z.looseObject({
+    Id: z.string(),
+    Names: z.array(z.string()).default([]),
+    Image: z.string().default(""),
+    ImageID: z.string().default(""),
+    Labels: z.record(z.string(), z.string()).nullish(),
+    State: z.string().default(""),
+    Status: z.string().default(""),
+    Created: z.number().default(0),
+  }),
+);
+
+const imageListSchema = z.array(
+  z.looseObject({
+    Id: z.string(),
+    RepoTags: z.array(z.string()).nullish(),
+    RepoDigests: z.array(z.string()).nullish(),
+    Labels: z.record(z.string(), z.string()).nullish(),
+    Size: z.number().default(0),
+    Created: z.number().default(0),
+  }),
+);
+
+const containerInspectSchema = z.looseObject({
+  Id: z.string(),
+  Name: z.string().default(""),
+  Image: z.string().default(""),
+  RestartCount: z.number().default(0),
+  Config: z.looseObject({ Image: z.string().default(""), Labels: z.record(z.string(), z.string()).nullish() }),
+  State: z.looseObject({
+    Status: z.string().default(""),
+    Running: z.boolean().default(false),
+    Restarting: z.boolean().default(false),
+    OOMKilled: z.boolean().default(false),
+    ExitCode: z.number().default(0),
+    StartedAt: z.string().default(""),
+    Pid: z.number().default(0),
+    Health: z
+      .looseObject({ Status: z.string().default(""), FailingStreak: z.number().default(0), Log: z.array(z.looseObject({ Output: z.string().default("") })).nullish() })
+      .nullish(),
+  }),
+});
+
+const imageInspectSchema = z.looseObject({
+  Id: z.string(),
+  Size: z.number().default(0),
+  Created: z.string().default(""),
+  RepoTags: z.array(z.string()).nullish(),
+  Config: z.looseObject({ Labels: z.record(z.string(), z.string()).nullish() }).nullish(),
+  RootFS: z.looseObject({ Layers: z.array(z.string()).nullish() }).nullish(),
+});
+
+const infoSchema = z.looseObject({ ServerVersion: z.string().default("unknown"), DriverStatus: z.array(z.array(z.string())).nullish() });
+
+const eventSchema = z.looseObject({
+  Type: z.string().default(""),
+  Action: z.string().default(""),
+  Actor: z.looseObject({ ID: z.string().default(""), Attributes: z.record(z.string(), z.string()).nullish() }).nullish(),
+  time: z.number().default(0),
+});
+
+/**
+ * The Engine API over its Unix socket with node:http, not dockerode: dockerode loads ssh2 and
+ * gRPC (27 MB of resident memory for features berth never uses) and its idle-socket timeout cuts
+ * event streams (docs/decisions.md).
+ */
 export function createDockerEngine(options: { socketPath?: string } = {}): DockerEngine {
-  const docker = new Docker({ socketPath: options.socketPath ?? process.env["DOCKER_SOCKET"] ?? "/var/run/docker.sock" });
+  const api = createEngineHttp(options.socketPath ?? process.env["DOCKER_SOCKET"] ?? "/var/run/docker.sock");
 
   async function listContainers(filters?: Record<string, string[]>): Promise<ObservedContainer[]> {
-    const list = await docker.listContainers({ all: true, ...(filters ? { filters: JSON.stringify(filters) } : {}) });
+    const list = containerListSchema.parse(await api.json("GET", "/containers/json", { all: 1, ...(filters ? { filters: JSON.stringify(filters) } : {}) }));
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? "").replace(/^\//, ""),
@@ -57,7 +125,7 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
   }
 
   async function listImages(): Promise<ObservedImage[]> {
-    const list = await docker.listImages({ all: false });
+    const list = imageListSchema.parse(await api.json("GET", "/images/json"));
     return list.map((i) => ({
       id: i.Id,
       repoTags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
@@ -68,16 +136,26 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
     }));
   }
 
+  async function orMissing<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
   return {
-    async observe() {
+    async observe(signal) {
       const [containers, images] = await Promise.all([listContainers(), listImages()]);
+      signal?.throwIfAborted();
       return { containers, images, takenAt: Date.now() };
     },
     listContainers,
     listImages,
-    async inspectContainer(id) {
-      try {
-        const c = await docker.getContainer(id).inspect();
+    inspectContainer: (id) =>
+      orMissing(async () => {
+        const c = containerInspectSchema.parse(await api.json("GET", `/containers/${id}/json`));
         const health = c.State.Health;
         const last = health?.Log?.[health.Log.length - 1];
         return {
@@ -96,27 +174,19 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
           pid: c.State.Pid,
           ...(health ? { health: { status: health.Status, failingStreak: health.FailingStreak, ...(last ? { lastOutput: last.Output.trim() } : {}) } } : {}),
         };
-      } catch (error) {
-        if (statusCode(error) === 404) return undefined;
-        throw error;
-      }
-    },
-    async inspectImage(ref) {
-      try {
-        const i = await docker.getImage(ref).inspect();
+      }),
+    inspectImage: (ref) =>
+      orMissing(async () => {
+        const i = imageInspectSchema.parse(await api.json("GET", `/images/${ref}/json`));
         return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, layers: i.RootFS?.Layers ?? [], repoTags: i.RepoTags ?? [], created: i.Created };
-      } catch (error) {
-        if (statusCode(error) === 404) return undefined;
-        throw error;
-      }
-    },
+      }),
     async tagImage(source, target) {
       const { repo, tag } = splitRef(target);
-      await docker.getImage(source).tag({ repo, tag });
+      await api.json("POST", `/images/${source}/tag`, { repo, tag });
     },
     async removeImage(ref) {
       try {
-        await docker.getImage(ref).remove({ force: false, noprune: false });
+        await api.json("DELETE", `/images/${ref}`, { force: false, noprune: false });
         return "removed";
       } catch (error) {
         const code = statusCode(error);
@@ -126,46 +196,33 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
       }
     },
     async removeContainer(id, opts) {
-      try {
-        await docker.getContainer(id).remove({ force: opts?.force ?? false, v: false });
-      } catch (error) {
-        if (statusCode(error) !== 404) throw error;
-      }
+      await orMissing(() => api.json("DELETE", `/containers/${id}`, { force: opts?.force ?? false, v: false }));
     },
     async stopContainer(id, timeoutSeconds = 10) {
       try {
-        await docker.getContainer(id).stop({ t: timeoutSeconds });
+        await api.json("POST", `/containers/${id}/stop`, { t: timeoutSeconds }, { timeoutMs: (timeoutSeconds + 30) * 1000 });
       } catch (error) {
         const code = statusCode(error);
         if (code !== 304 && code !== 404) throw error;
       }
     },
     async engineInfo() {
-      const info = (await docker.info()) as { DriverStatus?: [string, string][]; ServerVersion?: string };
-      const containerd = (info.DriverStatus ?? []).some(([key, value]) => key === "driver-type" && value.includes("containerd.snapshotter"));
-      return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion ?? "unknown" };
+      const info = infoSchema.parse(await api.json("GET", "/info"));
+      const containerd = (info.DriverStatus ?? []).some(([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"));
+      return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
     },
-    async events({ since, signal, onEvent }) {
-      const stream = (await docker.getEvents({ ...(since ? { since } : {}), abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
-      await new Promise<void>((resolve, reject) => {
-        let partial = "";
-        stream.on("data", (chunk: Buffer) => {
-          partial += chunk.toString("utf8");
-          const lines = partial.split("\n");
-          partial = lines.pop() ?? "";
-          for (const line of lines) {
-            if (!line.trim()) continue;
-            try {
-              const e = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number };
-              onEvent({ type: e.Type ?? "", action: e.Action ?? "", id: e.Actor?.ID ?? "", labels: e.Actor?.Attributes ?? {}, time: e.time ?? 0 });
-            } catch {
-              // A torn line cannot be an event we need; the periodic resync covers it.
-            }
-          }
-        });
-        stream.on("end", () => resolve());
-        stream.on("close", () => resolve());
-        stream.on("error", (error) => (signal.aborted ? resolve() : reject(error)));
+    async events({ since, filters, signal, onEvent }) {
+      await api.stream("/events", { since, ...(filters ? { filters: JSON.stringify(filters) } : {}) }, signal, (line) => {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(line);
+        } catch {
+          return; // a torn line cannot be an event we need; the periodic resync covers it
+        }
+        const parsed = eventSchema.safeParse(raw);
+        if (!parsed.success) return;
+        const e = parsed.data;
+        onEvent({ type: e.Type, action: e.Action, id: e.Actor?.ID ?? "", labels: e.Actor?.Attributes ?? {}, time: e.time });
       });
     },
   };

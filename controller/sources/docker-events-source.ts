@@ -30,6 +30,9 @@ export function watchDockerEvents(options: {
       try {
         await options.engine.events({
           since,
+          // Filtered by the engine: health-check execs of every container on the host would
+          // otherwise wake the agent several times a second.
+          filters: { type: ["container"], event: [...ACTIONS, "health_status"], label: [`${LABELS.managed}=true`] },
           signal: controller.signal,
           onEvent: (event) => {
             attempt = 0;
