@@ -4,7 +4,7 @@ import { readdir, readFile, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
-import { profileOf } from "../desired-state/desired-state.ts";
+import { DEFAULT_RESYNC_SECONDS, profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { createGitSync, revisionFromPath } from "../desired-state/git-sync.ts";
 import type { GitSync } from "../desired-state/git-sync.ts";
@@ -101,6 +101,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     : undefined;
 
   let current: Current | undefined;
+  /** The periodic full resync, rescheduled when berth.yaml's `resync` changes. */
+  let resync: { seconds: number; stop(): void } | undefined;
+  function scheduleResync(seconds: number): void {
+    if (config.once || resync?.seconds === seconds) return;
+    resync?.stop();
+    const timer = everyInterval(seconds, () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY));
+    resync = { seconds, stop: () => timer.stop() };
+  }
   let imageTags: Record<string, string> = {};
   let imagesRevision: string | undefined;
   let ready = false;
@@ -176,6 +184,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       throw new TerminalError("MachineNotSelected", selection.message);
     }
     current = { state, machine: selection.machine };
+    scheduleResync(state.resyncSeconds);
     pruneScheduler.apply(effectivePruneSpec(state, selection.machine).schedule);
     await putStatus(SOURCE_KEY, (p) => ({
       observedRevision: state.revision,
@@ -302,8 +311,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       onEvent: (event) => metrics.engineEvent(event),
     });
     stops.push(() => events.stop());
-    const resync = everyInterval(current?.state.resyncSeconds ?? 300, () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY));
-    stops.push(() => resync.stop());
+    stops.push(() => resync?.stop());
     if (gitSync) {
       const fetch = everyInterval(config.fetchIntervalSeconds, () => queue.add(GIT_KEY));
       stops.push(() => fetch.stop());
@@ -369,6 +377,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     return stopping;
   }
 
+  scheduleResync(DEFAULT_RESYNC_SECONDS);
   queue.add(gitSync ? GIT_KEY : SOURCE_KEY);
   if (config.once) {
     void (async () => {
