@@ -56,17 +56,8 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   for (const entry of await listDir(join(root, "profiles"))) {
     if (!entry.endsWith(".json")) continue;
     const relFile = `profiles/${entry}`;
-    const read = await readFileLimited(join(root, relFile), relFile);
-    if (!read.ok) {
-      problems.push(...read.problems);
-      continue;
-    }
-    contents.push([relFile, read.text]);
-    const parsed = parseJson(read.text, relFile);
-    if (!parsed.ok) {
-      problems.push(...parsed.problems);
-      continue;
-    }
+    const parsed = await readParsed(join(root, relFile), relFile, "json", problems, contents);
+    if (!parsed) continue;
     const result = profileSchema.safeParse(parsed.doc.value);
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, relFile, parsed.doc));
@@ -93,17 +84,8 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
     const dir = join(root, "images", name);
     if (!(await isDirectory(dir))) continue;
     const relFile = `images/${name}/image.yaml`;
-    const read = await readFileLimited(join(dir, "image.yaml"), relFile);
-    if (!read.ok) {
-      problems.push(...read.problems);
-      continue;
-    }
-    contents.push([relFile, read.text]);
-    const parsed = parseYamlText(read.text, relFile);
-    if (!parsed.ok) {
-      problems.push(...parsed.problems);
-      continue;
-    }
+    const parsed = await readParsed(join(dir, "image.yaml"), relFile, "yaml", problems, contents);
+    if (!parsed) continue;
     const result = imageFileSchema.safeParse(parsed.doc.value ?? {});
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, relFile, parsed.doc));
@@ -124,19 +106,10 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
       continue;
     }
     const relFile = `stacks/${name}/${fileName}`;
-    const read = await readFileLimited(join(dir, fileName), relFile);
-    if (!read.ok) {
-      problems.push(...read.problems);
-      continue;
-    }
-    contents.push([relFile, read.text]);
-    const parsed = parseYamlText(read.text, relFile);
-    if (!parsed.ok) {
-      problems.push(...parsed.problems);
-      continue;
-    }
+    const parsed = await readParsed(join(dir, fileName), relFile, "yaml", problems, contents);
+    if (!parsed) continue;
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) problems.push({ file: relFile, field: "", message: `stack directory name "${name}" must be a valid compose project name (lowercase letters, digits, "-", "_")` });
-    rawStacks.push({ name, dir, composePath: join(dir, fileName), relFile, text: read.text, doc: parsed.doc });
+    rawStacks.push({ name, dir, composePath: join(dir, fileName), relFile, text: parsed.text, doc: parsed.doc });
   }
 
   const rolloutDefaults = mergeRollout(DEFAULT_ROLLOUT, berth?.rollout);
@@ -398,14 +371,29 @@ function definedOnly<T, R extends object>(value: T | undefined, map: (value: T) 
   return Object.fromEntries(Object.entries(map(value)).filter(([, v]) => v !== undefined)) as Partial<R>;
 }
 
-function parseJson(text: string, relFile: string): { ok: true; doc: ParsedDocument } | { ok: false; problems: Problem[] } {
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    return { ok: false, problems: [{ file: relFile, field: "", message: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` }] };
+/** Reads one file within the limits and parses it (JSON files must be strict JSON); problems are collected. */
+async function readParsed(absPath: string, relFile: string, format: "json" | "yaml", problems: Problem[], contents: Array<[string, string]>): Promise<{ text: string; doc: ParsedDocument } | undefined> {
+  const read = await readFileLimited(absPath, relFile);
+  if (!read.ok) {
+    problems.push(...read.problems);
+    return undefined;
   }
-  // Valid JSON is valid YAML; the YAML parser gives us line positions.
-  return parseYamlText(text, relFile);
+  contents.push([relFile, read.text]);
+  if (format === "json") {
+    try {
+      JSON.parse(read.text);
+    } catch (error) {
+      problems.push({ file: relFile, field: "", message: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` });
+      return undefined;
+    }
+  }
+  // Valid JSON is valid YAML; the YAML parser gives line positions either way.
+  const parsed = parseYamlText(read.text, relFile);
+  if (!parsed.ok) {
+    problems.push(...parsed.problems);
+    return undefined;
+  }
+  return { text: read.text, doc: parsed.doc };
 }
 
 /** Digest of the small regular files beside a compose file (.env, env files), which can change its model. */
