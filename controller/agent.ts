@@ -1,6 +1,6 @@
 // The agent, berth's composition root: wires sources (watch, git, docker events, resync,
 // webhook, cron) to one keyed work queue whose keys run the reconcilers, and serves HTTP.
-import { readdir, readFile, realpath } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -206,12 +206,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     imageTags = Object.fromEntries(result.tags);
     imagesRevision = state.revision;
     passOk = result.ok;
-    const names = await stacksToReconcile({ state, machine, store, logger });
+    const { names, refused } = await stacksToReconcile({ state, machine, store, logger });
     pending = new Set(names);
     for (const name of names) queue.add(`${STACK_PREFIX}${name}`);
     if (names.length === 0) {
-      const kept = state.allowEmpty ? [] : await readdir(join(store.dir, "stacks")).catch(() => [] as string[]);
-      if (kept.length > 0) emptyRefused = `the desired state has no stacks; keeping ${kept.join(", ")} (set allowEmpty: true in berth.yaml to remove everything)`;
+      if (refused.length > 0) emptyRefused = `the desired state has no stacks; keeping ${refused.join(", ")} (set allowEmpty: true in berth.yaml to remove everything)`;
       await completePass();
     }
   }

@@ -95,8 +95,8 @@ describe("reconcileStack over fakes", () => {
   it("lists no stack to remove when the desired state is empty, unless allowEmpty", async () => {
     const { ctx } = await context([]);
     await mkdir(join(dir, "stacks", "shop"), { recursive: true });
-    expect(await stacksToReconcile({ state: state([]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual([]);
-    expect(await stacksToReconcile({ state: state([], true), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual(["shop"]);
-    expect(await stacksToReconcile({ state: state([stack]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual(["shop"]);
+    expect(await stacksToReconcile({ state: state([]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: [], refused: ["shop"] });
+    expect(await stacksToReconcile({ state: state([], true), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: ["shop"], refused: [] });
+    expect(await stacksToReconcile({ state: state([stack]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: ["shop"], refused: [] });
   });
 });

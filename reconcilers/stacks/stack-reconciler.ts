@@ -43,21 +43,25 @@ export function reconcileStack(stackName: string, ctx: StackContext): Promise<St
  * here before that left the desired state (removed only with prune). An empty desired state
  * never removes everything unless allowEmpty (Argo CD's rule).
  */
-export async function stacksToReconcile(input: { state: DesiredState; machine: string; store: Pick<StatusStore, "dir">; logger: Logger }): Promise<string[]> {
+/**
+ * The stacks a pass reconciles: every desired stack of this machine, plus stacks that left the
+ * desired state (removed only with prune). When the desired state has no stacks at all and
+ * allowEmpty is off, nothing is reconciled and the stacks that would go are `refused`.
+ */
+export async function stacksToReconcile(input: { state: DesiredState; machine: string; store: Pick<StatusStore, "dir">; logger: Logger }): Promise<{ names: string[]; refused: string[] }> {
   const desired = forMachine(input.state, input.machine).stacks.map((s) => s.name);
   const gone = (await knownStacks(input.store.dir)).filter((name) => !desired.includes(name));
   if (desired.length === 0 && gone.length > 0 && !input.state.allowEmpty) {
     input.logger.warn({ stacks: gone }, "empty desired state refused");
-    return [];
+    return { names: [], refused: gone };
   }
-  return [...desired, ...gone];
+  return { names: [...desired, ...gone], refused: [] };
 }
 
 /** One pass over every stack (see stacksToReconcile), sharing one observation; for `berth apply`. */
 export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]> {
-  const names = await stacksToReconcile(ctx);
+  const { names, refused } = await stacksToReconcile(ctx);
   const desired = forMachine(ctx.state, ctx.machine).stacks.map((s) => s.name);
-  const refused = (await knownStacks(ctx.store.dir)).filter((name) => !names.includes(name) && !desired.includes(name));
   const observed = ctx.observed ?? (await ctx.engine.observe());
   const results: StackResult[] = [];
   for (const name of names) results.push(await reconcileStack(name, { ...ctx, observed: desired.includes(name) ? observed : await ctx.engine.observe() }));
