@@ -1,6 +1,6 @@
 // `npm run bench`: runs every bench/*.bench.ts (or those named on the command line) and
 // writes one table to stdout and bench/results.md.
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./bench-row.ts";
 
@@ -30,8 +30,18 @@ async function main(): Promise<void> {
     }
   }
   const table = formatTable(rows);
-  const header = `# berth benchmarks\n\nMeasured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}, 2 cores.\n\n`;
-  await writeFile(new URL("results.md", `file://${here}`), `${header}${table}\n`);
+  const resultsFile = new URL("results.md", `file://${here}`);
+  // Running some suites keeps the other suites' rows of the last full run.
+  const kept = only.length === 0 ? [] : (await readFile(resultsFile, "utf8").catch(() => "")).split("\n").filter((line) => {
+    const suite = /^\| ([a-z-]+) \|/.exec(line)?.[1];
+    return suite !== undefined && suite !== "suite" && !only.includes(suite);
+  });
+  const suiteOf = (line: string): string => /^\| ([a-z-]+) \|/.exec(line)?.[1] ?? "";
+  const rank = (line: string): string => (suiteOf(line) === "desired-state" ? "" : suiteOf(line));
+  const body = [...kept, ...table.split("\n").slice(2)].sort((a, b) => rank(a).localeCompare(rank(b)));
+  const all = [...table.split("\n").slice(0, 2), ...body].join("\n");
+  const header = `# berth benchmarks\n\nMeasured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}, 2 cores${only.length > 0 ? ` (suites ${only.join(", ")} re-run; the other rows are from the previous run)` : ""}.\n\n`;
+  await writeFile(resultsFile, `${header}${all}\n`);
   process.stdout.write(`${table}\n`);
 }
 

@@ -13,7 +13,7 @@ bash scripts/test-env.sh --debian
 PORT=5000 bash scripts/registry.sh --storage "${BERTH_REGISTRY_STORAGE:-/var/lib/berth-example-registry}"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
-exec node bin/berth.mjs agent \
+exec bin/berth.mjs agent \
   --desired-state examples/fleet \
   --machine "$machine" \
   --state-dir "${BERTH_STATE_DIR:-.berth-state/$machine}" \

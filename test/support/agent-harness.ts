@@ -211,8 +211,9 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     async spawnAgent(flags) {
       const port = await freeLoopbackPort();
       const all: Record<string, string> = { listen: `127.0.0.1:${port}`, machine: "test", ...flags };
-      const args = [BERTH_BIN, "agent", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])];
-      const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_LOG_LEVEL: "info" } });
+      const args = ["agent", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])];
+      // The launcher itself, so its shebang's V8 flags apply as on a real host.
+      const child = spawn(BERTH_BIN, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_LOG_LEVEL: "info" } });
       children.push(child);
       let output = "";
       const keep = (chunk: Buffer): void => void (output = (output + chunk.toString("utf8")).slice(-20_000));
