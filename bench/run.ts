@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   // Running some suites keeps the other suites' rows of the last full run.
   const kept = only.length === 0 ? [] : (await readFile(resultsFile, "utf8").catch(() => "")).split("\n").filter((line) => {
     const suite = /^\| ([a-z-]+) \|/.exec(line)?.[1];
-    return suite !== undefined && suite !== "suite" && !only.includes(suite);
+    return suite !== undefined && suite !== "suite" && !/^-+$/.test(suite) && !only.includes(suite);
   });
   const suiteOf = (line: string): string => /^\| ([a-z-]+) \|/.exec(line)?.[1] ?? "";
   const rank = (line: string): string => (suiteOf(line) === "desired-state" ? "" : suiteOf(line));
