@@ -65,7 +65,7 @@ export async function openStatusStore(dir: string): Promise<StatusStore> {
       await unlink(join(statusDir, fileName(key))).catch(() => undefined);
     },
     async putIntent(intent) {
-      await writeFileAtomic(join(intentDir, fileName(`${intent.stack}/${intent.service}`)), JSON.stringify(intent));
+      await writeFileAtomic(join(intentDir, fileName(`${intent.stack}/${intent.service}`)), JSON.stringify(intent), { durable: true });
     },
     async clearIntent(stack, service) {
       await unlink(join(intentDir, fileName(`${stack}/${service}`))).catch(() => undefined);
