@@ -36,7 +36,7 @@ export type DockerEngine = {
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string }>;
   /** Streams engine events until the signal aborts or the stream ends; `filters` are applied by the engine. */
-  events(options: { since?: number; filters?: Record<string, string[]>; signal: AbortSignal; onEvent: (event: EngineEvent) => void }): Promise<void>;
+  events(options: { since?: number; filters?: Record<string, string[]>; signal: AbortSignal; onEvent: (event: EngineEvent) => void; onConnected?: () => void }): Promise<void>;
 };
 
 const containerListSchema = z.array(
@@ -211,7 +211,7 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
       const containerd = (info.DriverStatus ?? []).some(([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"));
       return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
     },
-    async events({ since, filters, signal, onEvent }) {
+    async events({ since, filters, signal, onEvent, onConnected }) {
       await api.stream("/events", { since, ...(filters ? { filters: JSON.stringify(filters) } : {}) }, signal, (line) => {
         let raw: unknown;
         try {
@@ -223,7 +223,7 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
         if (!parsed.success) return;
         const e = parsed.data;
         onEvent({ type: e.Type, action: e.Action, id: e.Actor?.ID ?? "", labels: e.Actor?.Attributes ?? {}, time: e.time });
-      });
+      }, onConnected);
     },
   };
 }

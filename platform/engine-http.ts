@@ -15,7 +15,8 @@ export class EngineApiError extends Error {
 
 export type EngineHttp = {
   json<T>(method: "GET" | "POST" | "DELETE", path: string, query?: Record<string, string | number | boolean | undefined>, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<T>;
-  stream(path: string, query: Record<string, string | number | undefined>, signal: AbortSignal, onLine: (line: string) => void): Promise<void>;
+  /** Streams lines until the engine ends the response; `onOpen` runs once the engine has answered. */
+  stream(path: string, query: Record<string, string | number | undefined>, signal: AbortSignal, onLine: (line: string) => void, onOpen?: () => void): Promise<void>;
 };
 
 function pathWithQuery(path: string, query: Record<string, string | number | boolean | undefined> = {}): string {
@@ -58,10 +59,11 @@ export function createEngineHttp(socketPath: string): EngineHttp {
       }
       return (text.trim() === "" ? undefined : JSON.parse(text)) as T;
     },
-    async stream(path, query, signal, onLine) {
+    async stream(path, query, signal, onLine, onOpen) {
       const full = pathWithQuery(path, query);
       const res = await send("GET", full, signal);
       if ((res.statusCode ?? 0) >= 400) throw new EngineApiError("GET", full, res.statusCode ?? 0, await readAll(res));
+      onOpen?.();
       let partial = "";
       await new Promise<void>((resolve, reject) => {
         res.setEncoding("utf8");

@@ -19,12 +19,13 @@ export function watchDockerEvents(options: {
   onStackEvent: (stack: string, action: string) => void;
   /** Every event, for metrics (restarts are counted from `die`). */
   onEvent?: (event: EngineEvent) => void;
-  /** Called after a reconnect: events may have been missed, so everything is re-listed. */
+  /** Called once the engine answers again after the stream dropped: events may have been missed, so everything is re-listed. */
   onReconnect: () => void;
 }): { stop(): void } {
   const controller = new AbortController();
   let since = Math.floor(options.clock.now() / 1000);
   let attempt = 0;
+  let dropped = false;
   void (async () => {
     while (!controller.signal.aborted) {
       try {
@@ -34,6 +35,13 @@ export function watchDockerEvents(options: {
           // otherwise wake the agent several times a second.
           filters: { type: ["container"], event: [...ACTIONS, "health_status"], label: [`${LABELS.managed}=true`] },
           signal: controller.signal,
+          onConnected: () => {
+            if (!dropped) return;
+            dropped = false;
+            attempt = 0;
+            options.logger.info({}, "docker events stream reconnected");
+            options.onReconnect();
+          },
           onEvent: (event) => {
             attempt = 0;
             since = Math.max(since, event.time);
@@ -49,11 +57,11 @@ export function watchDockerEvents(options: {
         options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "docker events stream failed");
       }
       if (controller.signal.aborted) break;
+      dropped = true;
       attempt += 1;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+      const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5));
       options.logger.info({ delayMs: delay }, "docker events stream ended, reconnecting");
       await options.clock.sleep(delay, controller.signal);
-      if (!controller.signal.aborted) options.onReconnect();
     }
   })();
   return { stop: () => controller.abort() };

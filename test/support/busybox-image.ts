@@ -1,28 +1,14 @@
-// Test helper that owns the local offline base image berth-test/busybox:1 (same recipe as scripts/test-env.sh).
-import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// Test helper for the offline base image berth-test/busybox:1: checks it exists and otherwise
+// makes it with scripts/test-env.sh, the one recipe for it (busybox-static, FROM scratch).
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
 
 export const BUSYBOX_IMAGE = "berth-test/busybox:1";
 
-const BUSYBOX_BINARY = "/bin/busybox";
-
-const DOCKERFILE = `FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox","--install","-s","/bin"]
-COPY passwd group /etc/
-RUN mkdir -p /tmp /root /home/app && chmod 1777 /tmp && chown 10001:10001 /home/app
-LABEL io.berth.test=true
-CMD ["/bin/sh"]
-`;
-
-const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001:app:/home/app:/bin/sh\n";
-const GROUP = "root:x:0:\napp:x:10001:\n";
+const TEST_ENV_SCRIPT = fileURLToPath(new URL("../../scripts/test-env.sh", import.meta.url));
 
 async function imageExists(ref: string): Promise<boolean> {
   try {
@@ -33,48 +19,15 @@ async function imageExists(ref: string): Promise<boolean> {
   }
 }
 
-async function busyboxStaticInstalled(): Promise<boolean> {
-  try {
-    const { stdout } = await execFileP("dpkg-query", ["-W", "-f=${Status}", "busybox-static"], { timeout: 10_000 });
-    return stdout.includes("install ok installed") && existsSync(BUSYBOX_BINARY);
-  } catch {
-    return false;
-  }
-}
-
-function dockerBuild(context: string, tag: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn("docker", ["build", "--progress=plain", "-t", tag, context], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString("utf8")).slice(-8_000);
-    };
-    proc.stdout.on("data", keep);
-    proc.stderr.on("data", keep);
-    proc.once("error", (err) => reject(new Error(`could not run docker build for ${tag}: ${err.message}`)));
-    proc.once("close", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`docker build of ${tag} failed (exit ${code ?? "signal"}):\n${output}`));
-    });
-  });
-}
-
-/** Returns "berth-test/busybox:1", building it from Debian's busybox-static when the engine does not have it yet. */
+/** Returns the image reference once it exists; fails (never skips) when it cannot be made. */
 export async function ensureBusyboxImage(): Promise<string> {
   if (await imageExists(BUSYBOX_IMAGE)) return BUSYBOX_IMAGE;
-  if (!(await busyboxStaticInstalled())) {
-    throw new Error(`${BUSYBOX_IMAGE} is missing and busybox-static is not installed (${BUSYBOX_BINARY}); run scripts/test-env.sh as root`);
-  }
-  const context = await mkdtemp(join(tmpdir(), "berth-busybox-"));
   try {
-    await copyFile(BUSYBOX_BINARY, join(context, "busybox"));
-    await writeFile(join(context, "passwd"), PASSWD);
-    await writeFile(join(context, "group"), GROUP);
-    await writeFile(join(context, "Dockerfile"), DOCKERFILE);
-    await dockerBuild(context, BUSYBOX_IMAGE);
-  } finally {
-    await rm(context, { recursive: true, force: true });
+    await execFileP("bash", [TEST_ENV_SCRIPT], { timeout: 600_000 });
+  } catch (error) {
+    const detail = error instanceof Error && "stderr" in error ? String(error.stderr).trim() : String(error);
+    throw new Error(`${BUSYBOX_IMAGE} is missing and scripts/test-env.sh could not make it: ${detail}`);
   }
-  if (!(await imageExists(BUSYBOX_IMAGE))) throw new Error(`docker build reported success but ${BUSYBOX_IMAGE} is not in the engine`);
+  if (!(await imageExists(BUSYBOX_IMAGE))) throw new Error(`scripts/test-env.sh ran but ${BUSYBOX_IMAGE} is still missing`);
   return BUSYBOX_IMAGE;
 }
