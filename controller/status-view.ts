@@ -4,6 +4,7 @@ import { LABELS } from "../platform/labels.ts";
 import type { ObservedContainer } from "../platform/observed.ts";
 import type { Condition } from "../status/conditions.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
+import { compareText } from "../platform/compare-text.ts";
 
 export type ServiceRow = {
   stack: string;
@@ -33,7 +34,7 @@ export function buildStatusView(input: { machine: string; ready: boolean; status
   const stacks: StatusView["stacks"] = [];
   const other: ResourceStatus[] = [];
   let source: ResourceStatus | undefined;
-  for (const status of [...input.statuses].sort((a, b) => a.key.localeCompare(b.key))) {
+  for (const status of [...input.statuses].sort((a, b) => compareText(a.key, b.key))) {
     const [kind, ...rest] = status.key.split("/");
     if (kind === "service" && rest.length === 2) {
       const [stack = "", service = ""] = rest;

@@ -1,6 +1,6 @@
 // Schema of berth.yaml, the fleet file at the root of a desired state (strict: typos are errors).
-import cron from "node-cron";
 import { z } from "zod";
+import { cronProblem } from "./cron-expression.ts";
 import { durationSchema } from "./duration.ts";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -21,7 +21,10 @@ export const pruneSchema = z.strictObject({
   schedule: z
     .string()
     .min(1)
-    .refine((expression) => cron.validate(expression), { error: (issue) => `"${String(issue.input)}" is not a cron expression (e.g. "0 4 * * *")` })
+    .check((ctx) => {
+      const problem = cronProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `"${ctx.value}" is not a cron expression (e.g. "0 4 * * *"): ${problem}` });
+    })
     .optional(),
   keep: z.int().min(1).max(100).optional(),
   minAge: durationSchema().optional(),

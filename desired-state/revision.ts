@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { runCommand } from "../platform/run-command.ts";
+import { compareText } from "../platform/compare-text.ts";
 
 export async function gitRevision(root: string): Promise<string | undefined> {
   // Only the root itself may be the repository: never climb to an unrelated parent checkout.
@@ -15,7 +16,7 @@ export async function gitRevision(root: string): Promise<string | undefined> {
 /** A digest over (path, content) pairs, for roots that are not git checkouts. */
 export function contentRevision(files: ReadonlyArray<readonly [string, string]>): string {
   const hash = createHash("sha256");
-  for (const [path, content] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [path, content] of [...files].sort(([a], [b]) => compareText(a, b))) {
     hash.update(path).update("\0").update(content).update("\0");
   }
   return `content-${hash.digest("hex").slice(0, 12)}`;

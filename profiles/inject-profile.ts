@@ -1,5 +1,6 @@
 // How a machine profile reaches builds and containers: build args and runtime environment.
 import type { Profile } from "./profile-schema.ts";
+import { compareText } from "../platform/compare-text.ts";
 
 /**
  * Build args for one image on one machine: MACHINE, MACHINE_PROFILE (the profile as JSON) and
@@ -18,7 +19,7 @@ export function profileBuildArgs(machine: string, profile: Profile, declaredArgs
 
 /** The profile as compact JSON with sorted keys, so its text (and every hash over it) is stable. */
 export function profileJson(profile: Profile): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(profile).sort(([a], [b]) => a.localeCompare(b))));
+  return JSON.stringify(Object.fromEntries(Object.entries(profile).sort(([a], [b]) => compareText(a, b))));
 }
 
 /** Runtime environment of a service: profile variables and MACHINE, with the service's own values winning. */

@@ -1,4 +1,5 @@
 // Kubernetes-style status conditions: type, status, PascalCase reason, human message.
+import { compareText } from "../platform/compare-text.ts";
 export type ConditionType = "Ready" | "Reconciling" | "Stalled" | "Degraded" | "BudgetExceeded" | "SourceVerified" | "Waiting";
 export type ConditionStatus = "True" | "False" | "Unknown";
 
@@ -16,7 +17,7 @@ export type Condition = {
 export function setCondition(conditions: readonly Condition[], next: Omit<Condition, "lastTransitionTime">, now: Date): Condition[] {
   const previous = conditions.find((c) => c.type === next.type);
   const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString();
-  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
+  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) => compareText(a.type, b.type));
 }
 
 export function removeCondition(conditions: readonly Condition[], type: ConditionType): Condition[] {

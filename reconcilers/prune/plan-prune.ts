@@ -3,6 +3,7 @@ import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
 import type { PruneSpec } from "../../desired-state/desired-state.ts";
 import type { ResourceStatus } from "../../status/resource-status.ts";
+import { compareText } from "../../platform/compare-text.ts";
 
 /** Why an image stays. An image lists every rule that holds for it; the first is the headline. */
 export type KeepRule = "in-use" | "current" | "pinned" | "rollback" | "foreign" | "newest" | "young" | "unrecorded";
@@ -127,7 +128,7 @@ export function planPrune(input: PrunePlanInput): PrunePlan {
     const ranked = list
       .map((image) => ({ image, at: ageBase(image) }))
       .filter((entry): entry is { image: ObservedImage; at: number } => entry.at !== undefined)
-      .sort((a, b) => b.at - a.at || b.image.created - a.image.created || a.image.id.localeCompare(b.image.id));
+      .sort((a, b) => b.at - a.at || b.image.created - a.image.created || compareText(a.image.id, b.image.id));
     for (const entry of ranked.slice(0, spec.keep)) keep(entry.image.id, "newest");
   }
 

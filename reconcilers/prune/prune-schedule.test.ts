@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe("prune schedule", () => {
-  it("skips firings while the previous prune is still running (noOverlap)", async () => {
+  it("skips firings while the previous prune is still running", async () => {
     // Arrange: fires every second; each prune takes 2.5 s
     let running = 0;
     let maxConcurrent = 0;

@@ -1,6 +1,7 @@
-// Runs prune on its cron schedule (node-cron 4, noOverlap); follows schedule changes of the desired state.
-import cron from "node-cron";
-import type { ScheduledTask, TaskOptions } from "node-cron";
+// Runs prune on its cron schedule (one timer to the next firing, never two prunes at once);
+// follows schedule changes of the desired state.
+import { cronProblem, nextCronRun, parseCron } from "../../desired-state/cron-expression.ts";
+import type { CronExpression } from "../../desired-state/cron-expression.ts";
 import type { Logger } from "../../platform/logger.ts";
 
 export type PruneScheduler = {
@@ -14,67 +15,83 @@ export type PruneScheduler = {
   stop(): Promise<void>;
 };
 
-/** node-cron's own messages go to berth's structured log (it prints to the console otherwise). */
-function cronLogger(logger: Logger): NonNullable<TaskOptions["logger"]> {
-  const child = logger.child({ component: "node-cron" });
-  return {
-    info: (message) => child.debug(message),
-    warn: (message) => child.debug(message),
-    error: (message, err) => child.error({ err: err ?? message }, typeof message === "string" ? message : message.message),
-    debug: (message) => child.debug(typeof message === "string" ? message : message.message),
-  };
+export function validatePruneSchedule(expression: string): string | undefined {
+  const problem = cronProblem(expression);
+  return problem ? `prune.schedule "${expression}" is not a cron expression: ${problem}` : undefined;
 }
 
-export function validatePruneSchedule(expression: string): string | undefined {
-  const detail = cron.validateDetailed(expression);
-  return detail.valid ? undefined : `prune.schedule "${expression}" is not a cron expression: ${detail.errors.map((e) => `${e.field}: ${e.message}`).join("; ")}`;
-}
+/** setTimeout's longest delay; a later firing is reached in several hops. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * `run` is the whole prune (it takes the host lock itself, so a firing during a build or swap
- * waits for it). node-cron's noOverlap skips a firing while the previous prune still runs; node-cron
- * gives no exactly-once across crashes, which the lock and the idempotent plan make harmless.
+ * waits for it). A firing while the previous prune still runs is skipped and counted. A crash
+ * loses at most one firing: the lock and the idempotent plan make a late or repeated run harmless.
  */
-export function createPruneScheduler(options: { run: () => Promise<unknown>; logger: Logger; timezone?: string }): PruneScheduler {
-  let task: ScheduledTask | undefined;
-  let current: string | undefined;
+export function createPruneScheduler(options: { run: () => Promise<unknown>; logger: Logger }): PruneScheduler {
+  let schedule: { cron: CronExpression; next: Date | undefined; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
+  let running: Promise<void> | undefined;
   let overlaps = 0;
 
-  async function fire(): Promise<void> {
-    try {
-      await options.run();
-    } catch (error) {
-      options.logger.error({ err: error }, "scheduled prune failed");
+  function fire(): void {
+    if (running) {
+      overlaps += 1;
+      options.logger.info({ schedule: schedule?.cron.source }, "prune skipped: the previous prune is still running");
+      return;
     }
+    running = (async () => {
+      try {
+        await options.run();
+      } catch (error) {
+        options.logger.error({ err: error instanceof Error ? error.message : String(error) }, "scheduled prune failed");
+      } finally {
+        running = undefined;
+      }
+    })();
+  }
+
+  function arm(): void {
+    if (!schedule) return;
+    const current = schedule;
+    const next = current.next;
+    if (!next) return;
+    const delay = next.getTime() - Date.now();
+    current.timer = setTimeout(() => {
+      if (schedule !== current) return;
+      if (Date.now() < next.getTime()) return arm(); // a long wait taken in hops
+      fire();
+      current.next = nextCronRun(current.cron, new Date(Math.max(Date.now(), next.getTime())));
+      arm();
+    }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
+    current.timer.unref?.();
+  }
+
+  function clear(): void {
+    if (schedule?.timer) clearTimeout(schedule.timer);
+    schedule = undefined;
   }
 
   return {
     apply(expression) {
-      if (expression === current && task) return;
+      if (expression === schedule?.cron.source) return;
       const problem = validatePruneSchedule(expression);
       if (problem) throw new Error(problem);
-      const previous = task;
-      task = cron.schedule(expression, fire, { name: "berth-prune", noOverlap: true, logger: cronLogger(options.logger), ...(options.timezone ? { timezone: options.timezone } : {}) });
-      task.on("execution:overlap", () => {
-        overlaps += 1;
-        options.logger.info({ schedule: expression }, "prune skipped: the previous prune is still running");
-      });
-      current = expression;
-      void previous?.destroy();
-      options.logger.info({ schedule: expression, nextRun: task.getNextRun()?.toISOString() }, "prune scheduled");
+      clear();
+      const cron = parseCron(expression);
+      schedule = { cron, next: nextCronRun(cron, new Date()), timer: undefined };
+      arm();
+      options.logger.info({ schedule: expression, nextRun: schedule.next?.toISOString() }, "prune scheduled");
     },
     get expression() {
-      return current;
+      return schedule?.cron.source;
     },
-    nextRun: () => task?.getNextRun() ?? null,
+    nextRun: () => schedule?.next ?? null,
     get overlapsSkipped() {
       return overlaps;
     },
     async stop() {
-      const t = task;
-      task = undefined;
-      current = undefined;
-      await t?.destroy();
+      clear();
+      await running;
     },
   };
 }
