@@ -32,6 +32,8 @@ export type VersionOptions = {
   healthcheck?: boolean;
   /** Slower, more tolerant checks for many containers starting at once on a small machine. */
   lenient?: boolean;
+  /** Checks as production services set them: every 30 s, and every 1 s during a 20 s start period. */
+  productionInterval?: boolean;
   /** Healthy at first, then the health endpoint disappears after this many seconds. */
   unhealthyAfterSeconds?: number;
 };
@@ -77,7 +79,7 @@ export async function createHarness(label: string): Promise<Harness> {
     const context = join(dir, `build-${version}`);
     await execFileP("mkdir", ["-p", context]);
     const delay = options.startDelaySeconds ?? 0;
-    const health = options.healthcheck === false ? "" : `HEALTHCHECK ${options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
+    const health = options.healthcheck === false ? "" : `HEALTHCHECK ${options.productionInterval ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s" : options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
     await writeFile(
       join(context, "Dockerfile"),
       `FROM berth-test/busybox:1\nRUN mkdir -p /www && echo ${version} > /www/index.html${options.healthy === false ? "" : " && echo ok > /www/health"}\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
