@@ -4,7 +4,7 @@ import { readFile, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
-import { DEFAULT_RESYNC_SECONDS, profileOf } from "../desired-state/desired-state.ts";
+import { DEFAULT_RESYNC_SECONDS, forMachine, profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { createGitSync, revisionFromPath } from "../desired-state/git-sync.ts";
 import type { GitSync } from "../desired-state/git-sync.ts";
@@ -33,6 +33,7 @@ import { createPruneScheduler } from "../reconcilers/prune/prune-schedule.ts";
 import { createContainerOps } from "../reconcilers/stacks/container-ops.ts";
 import { reconcileStack, stacksToReconcile } from "../reconcilers/stacks/stack-reconciler.ts";
 import { pinServiceRollback, retryService } from "../reconcilers/stacks/manual-actions.ts";
+import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
 import { setCondition } from "../status/conditions.ts";
 import type { Condition } from "../status/conditions.ts";
@@ -308,7 +309,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       clock,
       logger: logger.child({ source: "docker-events" }),
       onStackEvent: (stack) => {
-        if (current && imagesRevision === current.state.revision) queue.add(`${STACK_PREFIX}${stack}`);
+        if (!current || imagesRevision !== current.state.revision) return;
+        // Only stacks this agent runs or ran: another agent's containers on a shared engine are not ours.
+        const ours = store.get(stackKey(stack)) !== undefined || forMachine(current.state, current.machine).stacks.some((s) => s.name === stack);
+        if (ours) queue.add(`${STACK_PREFIX}${stack}`);
       },
       onReconnect: () => queue.add(SOURCE_KEY),
       onEvent: (event) => metrics.engineEvent(event),

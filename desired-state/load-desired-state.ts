@@ -268,6 +268,10 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
     if (rollout.strategy === "start-first" && (hasFixedHostPort || containerName)) {
       problems.push({ file: raw.relFile, line, field: `services.${service}.x-berth.rollout.strategy`, message: `start-first needs two containers side by side; remove the fixed host port or container_name, or use recreate` });
     }
+    const replicas = isRecord(body["deploy"]) && typeof body["deploy"]["replicas"] === "number" ? body["deploy"]["replicas"] : typeof body["scale"] === "number" ? body["scale"] : 1;
+    if (replicas !== 1) {
+      problems.push({ file: raw.relFile, line, field: `services.${service}.${typeof body["scale"] === "number" ? "scale" : "deploy.replicas"}`, message: `berth runs exactly one container per service (its swaps, health gate and rollback follow that container); got ${replicas}: declare one service per instance` });
+    }
     const dependsOn = isRecord(body["depends_on"]) ? Object.keys(body["depends_on"]) : Array.isArray(body["depends_on"]) ? body["depends_on"].filter((d): d is string => typeof d === "string") : [];
     const spec: ServiceSpec = {
       name: service,

@@ -214,9 +214,25 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
   }
   const containers = await ctx.engine.listContainers({ label: [`${LABELS.managed}=true`, `${LABELS.stack}=${stackName}`] });
   for (const c of containers) await removeManaged(ctx, c);
+  await removeStackNetworks(ctx, stackName, last.project);
   for (const status of ctx.store.all()) if (status.key.startsWith(`service/${stackName}/`)) await ctx.store.remove(status.key);
   await ctx.store.remove(key);
   await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
   ctx.logger.info({ stack: stackName, containers: containers.length }, "stack pruned");
   return { stack: stackName, ready: true, services: [], changed: containers.length, durationMs: ctx.clock.now() - started, message: `removed ${containers.length} container(s) (prune: true)` };
+}
+
+/**
+ * The project's networks go with its last container, through `compose down` on the last effective
+ * file (the state folder as project directory: a git-sync worktree may be gone). A container
+ * berth does not manage keeps the project, and with it the networks, as they are.
+ */
+async function removeStackNetworks(ctx: StackContext, stackName: string, project: ComposeProject): Promise<void> {
+  const others = await ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stackName}`] });
+  if (others.length > 0) return;
+  try {
+    await ctx.compose.run({ ...project, directory: join(ctx.store.dir, "stacks", stackName) }, ["down", "--remove-orphans"]);
+  } catch (error) {
+    ctx.logger.warn({ stack: stackName, err: error instanceof Error ? error.message : String(error) }, "stack networks not removed");
+  }
 }

@@ -102,6 +102,27 @@ describe("agent: watched directory", () => {
     expect((await world.containers(stack)).map((c) => c.id)).toEqual([back.id]);
   });
 
+  it("leaves another agent's containers on the same engine alone and records nothing about them", async () => {
+    // Arrange: a container labelled as berth's, for a stack this agent never ran
+    const foreign = world.stackName("other");
+    const name = `${foreign}-web-1`;
+    await docker("run", "-d", "--name", name, "--label", "io.berth.managed=true", "--label", `io.berth.stack=${foreign}`, "--label", `com.docker.compose.project=${foreign}`, "--label", "com.docker.compose.service=web", "berth-test/busybox:1", "sleep", "600");
+    await agent.agent.idle();
+    const since = performance.now();
+
+    // Act: it stops (a die event with berth's labels)
+    await docker("stop", "-t", "0", name);
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.agent.idle();
+
+    // Assert: not restarted, no status for it, and no pass or stack reconcile started for it
+    expect(await docker("inspect", "-f", "{{.State.Status}}", name)).toBe("exited");
+    const view = await agent.status();
+    expect(view.stacks.map((s) => s.stack)).toEqual([stack]);
+    expect(agent.logs.filter((l) => l.at >= since && JSON.stringify(l).includes(foreign))).toEqual([]);
+    await docker("rm", "-f", name);
+  });
+
   it("starts a pass when the desired-state symlink is swapped to a new tree", async () => {
     const before = (await world.containers(stack)).map((c) => c.id);
     await world.writeTree(join(world.dir, "trees", "b"), world.tree({ [stack]: { web: { version: "b" } } }));

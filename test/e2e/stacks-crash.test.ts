@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileStack } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { getCondition } from "../../status/conditions.ts";
 import type { StackSpec } from "../../desired-state/desired-state.ts";
-import { createHarness, docker, withServices } from "../support/stacks-harness.ts";
-import type { Harness } from "../support/stacks-harness.ts";
+import { createHarness, docker, startProber, withServices } from "../support/stacks-harness.ts";
+import type { Harness, Prober } from "../support/stacks-harness.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -31,13 +31,41 @@ const ctx = { engine: createDockerEngine(), compose: createComposeCli(), store: 
 await reconcileStack(input.stack, ctx);
 `;
 
+const children = new Set<ChildProcess>();
+
+/** Runs a reconcile in a separate process and SIGKILLs it once the new container runs beside its intent record. */
+async function killMidSwap(h: Harness, desired: StackSpec, image: string): Promise<void> {
+  const ctx = await h.context([desired]);
+  const input = join(h.dir, "child-input.json");
+  const script = join(h.dir, "child.mts");
+  await writeFile(input, JSON.stringify({ stateDir: h.stateDir, state: ctx.state, stack: desired.name }));
+  await writeFile(script, CHILD);
+  const child = spawn(process.execPath, ["--import", "tsx", script, input, ROOT], { cwd: ROOT, stdio: "ignore" });
+  children.add(child);
+  const imageId = await h.imageId(image);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const intents = existsSync(join(h.stateDir, "intents")) ? readdirSync(join(h.stateDir, "intents")).filter((f) => f.endsWith(".json")) : [];
+    const running = (await h.containers(desired.name)).some((c) => c.imageId === imageId && c.state === "running");
+    if (intents.length > 0 && running) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error("the swap never reached its health wait");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  children.delete(child);
+}
+
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
 describe("stacks: a reconciler killed mid-swap", () => {
   let h: Harness;
   let v1: string;
   let v2: string;
   let v3: string;
   let stack: StackSpec;
-  let child: ChildProcess | undefined;
 
   beforeAll(async () => {
     h = await createHarness("crash");
@@ -47,34 +75,12 @@ describe("stacks: a reconciler killed mid-swap", () => {
   });
 
   afterAll(async () => {
-    child?.kill("SIGKILL");
     await h?.cleanup();
   });
 
-  /** Runs a reconcile in a separate process and SIGKILLs it once the new container runs. */
-  async function killMidSwap(desired: StackSpec, image: string): Promise<void> {
-    const ctx = await h.context([desired]);
-    const input = join(h.dir, "child-input.json");
-    const script = join(h.dir, "child.mts");
-    await writeFile(input, JSON.stringify({ stateDir: h.stateDir, state: ctx.state, stack: desired.name }));
-    await writeFile(script, CHILD);
-    child = spawn(process.execPath, ["--import", "tsx", script, input, ROOT], { cwd: ROOT, stdio: "ignore" });
-    const imageId = await h.imageId(image);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const intents = existsSync(join(h.stateDir, "intents")) ? readdirSync(join(h.stateDir, "intents")).filter((f) => f.endsWith(".json")) : [];
-      const running = (await h.containers(stack.name)).some((c) => c.imageId === imageId && c.state === "running");
-      if (intents.length > 0 && running) break;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error("the swap never reached its health wait");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill("SIGKILL");
-    await new Promise((r) => child?.once("exit", r));
-  }
-
   it("finishes a swap to a version that turns healthy", async () => {
     const desired = withServices(stack, (s) => ({ ...s, image: v2 }));
-    await killMidSwap(desired, v2);
+    await killMidSwap(h, desired, v2);
     expect(readdirSync(join(h.stateDir, "intents")).filter((f) => f.endsWith(".json"))).toHaveLength(1);
 
     const ctx = await h.context([desired]);
@@ -92,7 +98,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
 
   it("reverts a swap to a version that turns unhealthy, and says so", async () => {
     const desired = withServices(stack, (s) => ({ ...s, image: v3 }));
-    await killMidSwap(desired, v3);
+    await killMidSwap(h, desired, v3);
 
     const ctx = await h.context([desired]);
     const result = await reconcileStack(desired.name, ctx);
@@ -104,6 +110,72 @@ describe("stacks: a reconciler killed mid-swap", () => {
     const status = ctx.store.get(`service/${stack.name}/web`);
     expect(status?.current?.imageId).toBe(await h.imageId(v2));
     expect(getCondition(status?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
+    expect(await ctx.store.intents()).toEqual([]);
+  });
+});
+
+describe("stacks: a reconciler killed mid start-first swap", () => {
+  let h: Harness;
+  let v1: string;
+  let v2: string;
+  let v3: string;
+  let stack: StackSpec;
+  let prober: Prober;
+
+  beforeAll(async () => {
+    h = await createHarness("crashsf");
+    [v1, v2, v3] = await Promise.all([h.buildVersion("v1"), h.buildVersion("v2", { startDelaySeconds: 3 }), h.buildVersion("v3", { healthy: false, startDelaySeconds: 1 })]);
+    stack = await h.stack("edge", { web: { image: v1, rollout: { strategy: "start-first", monitorSeconds: 1 } } });
+    expect((await reconcileStack(stack.name, await h.context([stack]))).ready).toBe(true);
+    prober = await startProber(`${h.prefix}-prober`, `${stack.name}_default`);
+  });
+
+  afterAll(async () => {
+    await prober?.remove();
+    await h?.cleanup();
+  });
+
+  it("finishes the swap after the restart, and the service answers every request throughout", async () => {
+    const desired = withServices(stack, (s) => ({ ...s, image: v2 }));
+    let ready = false;
+    let ctx = await h.context([desired]);
+
+    const counts = await prober.during(async () => {
+      await killMidSwap(h, desired, v2);
+      ctx = await h.context([desired]);
+      ready = (await reconcileStack(desired.name, ctx)).ready;
+    });
+
+    expect(ready).toBe(true);
+    expect(counts.fail).toBe(0);
+    expect(counts.ok).toBeGreaterThan(0);
+    const all = await h.containers(stack.name);
+    expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${await h.imageId(v2)}:running`]);
+    const status = ctx.store.get(`service/${stack.name}/web`);
+    expect(status?.current?.imageId).toBe(await h.imageId(v2));
+    expect(status?.history?.[0]?.imageId).toBe(await h.imageId(v1));
+    expect(await ctx.store.intents()).toEqual([]);
+  });
+
+  it("reverts a swap to a version that never turns healthy, keeping the old container serving throughout", async () => {
+    const desired = withServices(stack, (s) => ({ ...s, image: v3 }));
+    let ctx = await h.context([desired]);
+
+    const counts = await prober.during(async () => {
+      await killMidSwap(h, desired, v3);
+      ctx = await h.context([desired]);
+      await reconcileStack(desired.name, ctx);
+    });
+
+    expect(counts.fail).toBe(0);
+    expect(counts.bodies.has("v2")).toBe(true);
+    const all = await h.containers(stack.name);
+    expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${await h.imageId(v2)}:running`]);
+    const status = ctx.store.get(`service/${stack.name}/web`);
+    expect(status?.current?.imageId).toBe(await h.imageId(v2));
+    const degraded = getCondition(status?.conditions ?? [], "Degraded");
+    expect(degraded?.reason).toBe("RolledBack");
+    expect(degraded?.message).toContain("failed");
     expect(await ctx.store.intents()).toEqual([]);
   });
 });

@@ -96,5 +96,6 @@ describe("stacks: drift self-heal and removal", () => {
     const allowed = await reconcileStacks({ ...ctx, state: { ...ctx.state, allowEmpty: true } });
     expect(allowed.map((r) => r.message)).toEqual([expect.stringMatching(/^removed \d+ container/)]);
     expect(await h.containers(stack.name)).toEqual([]);
+    expect(await docker("network", "ls", "-q", "--filter", `label=com.docker.compose.project=${stack.name}`)).toBe("");
   });
 });

@@ -150,4 +150,11 @@ describe("berth validate", () => {
     expect(result.code).toBe(1);
     expect(result.err).toContain("services.web.x-berth.rollout.strategy: start-first needs two containers side by side");
   });
+
+  it("refuses more than one replica of a service, naming the file and field", async () => {
+    await edit("stacks/web/compose.yaml", (t) => t.replace("    build:", "    deploy: { replicas: 3 }\n    build:"));
+    const result = await validate(dir);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/stacks\/web\/compose\.yaml:\d+: services\.web\.deploy\.replicas: berth runs exactly one container per service .*got 3/);
+  });
 });

@@ -164,3 +164,35 @@ export function recordingEvents(): ReconcileEvents & { rollouts: string[] } {
 export function withServices(stack: StackSpec, patch: (service: ServiceSpec) => ServiceSpec): StackSpec {
   return { ...stack, services: stack.services.map(patch) };
 }
+
+export type ProbeCounts = { ok: number; fail: number; seconds: number; bodies: Set<string> };
+
+export type Prober = {
+  /** Runs `work` and counts the prober's answers meanwhile (the engine timestamps each line). */
+  during(work: () => Promise<unknown>): Promise<ProbeCounts>;
+  remove(): Promise<void>;
+};
+
+/**
+ * A container on `network` requesting http://<service>:8080/ in four loops side by side (each
+ * request resolves the name through the engine's DNS, so one loop alone is slow on a busy machine).
+ * busybox-static wget crashes with -T, so no timeout flag.
+ */
+export async function startProber(name: string, network: string, service = "web"): Promise<Prober> {
+  const loop = `while true; do b=$(wget -q -O- http://${service}:8080/ 2>/dev/null) && echo "ok $b" || echo "fail"; usleep 20000; done`;
+  await docker("run", "-d", "--name", name, "--network", network, "--label", "io.berth.test=true", "berth-test/busybox:1", "sh", "-c", `for i in 1 2 3 4; do (${loop}) & done; wait`);
+  return {
+    async during(work) {
+      const since = (Date.now() / 1000).toFixed(3);
+      const started = Date.now();
+      await work();
+      const seconds = (Date.now() - started) / 1000;
+      const words = (await docker("logs", "--timestamps", "--since", since, name)).split("\n").filter(Boolean).map((l) => l.split(" "));
+      const bodies = new Set(words.filter((w) => w[1] === "ok").map((w) => w[2] ?? ""));
+      const counts = { ok: words.filter((w) => w[1] === "ok").length, fail: words.filter((w) => w[1] === "fail").length, seconds, bodies };
+      if (process.env["BERTH_TEST_REPORT"]) console.info(`prober: ${counts.ok} ok, ${counts.fail} failed in ${seconds.toFixed(1)} s (${(counts.ok / seconds).toFixed(1)}/s)`);
+      return counts;
+    },
+    remove: () => docker("rm", "-f", name).then(() => undefined, () => undefined),
+  };
+}
