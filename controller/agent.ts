@@ -239,10 +239,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, stackContext(state, machine)));
     if (!result.ready) passOk = false;
     if (pending.delete(name) && pending.size === 0) await completePass();
-    // A drifted container that could not be restored (the engine restarting, a slow start) is
-    // retried with the queue's backoff; a failed rollout is held until the desired state changes.
-    const unrestored = result.services.filter((s) => s.reason === "RestoreFailed");
-    if (unrestored.length > 0) throw new Error(unrestored.map((s) => `${name}/${s.service}: ${s.message}`).join("; "));
+    // A drifted container that could not be restored (the engine restarting, a slow start) or a
+    // first start compose could not carry out is retried with the queue's backoff; a failed
+    // rollout is held until the desired state changes.
+    const retryable = result.services.filter((s) => s.reason === "RestoreFailed" || s.reason === "ComposeFailed");
+    if (retryable.length > 0) throw new Error(retryable.map((s) => `${name}/${s.service}: ${s.message}`).join("; "));
     // A service waiting for VRAM is looked at again soon; everything else waits for a change.
     const waiting = result.services.some((s) => s.reason === "InsufficientVRAM");
     return waiting ? { requeueAfterMs: 30_000 } : undefined;

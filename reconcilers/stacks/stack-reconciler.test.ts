@@ -76,6 +76,28 @@ describe("reconcileStack over fakes", () => {
     expect(calls.filter((c) => c.startsWith("compose"))).toEqual([]);
   });
 
+  it("does not hold back a first start that compose itself could not carry out; the next pass tries again", async () => {
+    // Arrange: compose fails as it does when the engine has no address pool left for the network
+    const failingCompose: ComposeCli = {
+      run: async () => {
+        throw new Error("failed to create network shop_default: could not find an available, non-overlapping IPv4 address pool");
+      },
+      config: async () => ({}),
+    };
+    const { ctx } = await context([], { compose: failingCompose, admit: () => ({ ok: true }) });
+
+    // Act
+    const first = await reconcileStack("shop", ctx);
+    const second = await reconcileStack("shop", ctx);
+
+    // Assert: both passes tried (no RolloutFailed hold), and the condition says why
+    expect(first.services[0]).toMatchObject({ action: "create", ready: false, reason: "ComposeFailed" });
+    expect(second.services[0]).toMatchObject({ action: "create", ready: false, reason: "ComposeFailed" });
+    const status = ctx.store.get("service/shop/llm");
+    expect(status?.failed).toBeUndefined();
+    expect(getCondition(status?.conditions ?? [], "Degraded")?.message).toContain("non-overlapping IPv4 address pool");
+  });
+
   it("takes one observation for an unchanged stack, and writes nothing the second time", async () => {
     const [service] = stack.services;
     if (!service) throw new Error("fixture has a service");
