@@ -76,12 +76,14 @@ async function recoverIntent(ctx: StackContext, intent: SwapIntent, stack: Stack
   await putIfChanged(ctx, applyVerdict(result.status, key, result.verdict, new Date(ctx.clock.now())), result.verdict.ready ? intent.toRevision : undefined);
 }
 
+/** The cut-over of a normal start-first swap: the new container joins the service's name, the old one leaves it, and only then stops. */
 async function finishStartFirst(ctx: StackContext, service: string, to: ObservedContainer, from: ObservedContainer | undefined, graceSeconds: number): Promise<void> {
-  if ((await ctx.ops.networks(to.id)).length === 0 && from) {
-    for (const a of await ctx.ops.networks(from.id)) await ctx.ops.connect(to.id, { network: a.network, aliases: [service, to.name] });
+  if (!from) return;
+  const oldAttachments = await ctx.ops.networks(from.id);
+  if ((await ctx.ops.networks(to.id)).length === 0) {
+    for (const a of oldAttachments) await ctx.ops.connect(to.id, { network: a.network, aliases: [service, to.name] });
   }
-  if (from) {
-    await ctx.engine.stopContainer(from.id, graceSeconds);
-    await ctx.engine.removeContainer(from.id, { force: true });
-  }
+  for (const a of oldAttachments) await ctx.ops.disconnect(from.id, a.network);
+  await ctx.engine.stopContainer(from.id, graceSeconds);
+  await ctx.engine.removeContainer(from.id, { force: true });
 }
