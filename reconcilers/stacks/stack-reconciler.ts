@@ -39,11 +39,6 @@ export function reconcileStack(stackName: string, ctx: StackContext): Promise<St
 }
 
 /**
- * Stack names a pass reconciles: every desired stack of this machine, plus stacks berth ran
- * here before that left the desired state (removed only with prune). An empty desired state
- * never removes everything unless allowEmpty (Argo CD's rule).
- */
-/**
  * The stacks a pass reconciles: every desired stack of this machine, plus stacks that left the
  * desired state (removed only with prune). When the desired state has no stacks at all and
  * allowEmpty is off, nothing is reconciled and the stacks that would go are `refused`.
