@@ -1,9 +1,8 @@
 // Syncs a git branch into `dir` and publishes each commit as its own tree behind an atomically swapped symlink.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../platform/logger.ts";
-import { runCommand } from "../platform/run-command.ts";
 import { createGitRunner } from "./git-runner.ts";
 import type { GitRunner } from "./git-runner.ts";
 import type { CommitVerifier } from "./verify-commit.ts";
@@ -64,18 +63,41 @@ export function createGitSync(options: GitSyncOptions): GitSync {
   let lastRejected: string | undefined;
   let running: Promise<SyncResult> | undefined;
   let queued: Promise<SyncResult> | undefined;
+  /** Checked once per process, and again after a failed fetch. */
+  let repoReady = false;
+  /** git's own housekeeping (fetch runs without it) runs after a publish, off the webhook → pass path. */
+  let housekeeping: Promise<void> = Promise.resolve();
 
   function redact(text: string): string {
     return text.split(url).join(safeUrl).replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@");
   }
 
+  async function mirrorHealthy(): Promise<boolean> {
+    const result = await git.run(["-C", repoDir, "rev-parse", "--is-bare-repository"], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
+    return result?.exitCode === 0 && result.stdout.trim() === "true";
+  }
+
   async function ensureRepo(): Promise<void> {
-    const healthy = await git.run(["-C", repoDir, "rev-parse", "--is-bare-repository"], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
-    if (healthy?.exitCode === 0 && healthy.stdout.trim() === "true") return;
+    if (repoReady) return;
+    if (await mirrorHealthy()) return void (repoReady = true);
     if (await exists(repoDir)) logger.warn({ repoDir }, "git mirror is not a usable repository; recreating it");
     await rm(repoDir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await git.run(["init", "--quiet", "--bare", repoDir], { timeoutMs: LOCAL_TIMEOUT_MS });
+    repoReady = true;
+  }
+
+  async function fetch(): Promise<void> {
+    await ensureRepo();
+    // Force pushes are detected by merge-base; git's maintenance runs after publishing.
+    await git.run(["-C", repoDir, "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--no-show-forced-updates", "--no-auto-maintenance", "--", url, `+${ref}:${ref}`], { timeoutMs: fetchTimeoutMs });
+  }
+
+  /** The fetched tip: the loose ref fetch just wrote, or rev-parse when git packed it. */
+  async function fetchedTip(): Promise<string> {
+    const loose = (await readFile(join(repoDir, ref), "utf8").catch(() => "")).trim();
+    if (SHA_PATTERN.test(loose)) return loose;
+    return (await git.run(["-C", repoDir, "rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], { timeoutMs: LOCAL_TIMEOUT_MS })).stdout.trim();
   }
 
   async function publishedRevision(): Promise<string | undefined> {
@@ -107,9 +129,9 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       await mkdir(temp);
       // A private index and an explicit work tree: no worktree metadata in repo.git, no `.git` in the tree.
       await git.run(["--git-dir", repoDir, "--work-tree", temp, "read-tree", "--reset", "-u", sha], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: fetchTimeoutMs });
-      await runCommand("sync", ["-f", temp], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
+      await fsyncTree(temp);
       await rename(temp, final);
-      await fsyncDir(worktreesDir);
+      await fsyncPath(worktreesDir);
       return final;
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
@@ -136,26 +158,31 @@ export function createGitSync(options: GitSyncOptions): GitSync {
   }
 
   async function syncOnce(): Promise<SyncResult> {
+    await housekeeping;
     const published = await publishedRevision();
     try {
-      await ensureRepo();
-      await git.run(["-C", repoDir, "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--", url, `+${ref}:${ref}`], { timeoutMs: fetchTimeoutMs });
+      await fetch().catch(async (error: unknown) => {
+        // The mirror was checked earlier in this process: when it broke since, recreate it and fetch once more.
+        if (!repoReady || (await mirrorHealthy())) throw error;
+        repoReady = false;
+        await fetch();
+      });
     } catch (error) {
+      repoReady = false;
       const message = redact(errorMessage(error));
       logger.warn({ url: safeUrl, branch, revision: published, error: message }, "git fetch failed; keeping the published commit");
       return { ok: false, reason: "FetchFailed", message, revision: published };
     }
     let tip: string;
     try {
-      tip = (await git.run(["-C", repoDir, "rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], { timeoutMs: LOCAL_TIMEOUT_MS })).stdout.trim();
+      tip = await fetchedTip();
     } catch (error) {
       return { ok: false, reason: "FetchFailed", message: `branch ${branch} not found after fetch: ${redact(errorMessage(error))}`, revision: published };
     }
     const rejected = await verifyOnce(tip);
     if (rejected) return { ...rejected, revision: published };
     if (tip === published && (await isDirectory(join(worktreesDir, tip)))) return { ok: true, revision: tip, changed: false };
-    const forcePush = published !== undefined && published !== tip && (await isForcePush(published, tip));
-    if (forcePush) logger.warn({ from: published, to: tip, branch }, "branch was force-pushed; publishing the new tip");
+    const rewritten = published !== undefined && published !== tip ? isForcePush(published, tip) : Promise.resolve(false);
     try {
       await materialize(tip);
       await swapSymlink(currentPath, `worktrees/${tip}`);
@@ -164,8 +191,11 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       logger.error({ revision: tip, error: message }, "checkout failed; keeping the published commit");
       return { ok: false, reason: "CheckoutFailed", message, revision: published };
     }
+    const forcePush = await rewritten;
+    if (forcePush) logger.warn({ from: published, to: tip, branch }, "branch was force-pushed; publishing the new tip");
     logger.info({ revision: tip, previous: published, forcePush }, "published new revision");
     await tidyUp(tip, published).catch((error: unknown) => logger.warn({ error: errorMessage(error) }, "could not remove old worktrees; will retry on the next publish"));
+    housekeeping = git.run(["-C", repoDir, "maintenance", "run", "--auto", "--quiet"], { allowFailure: true, timeoutMs: fetchTimeoutMs }).then(() => undefined, () => undefined);
     return { ok: true, revision: tip, changed: tip !== published };
   }
 
@@ -212,7 +242,7 @@ async function swapSymlink(link: string, target: string): Promise<void> {
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  await fsyncDir(dirname(link));
+  await fsyncPath(dirname(link));
 }
 
 async function revisionOfLink(link: string): Promise<string | undefined> {
@@ -229,7 +259,14 @@ export function revisionFromPath(path: string): string | undefined {
   return SHA_PATTERN.test(sha) ? sha : undefined;
 }
 
-async function fsyncDir(path: string): Promise<void> {
+/** Flushes every file and folder of a freshly written tree (a few dozen files in a desired state). */
+async function fsyncTree(root: string): Promise<void> {
+  const paths = (await readdir(root, { withFileTypes: true, recursive: true })).filter((e) => e.isFile() || e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map(fsyncPath));
+  await fsyncPath(root);
+}
+
+async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, "r");
   try {
     await handle.sync();
