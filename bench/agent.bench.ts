@@ -140,7 +140,8 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
       const rssAfter = await rssBytes(pid);
       const note = `${FLEET_SERVICES} busybox httpd services in ${stacks} stacks (${running} containers running on the engine); first pass ${passSeconds.toFixed(0)} s; compiled JavaScript on Node ${process.version}`;
       return [
-        { name: `idle RSS of the agent process, ${FLEET_SERVICES} services`, value: Math.max(rss, rssAfter) / 1024 / 1024, unit: "MiB", target: "≤ 80 MB", pass: Math.max(rss, rssAfter) <= 80 * 1024 * 1024, note: `${note}; after the pass ${(rss / 1048576).toFixed(1)} MiB, after ${IDLE_SECONDS} s idle ${(rssAfter / 1048576).toFixed(1)} MiB` },
+        // Idle is after the idle minute: 5 s after the pass, the pass's garbage is often not collected yet (shown in the note).
+        { name: `idle RSS of the agent process, ${FLEET_SERVICES} services`, value: rssAfter / 1e6, unit: "MB", target: "≤ 80 MB", pass: rssAfter <= 80e6, note: `${note}; after ${IDLE_SECONDS} s idle ${(rssAfter / 1e6).toFixed(1)} MB (${(rssAfter / 1048576).toFixed(1)} MiB), 5 s after the pass ${(rss / 1e6).toFixed(1)} MB` },
         { name: `idle CPU of the agent process over ${IDLE_SECONDS} s, ${FLEET_SERVICES} services`, value: cpuPercent, unit: "% of a core", target: "< 1 %", pass: cpuPercent < 1, note: `utime+stime from /proc/<pid>/stat, ${after.cpuTicks - before.cpuTicks} ticks at ${ticksPerSecond} Hz` },
       ];
     } finally {
