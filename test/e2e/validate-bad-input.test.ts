@@ -151,6 +151,13 @@ describe("berth validate", () => {
     expect(result.err).toContain("services.web.x-berth.rollout.strategy: start-first needs two containers side by side");
   });
 
+  it("refuses a prune schedule that is not cron, naming the field at fault", async () => {
+    await edit("berth.yaml", (t) => t.replace('schedule: "0 4 * * *"', 'schedule: "0 25 * * *"'));
+    const result = await validate(dir);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('berth.yaml:6: prune.schedule: "0 25 * * *" is not a cron expression (e.g. "0 4 * * *"): hour: 25 is outside 0-23');
+  });
+
   it("refuses more than one replica of a service, naming the file and field", async () => {
     await edit("stacks/web/compose.yaml", (t) => t.replace("    build:", "    deploy: { replicas: 3 }\n    build:"));
     const result = await validate(dir);
