@@ -35,7 +35,7 @@ import { reconcileStack, stacksToReconcile } from "../reconcilers/stacks/stack-r
 import { pinServiceRollback, retryService } from "../reconcilers/stacks/manual-actions.ts";
 import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
-import { setCondition } from "../status/conditions.ts";
+import { getCondition, setCondition } from "../status/conditions.ts";
 import type { Condition } from "../status/conditions.ts";
 import { hostLockFor } from "../status/host-lock.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
@@ -118,6 +118,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let pending = new Set<string>();
   let passStarted = 0;
   let passOk = true;
+  /** Whether the last images reconcile left every image ready (the stacks alone cannot make the host Ready otherwise). */
+  let imagesOk = false;
   /** Set when a pass kept stacks because the desired state had none (no allowEmpty): the pass is not a success. */
   let emptyRefused: string | undefined;
 
@@ -207,6 +209,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     imageTags = Object.fromEntries(result.tags);
     imagesRevision = state.revision;
     passOk = result.ok;
+    imagesOk = result.ok;
     const { names, refused } = await stacksToReconcile({ state, machine, store, logger });
     pending = new Set(names);
     for (const name of names) queue.add(`${STACK_PREFIX}${name}`);
@@ -239,6 +242,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, stackContext(state, machine)));
     if (!result.ready) passOk = false;
     if (pending.delete(name) && pending.size === 0) await completePass();
+    else if (pending.size === 0) await followStacks();
     // A drifted container that could not be restored (the engine restarting, a slow start) or a
     // first start compose could not carry out is retried with the queue's backoff; a failed
     // rollout is held until the desired state changes.
@@ -269,6 +273,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       ),
     }));
     logger.info({ revision: state.revision, ok: passOk, seconds: (clock.now() - passStarted) / 1000 }, "pass complete");
+  }
+
+  /**
+   * A stack reconciled between passes (a docker event: a service turned healthy, or died and could
+   * not be restored): the host's Ready follows its stacks without waiting for the next pass.
+   */
+  async function followStacks(): Promise<void> {
+    if (!current || imagesRevision !== current.state.revision || emptyRefused) return;
+    const { state, machine } = current;
+    const ready = getCondition(store.get(SOURCE_KEY)?.conditions ?? [], "Ready");
+    if (ready?.reason !== "Applied" && ready?.reason !== "ResourcesNotReady") return;
+    const allReady = imagesOk && forMachine(state, machine).stacks.every((s) => getCondition(store.get(stackKey(s.name))?.conditions ?? [], "Ready")?.status === "True");
+    if ((ready.status === "True") === allReady) return;
+    await putStatus(SOURCE_KEY, (p) => ({
+      ...(allReady ? { lastAppliedRevision: state.revision } : {}),
+      conditions: withConditions(
+        p.conditions,
+        allReady
+          ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
+          : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
+      ),
+    }));
+    logger.info({ revision: state.revision, ready: allReady }, "host readiness changed");
   }
 
   async function reconcilePrune(signal: AbortSignal): Promise<void> {

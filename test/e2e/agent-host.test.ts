@@ -142,3 +142,38 @@ describe("agent: watched directory", () => {
     }, 30_000, 200);
   });
 });
+
+describe("agent: a service still starting when a pass ends", () => {
+  let world: AgentWorld;
+
+  beforeAll(async () => {
+    world = await createAgentWorld("astarting");
+  });
+
+  afterAll(async () => {
+    await world?.cleanup();
+  });
+
+  it("turns the host Ready when the service becomes healthy, without waiting for the next pass", async () => {
+    // Arrange: a service that stays "starting" for 8 s after every start, restarted while no agent runs
+    const stack = world.stackName("slow");
+    const root = await world.newDir("desired");
+    await world.writeTree(root, world.tree({ [stack]: { web: { startDelaySeconds: 8 } } }));
+    const stateDir = await world.newDir("state");
+    const first = await world.start({ "desired-state": root, "state-dir": stateDir });
+    await readyAndHealthy(first, stack, ["web"]);
+    await first.stop();
+    const [web] = await world.containers(stack);
+    await docker("restart", "-t", "1", web?.id ?? "");
+
+    // Act: the agent starts; its pass finds the service starting
+    const agent = await world.start({ "desired-state": root, "state-dir": stateDir });
+    await agent.waitForLog("pass complete", 0, 30_000);
+
+    // Assert: the pass ended not ready, and the host turned Ready on the service's health event
+    expect(agent.logs.find((l) => l.msg === "pass complete")?.["ok"]).toBe(false);
+    await readyAndHealthy(agent, stack, ["web"], 30_000);
+    expect(agent.logs.filter((l) => l.msg === "pass complete")).toHaveLength(1);
+    expect((await world.containers(stack)).map((c) => c.id)).toEqual([web?.id]);
+  });
+});

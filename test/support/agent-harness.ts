@@ -24,7 +24,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BERTH_BIN = join(REPO_ROOT, "bin", "berth.mjs");
 
 /** One service: busybox httpd on 8080 with a 1 s HEALTHCHECK; `version` lands in its environment (a change recreates it). */
-export type ServiceOptions = { version?: string; healthy?: boolean; restart?: string };
+export type ServiceOptions = { version?: string; healthy?: boolean; restart?: string; /** Health stays "starting" this long after every (re)start. */ startDelaySeconds?: number };
 
 export type TreeOptions = { allowEmpty?: boolean };
 
@@ -109,11 +109,11 @@ function composeFile(services: Record<string, ServiceOptions>): string {
         name,
         {
           image: "berth-test/busybox:1",
-          command: ["sh", "-c", `mkdir -p /www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`],
+          command: ["sh", "-c", `${s.startDelaySeconds ? `sleep ${s.startDelaySeconds}; ` : ""}mkdir -p /www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`],
           environment: { VERSION: s.version ?? "v1" },
           stop_grace_period: "1s",
           ...(s.restart ? { restart: s.restart } : {}),
-          healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: "1s", timeout: "1s", retries: 2 },
+          healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: "1s", timeout: "1s", retries: 2, ...(s.startDelaySeconds ? { start_period: `${s.startDelaySeconds + 5}s` } : {}) },
         },
       ]),
     ),
