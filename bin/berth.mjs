@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // Launcher: runs the compiled CLI when built (dist/, or BERTH_COMPILED_DIR), otherwise the
 // TypeScript sources through tsx. The small young generation keeps the agent's resident memory
-// within its budget (bench/results.md: ~100 MiB with the default 16 MiB semi-spaces, ~79 MiB with 1).
+// within its budget (the default 16 MiB semi-spaces cost ~20 MiB more; bench/results.md has the row).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";

@@ -243,10 +243,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     if (!result.ready) passOk = false;
     if (pending.delete(name) && pending.size === 0) await completePass();
     else if (pending.size === 0) await followStacks();
-    // A drifted container that could not be restored (the engine restarting, a slow start) or a
-    // first start compose could not carry out is retried with the queue's backoff; a failed
-    // rollout is held until the desired state changes.
-    const retryable = result.services.filter((s) => s.reason === "RestoreFailed" || s.reason === "ComposeFailed");
+    // What failed for the engine's or compose's sake (a drifted container not restored, a first
+    // start compose could not carry out) is retried with the queue's backoff; a failed rollout is
+    // held until the desired state changes.
+    const retryable = result.services.filter((s) => s.retry);
     if (retryable.length > 0) throw new Error(retryable.map((s) => `${name}/${s.service}: ${s.message}`).join("; "));
     // A service waiting for VRAM is looked at again soon; everything else waits for a change.
     const waiting = result.services.some((s) => s.reason === "InsufficientVRAM");
@@ -264,15 +264,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       conditions: withConditions(
         p.conditions,
         { type: "Reconciling", status: "False", reason: "PassComplete", message: "" },
-        passOk
-          ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
-          : emptyRefused
-            ? { type: "Ready", status: "False", reason: "EmptyDesiredStateRefused", message: emptyRefused }
-            : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
+        emptyRefused ? { type: "Ready", status: "False", reason: "EmptyDesiredStateRefused", message: emptyRefused } : hostReady(state, passOk),
         { type: "Degraded", status: "False", reason: "Fine", message: "" },
       ),
     }));
     logger.info({ revision: state.revision, ok: passOk, seconds: (clock.now() - passStarted) / 1000 }, "pass complete");
+  }
+
+  function hostReady(state: DesiredState, ready: boolean): Omit<Condition, "lastTransitionTime"> {
+    return ready
+      ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
+      : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" };
   }
 
   /**
@@ -288,12 +290,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     if ((ready.status === "True") === allReady) return;
     await putStatus(SOURCE_KEY, (p) => ({
       ...(allReady ? { lastAppliedRevision: state.revision } : {}),
-      conditions: withConditions(
-        p.conditions,
-        allReady
-          ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
-          : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" },
-      ),
+      conditions: withConditions(p.conditions, hostReady(state, allReady)),
     }));
     logger.info({ revision: state.revision, ready: allReady }, "host readiness changed");
   }

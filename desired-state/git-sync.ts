@@ -168,7 +168,6 @@ export function createGitSync(options: GitSyncOptions): GitSync {
         await fetch();
       });
     } catch (error) {
-      repoReady = false;
       const message = redact(errorMessage(error));
       logger.warn({ url: safeUrl, branch, revision: published, error: message }, "git fetch failed; keeping the published commit");
       return { ok: false, reason: "FetchFailed", message, revision: published };

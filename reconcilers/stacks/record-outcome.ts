@@ -49,7 +49,7 @@ export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceS
   if (failure.reason === "ComposeFailed" && !status.current) {
     // Nothing ran before and compose itself failed (the engine, a network, a name in use): not a
     // verdict on this revision, so it is not held; the agent retries it with backoff.
-    return { status, verdict: { ready: false, reason: "ComposeFailed", message: why, degraded: { reason: "ComposeFailed", message: why } } };
+    return { status, verdict: { ready: false, reason: "ComposeFailed", message: why, degraded: { reason: "ComposeFailed", message: why }, retry: true } };
   }
   return {
     status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message: why, at: ctx.clock.now() } },

@@ -6,7 +6,16 @@ import { currentTag, pushHistory, rollbackTag } from "./rollback-history.ts";
 
 export type Verdict =
   | { ready: true; reason: string; message: string; degraded?: { reason: string; message: string } }
-  | { ready: false; reason: string; message: string; degraded?: { reason: string; message: string }; waiting?: boolean; reconciling?: boolean };
+  | {
+      ready: false;
+      reason: string;
+      message: string;
+      degraded?: { reason: string; message: string };
+      waiting?: boolean;
+      reconciling?: boolean;
+      /** Not a verdict on the version (the engine or compose failed): the agent retries with backoff. */
+      retry?: boolean;
+    };
 
 export function serviceKey(stack: string, service: string): string {
   return `service/${stack}/${service}`;

@@ -27,7 +27,7 @@ import { withStackLock } from "./stack-lock.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
 
-export type ServiceResult = { service: string; action: ServiceAction["kind"] | "removed"; ready: boolean; reason: string; message: string };
+export type ServiceResult = { service: string; action: ServiceAction["kind"] | "removed"; ready: boolean; reason: string; message: string; retry?: boolean };
 
 export type StackResult = { stack: string; ready: boolean; services: ServiceResult[]; changed: number; durationMs: number; message?: string };
 
@@ -171,7 +171,7 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
       const back = await upAndWait(ctx, { stack, service: spec, writeFile }, action.target, false);
       verdict = back.kind === "healthy"
         ? heldVerdict(status, action.target.hold) ?? { ready: true, reason: "Restored", message: `container ${action.drift} by hand; restored` }
-        : { ready: false, reason: "RestoreFailed", message: back.message, degraded: { reason: "RestoreFailed", message: back.message } };
+        : { ready: false, reason: "RestoreFailed", message: back.message, degraded: { reason: "RestoreFailed", message: back.message }, retry: true };
       break;
     }
     case "create":
@@ -189,7 +189,7 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
   }
   const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
-  return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message };
+  return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message, ...(!verdict.ready && verdict.retry ? { retry: true } : {}) };
 }
 
 async function removeManaged(ctx: StackContext, container: ObservedContainer): Promise<void> {
@@ -207,9 +207,11 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
     await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: true, reason: "Retained", message: "left the desired state; prune is off, its containers are kept" }, new Date(ctx.clock.now())), undefined);
     return { stack: stackName, ready: true, services: [], changed: 0, durationMs: ctx.clock.now() - started, message: "retained (prune is off)" };
   }
-  const containers = await ctx.engine.listContainers({ label: [`${LABELS.managed}=true`, `${LABELS.stack}=${stackName}`] });
+  const project = await ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stackName}`] });
+  const containers = project.filter((c) => c.labels[LABELS.managed] === "true" && c.labels[LABELS.stack] === stackName);
   for (const c of containers) await removeManaged(ctx, c);
-  await removeStackNetworks(ctx, stackName, last.project);
+  // A container berth does not manage keeps the project, and with it the networks, as they are.
+  if (containers.length === project.length) await removeStackNetworks(ctx, stackName, last.project);
   for (const status of ctx.store.all()) if (status.key.startsWith(`service/${stackName}/`)) await ctx.store.remove(status.key);
   await ctx.store.remove(key);
   await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
@@ -219,12 +221,9 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
 
 /**
  * The project's networks go with its last container, through `compose down` on the last effective
- * file (the state folder as project directory: a git-sync worktree may be gone). A container
- * berth does not manage keeps the project, and with it the networks, as they are.
+ * file (the state folder as project directory: a git-sync worktree may be gone).
  */
 async function removeStackNetworks(ctx: StackContext, stackName: string, project: ComposeProject): Promise<void> {
-  const others = await ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stackName}`] });
-  if (others.length > 0) return;
   try {
     await ctx.compose.run({ ...project, directory: join(ctx.store.dir, "stacks", stackName) }, ["down", "--remove-orphans"]);
   } catch (error) {
