@@ -17,6 +17,7 @@ export const AGENT_OPTIONS = {
   "gpg-keyring": { type: "string" },
   "fetch-interval": { type: "string" },
   "stack-concurrency": { type: "string" },
+  policy: { type: "string" },
   once: { type: "boolean" },
 } as const;
 
@@ -36,6 +37,8 @@ const configSchema = z
     gpgKeyring: z.string().optional(),
     fetchIntervalSeconds: z.coerce.number().positive().default(60),
     stackConcurrency: z.coerce.number().int().min(1).max(32).default(4),
+    /** Host policy file; default /etc/berth/policy.yaml when it exists, else level baseline. */
+    policy: z.string().min(1).optional(),
     once: z.boolean().default(false),
   })
   .refine((c) => (c.desiredState ? !c.repo : Boolean(c.repo)), { error: "give exactly one of --desired-state DIR or --repo URL" })
@@ -74,6 +77,7 @@ export function agentConfig(args: CommandArgs, env: NodeJS.ProcessEnv): { ok: tr
       gpgKeyring: pick("gpg-keyring"),
       fetchIntervalSeconds: pick("fetch-interval"),
       stackConcurrency: pick("stack-concurrency"),
+      policy: pick("policy"),
       once: pick("once"),
     }).filter(([, v]) => v !== undefined),
   );

@@ -11,6 +11,7 @@ import type { GitSync } from "../desired-state/git-sync.ts";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
 import { formatProblem } from "../desired-state/problem.ts";
+import type { Problem } from "../desired-state/problem.ts";
 import { createCommitVerifier } from "../desired-state/verify-commit.ts";
 import { watchDesiredState } from "../desired-state/watch-desired-state.ts";
 import { verifyGithubSignature } from "../desired-state/webhook-signature.ts";
@@ -26,6 +27,10 @@ import type { DockerEngine } from "../platform/docker-engine.ts";
 import { LABELS } from "../platform/labels.ts";
 import { createLogger } from "../platform/logger.ts";
 import type { Logger } from "../platform/logger.ts";
+import { admittedState } from "../policy/admitted-state.ts";
+import { checkHostPolicy } from "../policy/check-host-policy.ts";
+import { loadPolicy } from "../policy/load-policy.ts";
+import { summarizeProblems } from "../policy/policy-problems.ts";
 import { selectMachine } from "../profiles/select-machine.ts";
 import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
 import { effectivePruneSpec, runPrune } from "../reconcilers/prune/prune-reconciler.ts";
@@ -68,10 +73,15 @@ export type Agent = {
   store: StatusStore;
 };
 
-type Current = { state: DesiredState; machine: string };
+/** The loaded desired state, this host's machine, and the stacks the host policy refuses. */
+type Current = { state: DesiredState; machine: string; denied: ReadonlyMap<string, Problem[]> };
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const policyLoad = await loadPolicy(config.policy);
+  if (!policyLoad.ok) throw new Error(`host policy not valid: ${policyLoad.problems.map(formatProblem).join("; ")}`);
+  const policy = policyLoad.policy;
+  logger.info({ file: policyLoad.file ?? "(none)", level: policy.level }, "host policy loaded");
   const clock = deps.clock ?? systemClock;
   const engine = deps.engine ?? createDockerEngine();
   const compose = deps.compose ?? createComposeCli();
@@ -181,12 +191,20 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       throw new TerminalError("InvalidDesiredState", message);
     }
     const state = loaded.state;
-    const selection = selectMachine(state, { ...(config.machine ? { flag: config.machine } : {}), hostname: hostname() });
+    const selection = selectMachine(state, { ...(config.machine ? { flag: config.machine } : {}), ...(policy.machine ? { policy: policy.machine } : {}), hostname: hostname() });
     if (!selection.ok) {
       await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "MachineNotSelected", message: selection.message }) }));
       throw new TerminalError("MachineNotSelected", selection.message);
     }
-    current = { state, machine: selection.machine };
+    const denials = await checkHostPolicy(policy, state, selection.machine);
+    if (denials.fleet.length > 0) {
+      const message = summarizeProblems(denials.fleet, 5);
+      await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "PolicyDenied", message }, { type: "Ready", status: "False", reason: "PolicyDenied", message: "the host keeps running the last applied desired state" }) }));
+      logger.error({ revision: state.revision, violations: denials.fleet.length, first: message }, "desired state refused by the host policy, host left as it was");
+      throw new TerminalError("PolicyDenied", message);
+    }
+    for (const [stack, problems] of denials.stacks) logger.warn({ stack, violations: problems.length, first: summarizeProblems(problems, 1) }, "stack refused by the host policy");
+    current = { state, machine: selection.machine, denied: denials.stacks };
     scheduleResync(state.resyncSeconds);
     pruneScheduler.apply(effectivePruneSpec(state, selection.machine).schedule);
     await putStatus(SOURCE_KEY, (p) => ({
@@ -199,13 +217,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   async function reconcileImages(signal: AbortSignal): Promise<void> {
     if (!current) return;
-    const { state, machine } = current;
+    const { state, machine, denied } = current;
     passStarted = clock.now();
     passOk = true;
     emptyRefused = undefined;
     const observed = await engine.observe(signal);
     metrics.setObserved(observed);
-    const result = await sharedLock.shared("build images", () => images.reconcile(state, machine, { observed, signal }));
+    const result = await sharedLock.shared("build images", () => images.reconcile(admittedState(state, denied), machine, { observed, signal }));
     imageTags = Object.fromEntries(result.tags);
     imagesRevision = state.revision;
     passOk = result.ok;
@@ -219,7 +237,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   }
 
-  function stackContext(state: DesiredState, machine: string): StackContext {
+  function stackContext({ state, machine, denied }: Current): StackContext {
     return {
       engine,
       compose,
@@ -232,14 +250,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       profile: profileOf(state, machine),
       state,
       imageTags,
+      denied,
       admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
     };
   }
 
   async function reconcileStackKey(name: string): Promise<{ requeueAfterMs?: number } | void> {
     if (!current || imagesRevision !== current.state.revision) return; // images first; the images key re-adds stacks
-    const { state, machine } = current;
-    const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, stackContext(state, machine)));
+    const context = stackContext(current);
+    const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, context));
     if (!result.ready) passOk = false;
     if (pending.delete(name) && pending.size === 0) await completePass();
     else if (pending.size === 0) await followStacks();

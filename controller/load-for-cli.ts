@@ -1,11 +1,15 @@
 // Loads a desired state the way every CLI command and the agent do (with compose
-// normalisation), and picks this host's machine the same way everywhere.
+// normalisation), picks this host's machine the same way everywhere, and applies the host policy.
 import { hostname } from "node:os";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import type { LoadResult } from "../desired-state/load-desired-state.ts";
 import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
 import { formatProblem } from "../desired-state/problem.ts";
+import type { Problem } from "../desired-state/problem.ts";
+import { admittedState } from "../policy/admitted-state.ts";
+import { checkHostPolicy } from "../policy/check-host-policy.ts";
+import { loadPolicy } from "../policy/load-policy.ts";
 import { createComposeCli } from "../platform/compose-cli.ts";
 import { selectMachine } from "../profiles/select-machine.ts";
 import type { CliIo, CommandArgs } from "./cli-io.ts";
@@ -18,13 +22,20 @@ export function loadForCli(dir: string, revision?: string): Promise<LoadResult> 
 }
 
 /**
- * The first positional as a desired state, validated, and the machine from --machine,
- * BERTH_MACHINE or the hostname. Problems are printed; `code` is the exit code then.
+ * The first positional as a desired state, validated, the machine from --machine, BERTH_MACHINE,
+ * the host policy or the hostname, and the policy's verdict: `state` is what the host admits
+ * (no builds for refused stacks) and `denied` names each refused stack's problems. Problems are
+ * printed; `code` is the exit code then.
  */
-export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: string): Promise<{ ok: true; dir: string; state: DesiredState; machine: string } | { ok: false; code: number }> {
+export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: string): Promise<{ ok: true; dir: string; state: DesiredState; machine: string; denied: ReadonlyMap<string, Problem[]> } | { ok: false; code: number }> {
   const dir = args.positionals[0];
   if (!dir) {
     io.stderr(`${usage}\n`);
+    return { ok: false, code: 2 };
+  }
+  const policy = await loadPolicy(stringFlag(args, "policy"));
+  if (!policy.ok) {
+    for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 2 };
   }
   const loaded = await loadForCli(dir);
@@ -34,10 +45,15 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
   }
   const flag = stringFlag(args, "machine");
   const env = io.env["BERTH_MACHINE"];
-  const selection = selectMachine(loaded.state, { ...(flag ? { flag } : {}), ...(env ? { env } : {}), hostname: hostname() });
+  const selection = selectMachine(loaded.state, { ...(flag ? { flag } : {}), ...(env ? { env } : {}), ...(policy.policy.machine ? { policy: policy.policy.machine } : {}), hostname: hostname() });
   if (!selection.ok) {
     io.stderr(`${selection.message}\n`);
     return { ok: false, code: 2 };
   }
-  return { ok: true, dir, state: loaded.state, machine: selection.machine };
+  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, io.env);
+  if (denials.fleet.length > 0) {
+    for (const problem of denials.fleet) io.stderr(`${formatProblem(problem)}\n`);
+    return { ok: false, code: 1 };
+  }
+  return { ok: true, dir, state: admittedState(loaded.state, denials.stacks), machine: selection.machine, denied: denials.stacks };
 }

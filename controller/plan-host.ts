@@ -2,6 +2,8 @@
 // steps and the stack planner (both pure), with a reason for every line.
 import { forMachine, profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState } from "../desired-state/desired-state.ts";
+import type { Problem } from "../desired-state/problem.ts";
+import { summarizeProblems } from "../policy/policy-problems.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
@@ -11,7 +13,7 @@ import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
 import { serviceKey } from "../reconcilers/stacks/service-status.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 
-export type HostPlanLine = { kind: "image" | "service" | "remove"; name: string; action: string; reason: string; detail: string };
+export type HostPlanLine = { kind: "image" | "stack" | "service" | "remove"; name: string; action: string; reason: string; detail: string };
 
 export type HostPlan = { machine: string; revision: string; lines: HostPlanLine[]; changes: number };
 
@@ -22,6 +24,8 @@ export type PlanHostInput = {
   imageSteps: readonly ImagePlanStep[];
   observed: Observed;
   statuses: ReadonlyMap<string, ResourceStatus>;
+  /** Stacks the host policy refuses: shown as refused, not planned. */
+  denied?: ReadonlyMap<string, Problem[]>;
 };
 
 const SERVICE_REASON: Record<ServiceAction["kind"], string> = {
@@ -43,6 +47,11 @@ export function planHost(input: PlanHostInput): HostPlan {
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
   const profile = profileOf(input.state, input.machine);
   for (const stack of forMachine(input.state, input.machine).stacks) {
+    const denied = input.denied?.get(stack.name);
+    if (denied) {
+      lines.push({ kind: "stack", name: stack.name, action: "refused", reason: "PolicyDenied", detail: summarizeProblems(denied, 1) });
+      continue;
+    }
     const services = stack.services.map((service) => {
       const status = input.statuses.get(serviceKey(stack.name, service.name));
       return { name: service.name, selfHeal: service.selfHeal, effective: effectiveService(service, { machine: input.machine, profile, imageTags }), ...(status ? { status } : {}) };

@@ -13,6 +13,8 @@ export type DockerfileFacts = {
   parents: string[];
   /** ARG names declared anywhere in the Dockerfile. */
   declaredArgs: string[];
+  /** The final stage: the image it starts from (through earlier stages) and its USER, if set. */
+  final?: { from: string; user?: string };
 };
 
 export type ImageSpec = {

@@ -1,4 +1,4 @@
-// Reads what berth needs from a Dockerfile: its FROM references and declared ARGs.
+// Reads what berth needs from a Dockerfile: its FROM references, declared ARGs and final stage.
 import type { DockerfileFacts } from "./desired-state.ts";
 
 /** Joins continuation lines and drops comments and parser directives. */
@@ -24,7 +24,8 @@ export function dockerfileFacts(text: string, berthImages: ReadonlySet<string>):
   const fromRefs: string[] = [];
   const parents: string[] = [];
   const declaredArgs = new Set<string>();
-  const stages = new Set<string>();
+  const stages = new Map<string, { from: string; user?: string }>();
+  let final: { from: string; user?: string } | undefined;
   for (const instruction of instructions(text)) {
     const [keyword = "", ...rest] = instruction.split(/\s+/);
     const upper = keyword.toUpperCase();
@@ -32,11 +33,15 @@ export function dockerfileFacts(text: string, berthImages: ReadonlySet<string>):
       const words = rest.filter((w) => !w.startsWith("--"));
       const ref = words[0];
       if (!ref) continue;
-      if (!stages.has(ref.toLowerCase())) {
+      const stage = stages.get(ref.toLowerCase());
+      if (!stage) {
         fromRefs.push(ref);
         if (berthImages.has(ref) && !parents.includes(ref)) parents.push(ref);
       }
-      if (words[1]?.toUpperCase() === "AS" && words[2]) stages.add(words[2].toLowerCase());
+      final = stage ? { ...stage } : { from: ref };
+      if (words[1]?.toUpperCase() === "AS" && words[2]) stages.set(words[2].toLowerCase(), final);
+    } else if (upper === "USER" && final && rest[0]) {
+      final.user = rest[0];
     } else if (upper === "ARG") {
       for (const word of rest) {
         const name = word.split("=")[0];
@@ -44,5 +49,5 @@ export function dockerfileFacts(text: string, berthImages: ReadonlySet<string>):
       }
     }
   }
-  return { fromRefs, parents, declaredArgs: [...declaredArgs].sort() };
+  return { fromRefs, parents, declaredArgs: [...declaredArgs].sort(), ...(final ? { final: { ...final } } : {}) };
 }

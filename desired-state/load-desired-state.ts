@@ -31,6 +31,9 @@ export type LoadOptions = {
 
 export type LoadResult = { ok: true; state: DesiredState } | { ok: false; problems: Problem[]; revision?: string };
 
+/** The compose `build` keys berth hands to buildx; any other would be silently ignored, so it is refused. */
+const BUILD_KEYS_PASSED_ON: ReadonlySet<string> = new Set(["context", "dockerfile", "args"]);
+
 const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
 type RawImage = { name: string; file: ImageFile; relFile: string; doc: ParsedDocument; dir: string };
@@ -288,6 +291,9 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
     const build = body["build"];
     if (build !== undefined) {
       const buildRecord = typeof build === "string" ? { context: build } : isRecord(build) ? build : {};
+      for (const key of Object.keys(buildRecord).filter((k) => !BUILD_KEYS_PASSED_ON.has(k))) {
+        problems.push({ file: raw.relFile, line: raw.doc.lineOf(["services", service, "build", key]), field: `services.${service}.build.${key}`, message: `berth builds with context, dockerfile and args only and does not pass ${key} on to BuildKit; remove it` });
+      }
       const imageName = service.replace(/_/g, "-").toLowerCase();
       spec.buildImage = imageName;
       const rawBuild = isRecord(rawServices[service]) ? rawServices[service]["build"] : undefined;

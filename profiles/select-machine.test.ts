@@ -12,6 +12,10 @@ describe("selectMachine", () => {
     expect(selectMachine(berth, { env: "mainpc", hostname: "x" })).toEqual({ ok: true, machine: "mainpc", how: "env" });
   });
 
+  it("takes the host policy's machine over a hostname match in berth.yaml", () => {
+    expect(selectMachine(berth, { policy: "pc2", hostname: "mainpc" })).toEqual({ ok: true, machine: "pc2", how: "policy" });
+  });
+
   it("matches the hostname case-insensitively", () => {
     expect(selectMachine(berth, { hostname: "mainpc" })).toEqual({ ok: true, machine: "mainpc", how: "hostname" });
   });

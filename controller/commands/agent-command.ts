@@ -18,6 +18,7 @@ export const agentCommand: CommandSpec = {
     "  --webhook-secret-file F  enables POST /hooks/git (GitHub X-Hub-Signature-256)",
     "  --verify-commits ssh|gpg with --allowed-signers FILE or --gpg-keyring DIR: apply signed commits only",
     "  --stack-concurrency N    stacks reconciled at once (default 4)",
+    "  --policy FILE            host policy (default /etc/berth/policy.yaml when it exists, else level baseline)",
     "  --log-level LEVEL        trace|debug|info|warn|error (default info)",
     "  --once                   one pass, then exit 0 when everything is Ready (same as berth apply)",
     "",
@@ -30,7 +31,13 @@ export const agentCommand: CommandSpec = {
       io.stderr(`berth agent: ${parsed.message}\n\n${agentCommand.usage}\n`);
       return 2;
     }
-    const agent = await startAgent(parsed.config);
+    let agent: Awaited<ReturnType<typeof startAgent>>;
+    try {
+      agent = await startAgent(parsed.config);
+    } catch (error) {
+      io.stderr(`berth agent: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 2;
+    }
     const onSignal = () => void agent.stop();
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);

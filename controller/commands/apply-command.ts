@@ -49,14 +49,16 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
     name: "apply",
     summary: "run one full reconcile pass (images, then stacks) in the foreground",
     usage: [
-      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--json]",
+      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--json]",
       "",
       "Builds or pulls the images MACHINE needs, then reconciles every stack: health-gated swaps,",
       "automatic rollback, drift repair, opt-in pruning. Exit 0 when every image and service is",
       "Ready; exit 1 with a summary otherwise (a rollback is a failure). State dir defaults to",
-      "BERTH_STATE_DIR or /var/lib/berth, the agent's.",
+      "BERTH_STATE_DIR or /var/lib/berth, the agent's. The host policy (--policy, default",
+      "/etc/berth/policy.yaml when it exists, else level baseline) refuses a stack that breaks it:",
+      "the stack is left as it runs, Stalled/PolicyDenied, and the exit code is 1.",
     ].join("\n"),
-    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, json: { type: "boolean" } },
+    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
     async run(args, io) {
       const loaded = await loadWithMachine(args, io, spec.usage);
       if (!loaded.ok) return loaded.code;
@@ -83,6 +85,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
         state,
         imageTags: images.tags,
         progress,
+        denied: loaded.denied,
         ...deps.stackContext,
       };
       const stacks = await reconcileStacks(ctx);

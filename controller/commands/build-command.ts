@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatProblem } from "../../desired-state/problem.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { openStatusStore } from "../../status/status-store.ts";
@@ -28,23 +29,26 @@ export const buildCommand: CommandSpec = {
   name: "build",
   summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)",
   usage: [
-    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--json]",
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--json]",
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
-    "(and reused images the registry lacks). Exit 0 when every image is ready.",
+    "(and reused images the registry lacks). Exit 0 when every image is ready. Stacks the host",
+    "policy refuses (--policy, default /etc/berth/policy.yaml or level baseline) are not built.",
   ].join("\n"),
   options: {
     machine: { type: "string", short: "m" },
     image: { type: "string", multiple: true },
     push: { type: "boolean" },
     "state-dir": { type: "string" },
+    policy: { type: "string" },
     json: { type: "boolean" },
   },
   async run(args, io) {
     const loaded = await loadWithMachine(args, io, buildCommand.usage);
     if (!loaded.ok) return loaded.code;
     const { state, machine } = loaded;
+    for (const problems of loaded.denied.values()) for (const problem of problems) io.stderr(`${formatProblem(problem)}\n`);
     const only = listFlag(args, "image");
     const unknown = only.filter((name) => !state.images.some((image) => image.name === name));
     if (unknown.length > 0) {

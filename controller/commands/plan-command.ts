@@ -10,17 +10,17 @@ import { formatHostPlan, planHost } from "../plan-host.ts";
 export const planCommand: CommandSpec = {
   name: "plan",
   summary: "show what the agent would build, pull, start, update or remove on this host",
-  usage: "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--json]\n\nReads the desired state and one batched look at the engine; changes nothing. Exit 0.",
-  options: { machine: { type: "string" }, "state-dir": { type: "string" }, json: { type: "boolean" } },
+  usage: "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--json]\n\nReads the desired state and one batched look at the engine; changes nothing. Exit 0.\nA stack the host policy refuses shows as `refused` with its first violation.",
+  options: { machine: { type: "string" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
   async run(args, io) {
     const loaded = await loadWithMachine(args, io, planCommand.usage);
     if (!loaded.ok) return loaded.code;
-    const { state, machine } = loaded;
+    const { state, machine, denied } = loaded;
     const engine = createDockerEngine();
     const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
     const observed = await engine.observe();
     const images = await planImagesForMachine(state, machine, { engine, store }, { observed });
-    const plan = planHost({ state, machine, imageSteps: images.steps, observed, statuses: new Map(store.all().map((s) => [s.key, s])) });
+    const plan = planHost({ state, machine, imageSteps: images.steps, observed, statuses: new Map(store.all().map((s) => [s.key, s])), denied });
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(plan, null, 2)}\n` : formatHostPlan(plan));
     return 0;
   },

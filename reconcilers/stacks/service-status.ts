@@ -15,6 +15,8 @@ export type Verdict =
       reconciling?: boolean;
       /** Not a verdict on the version (the engine or compose failed): the agent retries with backoff. */
       retry?: boolean;
+      /** Nothing will change until the desired state (or the host policy) does. */
+      stalled?: boolean;
     };
 
 export function serviceKey(stack: string, service: string): string {
@@ -32,6 +34,7 @@ export function applyVerdict(previous: ResourceStatus | undefined, key: string, 
     ? setCondition(conditions, { type: "Degraded", status: "True", reason: verdict.degraded.reason, message: verdict.degraded.message }, now)
     : removeCondition(conditions, "Degraded");
   conditions = !verdict.ready && verdict.waiting ? setCondition(conditions, { type: "Waiting", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Waiting");
+  conditions = !verdict.ready && verdict.stalled ? setCondition(conditions, { type: "Stalled", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Stalled");
   conditions = !verdict.ready && verdict.reconciling ? setCondition(conditions, { type: "Reconciling", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Reconciling");
   return { ...(previous ?? { key }), key, conditions, updatedAt: now.toISOString() };
 }

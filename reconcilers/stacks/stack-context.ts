@@ -1,5 +1,6 @@
 // Everything a stack reconcile needs, injected: engine, compose, store, clock, logger, events, inputs.
 import type { DesiredState, ServiceSpec } from "../../desired-state/desired-state.ts";
+import type { Problem } from "../../desired-state/problem.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { ComposeCli } from "../../platform/compose-cli.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
@@ -25,6 +26,8 @@ export type StackContext = {
   state: DesiredState;
   /** Berth image name (or image reference) → exact local tag, from the images reconciler. */
   imageTags: Readonly<Record<string, string>>;
+  /** Stacks the host policy refuses (name → problems): left exactly as they run, Stalled/PolicyDenied. */
+  denied?: ReadonlyMap<string, Problem[]>;
   /** GPU/VRAM admission before a new container starts (metrics helper). */
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
   /** The pass's one batched observation; taken here when absent. */

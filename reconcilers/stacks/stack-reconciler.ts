@@ -4,6 +4,9 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { forMachine } from "../../desired-state/desired-state.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
+import { formatProblem } from "../../desired-state/problem.ts";
+import type { Problem } from "../../desired-state/problem.ts";
+import { summarizeProblems } from "../../policy/policy-problems.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { ComposeProject } from "../../platform/compose-cli.ts";
@@ -71,6 +74,8 @@ async function knownStacks(stateDir: string): Promise<string[]> {
 async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<StackResult> {
   const started = ctx.clock.now();
   const stack = forMachine(ctx.state, ctx.machine).stacks.find((s) => s.name === stackName);
+  const denied = stack ? ctx.denied?.get(stackName) : undefined;
+  if (denied) return refuseStack(ctx, stackName, denied, started);
   const recovered = await recoverStackIntents(ctx, stackName, stack);
   if (!stack) return removeDeletedStack(ctx, stackName, started);
   const observed = recovered > 0 || !ctx.observed ? await ctx.engine.observe() : ctx.observed;
@@ -190,6 +195,17 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
   const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
   return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message, ...(!verdict.ready && verdict.retry ? { retry: true } : {}) };
+}
+
+/** A stack the host policy refuses: nothing of it is touched (not even an interrupted swap); its record says why. */
+async function refuseStack(ctx: StackContext, stackName: string, problems: readonly Problem[], started: number): Promise<StackResult> {
+  const message = `refused by the host policy, left as it runs: ${summarizeProblems(problems)}`;
+  const key = stackKey(stackName);
+  await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: false, reason: "PolicyDenied", message, stalled: true }, new Date(ctx.clock.now())), undefined);
+  ctx.logger.warn({ stack: stackName, violations: problems.length, first: problems[0] ? formatProblem(problems[0]) : "" }, "stack refused by the host policy");
+  const durationMs = ctx.clock.now() - started;
+  ctx.events.reconciled("stacks", "failure", durationMs / 1000);
+  return { stack: stackName, ready: false, services: [], changed: 0, durationMs, message };
 }
 
 async function removeManaged(ctx: StackContext, container: ObservedContainer): Promise<void> {

@@ -1,0 +1,47 @@
+// The host policy over a loaded desired state for one machine (or, for CI, every machine): the
+// facts evaluation needs (image users, engine socket), then violations as located problems.
+import { forMachine } from "../desired-state/desired-state.ts";
+import type { DesiredState, ImageSpec } from "../desired-state/desired-state.ts";
+import { evaluatePolicy } from "./evaluate-policy.ts";
+import type { PolicyInput } from "./evaluate-policy.ts";
+import { policyDenials } from "./policy-problems.ts";
+import type { PolicyDenials } from "./policy-problems.ts";
+import type { Policy } from "./policy-schema.ts";
+
+export async function checkHostPolicy(policy: Policy, state: DesiredState, machine: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<PolicyDenials> {
+  return policyDenials(evaluatePolicy(policy, policyInput(state, machine, env)), state.root);
+}
+
+export function policyInput(state: DesiredState, machine: string | undefined, env: NodeJS.ProcessEnv = process.env): PolicyInput {
+  const { stacks, images } = machine === undefined ? state : forMachine(state, machine);
+  const dockerHost = env["DOCKER_HOST"];
+  return {
+    root: state.root,
+    stacks,
+    images,
+    ...(state.registry ? { registry: state.registry } : {}),
+    imageUsers: dockerfileUsers(state.images),
+    ...(dockerHost?.startsWith("unix://") ? { engineSockets: [dockerHost.slice("unix://".length)] } : {}),
+  };
+}
+
+/**
+ * Berth image name → the USER its Dockerfile's final stage runs as (through berth parents); an
+ * image whose user comes from an outside base image or a build variable is not known here.
+ */
+export function dockerfileUsers(images: readonly Pick<ImageSpec, "name" | "dockerfileFacts">[]): Map<string, string> {
+  const byName = new Map(images.map((image) => [image.name, image]));
+  const users = new Map<string, string>();
+  const userOf = (name: string, seen: Set<string>): string | undefined => {
+    const final = byName.get(name)?.dockerfileFacts.final;
+    if (!final || seen.has(name)) return undefined;
+    seen.add(name);
+    const user = final.user ?? (byName.has(final.from) ? userOf(final.from, seen) : undefined);
+    return user?.includes("$") ? undefined : user;
+  };
+  for (const image of images) {
+    const user = userOf(image.name, new Set());
+    if (user !== undefined) users.set(image.name, user);
+  }
+  return users;
+}
