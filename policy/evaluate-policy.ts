@@ -1,6 +1,6 @@
 // The host policy as a pure function: policy + one machine's normalised compose stacks, builds
 // and image facts → violations, each naming its file, field path, control and level.
-import { basename, isAbsolute, relative, resolve, sep } from "node:path";
+import { basename, isAbsolute, normalize, relative } from "node:path";
 import type { ImageSpec, ServiceSpec, StackSpec } from "../desired-state/desired-state.ts";
 import { referenceAllowed } from "./image-reference.ts";
 import type { Control, Level, Policy } from "./policy-schema.ts";
@@ -59,10 +59,14 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
   const excepted = (stack: string, service: string | undefined, control: Control): boolean =>
     policy.exceptions.some((e) => e.stack === stack && (e.service === undefined || e.service === service) && e.allow.includes(control));
   const allowlist = policy.registries;
+  // Many services share a reference: each is checked once per evaluation.
+  const checked = new Map<string, string | undefined>();
   const registryCheck = (ref: string): string | undefined => {
     if (!allowlist) return undefined;
-    if (ref.includes("$")) return `image reference "${ref}" holds a variable and cannot be checked against the registries allowlist`;
-    return referenceAllowed(ref, allowlist) ? undefined : `image reference "${ref}" is not under an allowed registry (${allowlist.join(", ")})`;
+    if (!checked.has(ref)) {
+      checked.set(ref, ref.includes("$") ? `image reference "${ref}" holds a variable and cannot be checked against the registries allowlist` : referenceAllowed(ref, allowlist) ? undefined : `image reference "${ref}" is not under an allowed registry (${allowlist.join(", ")})`);
+    }
+    return checked.get(ref);
   };
 
   for (const stack of input.stacks) {
@@ -203,7 +207,7 @@ function stackFindings(model: Record<string, unknown>, paths: PathRules): Findin
 }
 
 function hostPathFinding(source: string, path: FieldPath, rules: PathRules, verb: string): Finding | undefined {
-  const abs = resolve(rules.base, source);
+  const abs = normalize(isAbsolute(source) ? source : `${rules.base}/${source}`).replace(/(?<=.)\/$/, "");
   if (isEngineSocket(abs, rules.sockets)) return { control: "dockerSocket", path, message: `${verb} ${source}, which is or holds the container engine's socket (root on the host)`, from: "baseline" };
   if (within(rules.root, abs) || rules.allowed.some((prefix) => within(prefix, abs))) return undefined;
   return { control: "hostPaths", path, message: `${verb} ${source}, outside the desired state and not under the policy's hostPaths${rules.allowed.length > 0 ? ` (${rules.allowed.join(", ")})` : ""}`, from: "baseline" };
@@ -213,12 +217,12 @@ function hostPathFinding(source: string, path: FieldPath, rules: PathRules, verb
 function isEngineSocket(abs: string, extra: readonly string[]): boolean {
   if (SOCKET_NAME.test(basename(abs))) return true;
   if (/^\/run\/user\/\d+$/.test(abs) || abs === "/run/user") return true;
-  return [...ENGINE_SOCKETS, ...extra].some((socket) => socket === abs || within(abs, socket));
+  return ENGINE_SOCKETS.some((socket) => within(abs, socket)) || extra.some((socket) => within(abs, socket));
 }
 
+/** Both absolute and normalised: plain string comparison (path.relative would cost a cwd lookup per call). */
 function within(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+  return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
 }
 
 function isRootUser(user: string): boolean {

@@ -27,7 +27,8 @@ export async function policyProblems(violations: readonly Violation[], root: str
       ...(violation.stack ? { stack: violation.stack } : {}),
       file: violation.file,
       ...(line === undefined ? {} : { line }),
-      field: violation.path.map(String).join("."),
+      // A Dockerfile's field is its instruction; the reference is in the message.
+      field: violation.path[0] === "FROM" ? "FROM" : violation.path.map(String).join("."),
       message: `refused by the host policy (control ${violation.control}, level ${violation.level}): ${violation.message}`,
     });
   }
