@@ -53,6 +53,7 @@ const ROWS: Row[] = [
   { control: "hostPaths", what: "an additional build context outside the root", config: { build: { context: STACK_DIR, additional_contexts: { extra: "/etc" } } }, refusedAt: ALL, field: "services.web.build.additional_contexts.extra" },
   { control: "hostPaths", what: "build.ssh", config: { build: { context: STACK_DIR, ssh: ["default"] } }, refusedAt: ALL, field: "services.web.build.ssh" },
   { control: "hostPaths", what: "build.secrets", config: { build: { context: STACK_DIR, secrets: ["token"] } }, refusedAt: ALL, field: "services.web.build.secrets" },
+  { control: "hostPaths", what: "volumes_from another container", config: { volumes_from: ["container:sidecar"] }, refusedAt: ALL, field: "services.web.volumes_from.0" },
   { control: "dockerSocket", what: "the docker socket", config: { volumes: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, refusedAt: ALL, field: "services.web.volumes.0.source" },
   { control: "dockerSocket", what: "the host's /", config: { volumes: [{ type: "bind", source: "/", target: "/host" }] }, refusedAt: ALL, field: "services.web.volumes.0.source" },
   { control: "dockerSocket", what: "a rootless engine's runtime dir", config: { volumes: [{ type: "bind", source: "/run/user/1000", target: "/r" }] }, refusedAt: ALL, field: "services.web.volumes.0.source" },
@@ -99,7 +100,7 @@ describe("evaluatePolicy: what every level allows", () => {
     { what: "cap_add: NET_BIND_SERVICE", config: { cap_add: ["NET_BIND_SERVICE"] } },
     { what: "a safe sysctl", config: { sysctls: { "net.ipv4.ip_unprivileged_port_start": "80" } } },
     { what: "the default AppArmor profile, an SELinux level, the builtin seccomp profile", config: { security_opt: [NNP, "apparmor:docker-default", "label:level:s0:c100,c200", "seccomp=builtin"] } },
-    { what: "another service's network namespace", config: { network_mode: "service:vpn" } },
+    { what: "another service's network namespace and volumes", config: { network_mode: "service:vpn", volumes_from: ["vpn:ro"] } },
     { what: "a non-root user from the image's config", config: { user: undefined }, users: new Map([["ghcr.io/acme/app:1", "app"]]) },
     { what: "a build context and args inside the root", config: { build: { context: `${STACK_DIR}/app`, dockerfile: "Dockerfile", args: { A: "1" }, additional_contexts: { base: "docker-image://ghcr.io/acme/base:1", lib: `${ROOT}/lib` } } } },
   ];

@@ -122,6 +122,10 @@ function serviceFindings(service: Pick<ServiceSpec, "config" | "image" | "buildI
     if (finding) out.push(finding);
   });
 
+  list(config["volumes_from"]).forEach((source, index) => {
+    if (typeof source === "string" && source.startsWith("container:")) baseline("hostPaths", ["volumes_from", index], `volumes_from: ${source} mounts whatever another container mounts, which berth cannot check`);
+  });
+
   list(config["cap_add"]).forEach((raw, index) => {
     if (typeof raw !== "string") return;
     const cap = raw.toUpperCase().replace(/^CAP_/, "");
