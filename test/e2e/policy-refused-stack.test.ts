@@ -3,6 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApplyCommand } from "../../controller/commands/apply-command.ts";
 import { condition, createAgentWorld, waitFor } from "../support/agent-harness.ts";
 import type { AgentWorld, RunningAgent } from "../support/agent-harness.ts";
 import { docker } from "../support/stacks-harness.ts";
@@ -74,6 +75,17 @@ describe("agent: a stack the host policy refuses", () => {
     expect(condition(view.source?.conditions, "Ready")).toMatchObject({ status: "False", reason: "ResourcesNotReady" });
     expect(view.services.find((s) => s.stack === rolls && s.service === "web")?.health).toBe("healthy");
     await agent.stop();
+  });
+
+  it("berth apply with the same policy exits 1 naming the refused stack, and still leaves it as it runs", async () => {
+    const before = await running(kept);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run({ positionals: [root], flags: { machine: "test", "state-dir": stateDir, policy: policyFile } }, { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+    expect(code).toBe(1);
+    expect(err.join("")).toMatch(new RegExp(`  ${kept}: refused by the host policy, left as it runs: stacks/${kept}/compose\\.yaml:\\d+: services\\.web\\.privileged`));
+    expect(out.join("")).toContain(`ok   ${rolls}/web unchanged Healthy`);
+    expect(await running(kept)).toEqual(before);
   });
 
   it("rolls the stack out once the host's policy grants an exception, and clears Stalled", async () => {
