@@ -196,7 +196,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "MachineNotSelected", message: selection.message }) }));
       throw new TerminalError("MachineNotSelected", selection.message);
     }
-    const denials = await checkHostPolicy(policy, state, selection.machine);
+    const denials = await checkHostPolicy(policy, state, selection.machine, { engine });
     if (denials.fleet.length > 0) {
       const message = summarizeProblems(denials.fleet, 5);
       await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "PolicyDenied", message }, { type: "Ready", status: "False", reason: "PolicyDenied", message: "the host keeps running the last applied desired state" }) }));

@@ -11,6 +11,7 @@ import { admittedState } from "../policy/admitted-state.ts";
 import { checkHostPolicy } from "../policy/check-host-policy.ts";
 import { loadPolicy } from "../policy/load-policy.ts";
 import { createComposeCli } from "../platform/compose-cli.ts";
+import { createDockerEngine } from "../platform/docker-engine.ts";
 import { selectMachine } from "../profiles/select-machine.ts";
 import type { CliIo, CommandArgs } from "./cli-io.ts";
 import { stringFlag } from "./cli-io.ts";
@@ -50,7 +51,7 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
     io.stderr(`${selection.message}\n`);
     return { ok: false, code: 2 };
   }
-  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, io.env);
+  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, { env: io.env, engine: createDockerEngine() });
   if (denials.fleet.length > 0) {
     for (const problem of denials.fleet) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 1 };

@@ -28,7 +28,8 @@ export type DockerEngine = {
   listContainers(filters?: Record<string, string[]>): Promise<ObservedContainer[]>;
   listImages(): Promise<ObservedImage[]>;
   inspectContainer(id: string): Promise<ContainerDetails | undefined>;
-  inspectImage(ref: string): Promise<{ id: string; sizeBytes: number; labels: Record<string, string>; layers: string[]; repoTags: string[]; created: string } | undefined>;
+  /** `user` is the image config's User ("" when unset: root). */
+  inspectImage(ref: string): Promise<{ id: string; sizeBytes: number; labels: Record<string, string>; layers: string[]; repoTags: string[]; created: string; user?: string } | undefined>;
   tagImage(source: string, target: string): Promise<void>;
   /** Removes an image without force; "conflict" when in use, "missing" when gone. */
   removeImage(ref: string): Promise<"removed" | "conflict" | "missing">;
@@ -88,7 +89,7 @@ const imageInspectSchema = z.looseObject({
   Size: z.number().default(0),
   Created: z.string().default(""),
   RepoTags: z.array(z.string()).nullish(),
-  Config: z.looseObject({ Labels: z.record(z.string(), z.string()).nullish() }).nullish(),
+  Config: z.looseObject({ Labels: z.record(z.string(), z.string()).nullish(), User: z.string().nullish() }).nullish(),
   RootFS: z.looseObject({ Layers: z.array(z.string()).nullish() }).nullish(),
 });
 
@@ -178,7 +179,7 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
     inspectImage: (ref) =>
       orMissing(async () => {
         const i = imageInspectSchema.parse(await api.json("GET", `/images/${ref}/json`));
-        return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, layers: i.RootFS?.Layers ?? [], repoTags: i.RepoTags ?? [], created: i.Created };
+        return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, layers: i.RootFS?.Layers ?? [], repoTags: i.RepoTags ?? [], created: i.Created, user: i.Config?.User ?? "" };
       }),
     async tagImage(source, target) {
       const { repo, tag } = splitRef(target);

@@ -38,7 +38,7 @@ export const validateCommand: CommandSpec = {
       if (machine !== undefined && !result.state.machines[machine]) {
         problems = [{ file: "berth.yaml", field: "machines", message: `machine "${machine}" is not in berth.yaml machines (known: ${Object.keys(result.state.machines).join(", ")})` }];
       } else {
-        const denials = await checkHostPolicy(policy.policy, result.state, machine, io.env);
+        const denials = await checkHostPolicy(policy.policy, result.state, machine, { env: io.env });
         problems = [...denials.fleet, ...[...denials.stacks.values()].flat()];
       }
     }

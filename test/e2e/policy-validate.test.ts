@@ -1,10 +1,13 @@
 // `berth validate DIR [--machine M] [--policy FILE]` against real `docker compose config`: every
-// violation as file:line: field: message naming the control and level, for CI.
+// violation as file:line: field: message naming the control and level, for CI; and `berth plan`
+// at level restricted reading the user of local images from the engine.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../controller/cli.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/busybox-image.ts";
+import { docker } from "../support/stacks-harness.ts";
 
 const HOME = `x-berth:
   machines: [pc2]
@@ -150,5 +153,46 @@ describe("berth validate --policy", () => {
     const result = await validate(new URL("../../examples/fleet/", import.meta.url).pathname, "--policy", await policy("level: baseline\n"));
     expect(result.err).toBe("");
     expect(result.code).toBe(0);
+  });
+});
+
+describe("berth plan --policy at level restricted", () => {
+  let dir: string;
+  let nonRoot: string;
+
+  beforeAll(async () => {
+    await ensureBusyboxImage();
+    dir = await mkdtemp(join(tmpdir(), "policy-plan-"));
+    nonRoot = `policy-e2e-${Math.random().toString(36).slice(2, 8)}/nonroot:1`;
+    await mkdir(join(dir, "image"), { recursive: true });
+    await writeFile(join(dir, "image", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nUSER 1000:1000\n`);
+    await docker("build", "-q", "-t", nonRoot, join(dir, "image"));
+    const hardened = (image: string) => `services:\n  app:\n    image: ${image}\n    cap_drop: [ALL]\n    security_opt: ["no-new-privileges:true"]\n`;
+    for (const [name, text] of Object.entries({
+      "desired/berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\n",
+      "desired/profiles/box.json": "{}\n",
+      "desired/stacks/nonroot/compose.yaml": hardened(nonRoot),
+      "desired/stacks/rooted/compose.yaml": hardened(BUSYBOX_IMAGE),
+      "policy.yaml": "level: restricted\nmachine: box\n",
+    })) {
+      await mkdir(dirname(join(dir, name)), { recursive: true });
+      await writeFile(join(dir, name), text);
+    }
+  });
+
+  afterAll(async () => {
+    await docker("rmi", nonRoot).catch(() => "");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads each local image's user from the engine: the root one is refused, the non-root one planned", async () => {
+    let out = "";
+    let err = "";
+    const code = await main(["plan", join(dir, "desired"), "--policy", join(dir, "policy.yaml"), "--state-dir", join(dir, "state")], { stdout: (t) => (out += t), stderr: (t) => (err += t), env: process.env });
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out).toMatch(/^stack +rooted +refused +PolicyDenied +stacks\/rooted\/compose\.yaml:3: services\.app\.user: refused by the host policy \(control runAsRoot, level restricted\): runs as root \(user "root"\); restricted needs a non-root user$/m);
+    expect(out).toMatch(/^service +nonroot\/app +create +no container yet/m);
+    expect(out).not.toMatch(/nonroot +refused/);
   });
 });
