@@ -203,7 +203,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       logger.error({ revision: state.revision, violations: denials.fleet.length, first: message }, "desired state refused by the host policy, host left as it was");
       throw new TerminalError("PolicyDenied", message);
     }
-    for (const [stack, problems] of denials.stacks) logger.warn({ stack, violations: problems.length, first: summarizeProblems(problems, 1) }, "stack refused by the host policy");
     current = { state, machine: selection.machine, denied: denials.stacks };
     scheduleResync(state.resyncSeconds);
     pruneScheduler.apply(effectivePruneSpec(state, selection.machine).schedule);

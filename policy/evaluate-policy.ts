@@ -72,19 +72,19 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
   for (const stack of input.stacks) {
     const file = relative(input.root, stack.composeFile);
     const paths = { root: input.root, base: stack.dir, allowed: policy.hostPaths, sockets: input.engineSockets ?? [] };
-    const push = (finding: Finding, service?: string): void => {
+    const report = (finding: Finding, service?: string): void => {
       if (!refused(finding.from) || excepted(stack.name, service, finding.control)) return;
       violations.push({ stack: stack.name, ...(service ? { service } : {}), file, path: finding.path, control: finding.control, level, message: finding.message });
     };
     for (const service of stack.services) {
-      for (const finding of serviceFindings(service, paths, input.imageUsers)) push({ ...finding, path: ["services", service.name, ...finding.path] }, service.name);
+      for (const finding of serviceFindings(service, paths, input.imageUsers)) report({ ...finding, path: ["services", service.name, ...finding.path] }, service.name);
       const references = [...(service.image && service.buildImage === undefined ? [{ ref: service.image, path: ["image"] }] : []), ...imageContexts(service.config["build"])];
       for (const { ref, path } of references) {
         const message = registryCheck(ref);
         if (message) violations.push({ stack: stack.name, service: service.name, file, path: ["services", service.name, ...path], control: "registries", level, message });
       }
     }
-    for (const finding of stackFindings(stack.model, paths)) push(finding);
+    for (const finding of stackFindings(stack.model, paths)) report(finding);
   }
 
   for (const image of input.images) {
