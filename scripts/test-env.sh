@@ -2,16 +2,17 @@
 # Prepares the offline test environment: Debian test tools and the local base images (berth-test/busybox:1, optionally debian:bookworm-slim).
 #
 # Usage: scripts/test-env.sh [--debian]
-#   Installs (only when missing) docker-registry, busybox-static, debootstrap and prometheus
-#   (for promtool), and builds berth-test/busybox:1 when it is missing. With --debian it also
-#   creates debian:bookworm-slim with debootstrap + docker import when that image is missing.
+#   Installs (only when missing) docker-registry, busybox-static, debootstrap, prometheus (for
+#   promtool), apache2-utils (htpasswd) and openssl (authenticated TLS registries), and builds
+#   berth-test/busybox:1 when it is missing. With --debian it also creates debian:bookworm-slim
+#   with debootstrap + docker import when that image is missing.
 #   Idempotent; starts no long-running process (tests start their own registry).
 set -euo pipefail
 
 BUSYBOX_IMAGE="berth-test/busybox:1"
 DEBIAN_IMAGE="debian:bookworm-slim"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES=(docker-registry busybox-static debootstrap prometheus)
+PACKAGES=(docker-registry busybox-static debootstrap prometheus apache2-utils openssl)
 
 log() { printf 'test-env: %s\n' "$*" >&2; }
 die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
@@ -49,6 +50,7 @@ else
 fi
 command -v docker-registry >/dev/null 2>&1 || die "docker-registry is installed but not on PATH"
 command -v promtool >/dev/null 2>&1 || die "prometheus is installed but promtool is not on PATH"
+command -v htpasswd >/dev/null 2>&1 || die "apache2-utils is installed but htpasswd is not on PATH"
 [ -x /bin/busybox ] || die "/bin/busybox is missing although busybox-static is installed"
 
 # --- 2. Docker engine -----------------------------------------------------------------------

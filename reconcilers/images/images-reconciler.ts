@@ -22,7 +22,7 @@ import type { ImageInput } from "./image-inputs.ts";
 import { imageLabels } from "./image-tags.ts";
 import { planImages, tagsToCheck } from "./plan-images.ts";
 import type { ImageAction, ImagePlanStep, RegistryView } from "./plan-images.ts";
-import { createRegistryClient, registryHost } from "./registry-client.ts";
+import { createRegistryClient, refusedByRegistry, registryHost } from "./registry-client.ts";
 import type { RegistryClient } from "./registry-client.ts";
 
 export type ImagesDeps = {
@@ -193,16 +193,18 @@ export function createImagesReconciler(deps: ImagesDeps) {
         return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "pull", ok: true, reason: "Pulled", message: `pulled ${step.tag}`, pushed: false, ...(facts ? { facts } : {}), budgetBlocks: false };
       }
       const why = lastLines(pulled.stderr);
-      logger.warn({ image: step.name, machine, tag: step.tag, error: why }, "image pull failed");
-      if (input.spec.source === "pull") return stalledOutcome(step, "PullFailed", `pull of ${step.tag} failed: ${why}`);
-      return build(state, machine, { ...step, reason: "PullFailed", message: `pull of ${step.tag} failed (${why}); building instead`, push: false }, input, plan, previous, options);
+      const reason = refusedByRegistry(pulled.stderr) ? "RegistryUnauthorized" : "PullFailed";
+      logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
+      if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
+      return build(state, machine, { ...step, reason, message: `pull of ${step.tag} failed (${why}); building instead`, push: false }, input, plan, previous, options);
     }
     return build(state, machine, step, input, plan, previous, options);
   }
 
   async function build(state: DesiredState, machine: string, step: ImagePlanStep, input: ImageInput, plan: ImagesPlan, previous: BuildFacts | undefined, options: ImagesOptions): Promise<ImageOutcome> {
     const at = now();
-    const reachable = plan.registry.kind === "reachable";
+    // A registry that refused this image's tag would refuse its cache too.
+    const reachable = plan.registry.kind === "reachable" && step.reason !== "RegistryUnauthorized";
     const store = reachable ? await (imageStore ??= deps.engine.engineInfo().then((i) => i.imageStore, () => "overlay2" as const)) : "overlay2";
     const cacheRef = `${input.repository}:buildcache${input.machineSpecific ? `-${machine}` : ""}`;
     const cacheFrom = reachable ? unique([step.tag, input.latestTag, ...(previous?.tag.startsWith(`${input.repository}:`) ? [previous.tag] : []), ...(store === "containerd" ? [cacheRef] : [])]) : [];
@@ -246,11 +248,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
         logger.warn({ image: step.name, machine, error: pushError }, "image push failed");
       }
     }
-    const reason = step.reason === "RegistryUnreachable" ? "BuiltLocally" : "Built";
+    const reason = step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" ? "BuiltLocally" : "Built";
     const message = `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
     const degraded = pushError
-      ? { reason: "PushFailed", message: `push of ${step.tag} to the registry failed: ${pushError}` }
-      : step.reason === "RegistryUnreachable" || step.reason === "PullFailed"
+      ? { reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed", message: `push of ${step.tag} to the registry failed: ${pushError}` }
+      : step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" || step.reason === "PullFailed"
         ? { reason: step.reason, message: step.message }
         : undefined;
     return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "build", ok: facts !== undefined, reason, message: degraded ? `${message}; ${degraded.message}` : message, pushed, ...(facts ? { facts } : {}), ...(degraded ? { degraded } : {}), budgetBlocks: false };

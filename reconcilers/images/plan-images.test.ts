@@ -54,6 +54,23 @@ describe("planImages", () => {
     expect(step?.message).toContain("ECONNREFUSED");
   });
 
+  it("builds locally, without pushing, an image whose tag the registry refused to the host's credentials, and says so", () => {
+    const registry: RegistryView = { kind: "reachable", host: "reg", present: new Set([family.tag]), denied: new Map([[base.tag, "HEAD https://reg/v2/base/manifests/x answered 401"]]) };
+    const steps = planImages({ images: [base, family], localImages: [], registry });
+    expect(steps.map((s) => [s.name, s.action, s.reason, s.push])).toEqual([
+      ["base", "build", "RegistryUnauthorized", false],
+      ["family", "pull", "InRegistry", false],
+    ]);
+    expect(steps[0]?.message).toContain("answered 401");
+  });
+
+  it("stalls a source: pull image whose tag the registry refused: it never builds what CI should have pushed", () => {
+    const registry: RegistryView = { kind: "reachable", host: "reg", present: new Set(), denied: new Map([[base.tag, "answered 403"]]) };
+    const [step] = planImages({ images: [{ ...base, source: "pull" }], localImages: [], registry });
+    expect(step).toMatchObject({ action: "stalled", reason: "RegistryUnauthorized" });
+    expect(step?.message).toContain("answered 403");
+  });
+
   it("never pulls a source: build image and never builds a source: pull image", () => {
     const registry: RegistryView = { kind: "reachable", host: "reg", present: new Set([base.tag]) };
     const steps = planImages({ images: [{ ...base, source: "build" }, { ...family, source: "pull" }], localImages: [], registry });

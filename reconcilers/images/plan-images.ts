@@ -18,8 +18,11 @@ export type PlanLocalImage = { id: string; repoTags: readonly string[]; labels: 
 export type RegistryView =
   | { kind: "none" }
   | { kind: "unreachable"; host: string; message: string }
-  /** `present`: content tags the registry has (only the ones that were asked about). */
-  | { kind: "reachable"; host: string; present: ReadonlySet<string> };
+  /**
+   * `present`: content tags the registry has (only the ones that were asked about); `denied`: tags
+   * the registry refused to say anything about (401/403 with the host's Docker credentials) → why.
+   */
+  | { kind: "reachable"; host: string; present: ReadonlySet<string>; denied?: ReadonlyMap<string, string> };
 
 export type ImageAction = "reuse" | "pull" | "build" | "stalled";
 
@@ -87,10 +90,12 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
       continue;
     }
     const inRegistry = registry.kind === "reachable" && registry.present.has(image.tag);
+    const denied = registry.kind === "reachable" ? registry.denied?.get(image.tag) : undefined;
     if (image.source === "pull") {
       if (inRegistry) steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `pulling ${image.tag} (source: pull)` });
       else if (registry.kind === "none") stalled("NoRegistry", `source is "pull" but no registry is configured`);
       else if (registry.kind === "unreachable") stalled("RegistryUnreachable", `source is "pull" and registry ${registry.host} does not answer: ${registry.message}`);
+      else if (denied !== undefined) stalled("RegistryUnauthorized", `source is "pull" and registry ${registry.host} refused access to ${image.tag}: ${denied}`);
       else stalled("NotInRegistry", `source is "pull" but ${image.tag} is not in the registry (has CI built it?)`);
       continue;
     }
@@ -102,12 +107,14 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
       stalled("BuildFailed", `the build of input hash ${image.inputHash.slice(0, 12)} failed before; change the image or retry`);
       continue;
     }
-    const push = image.push && registry.kind === "reachable";
+    const push = image.push && registry.kind === "reachable" && denied === undefined;
     const [reason, message] =
       registry.kind === "none"
         ? ["NotBuilt", `${image.tag} is not present locally; building it`]
         : registry.kind === "unreachable"
           ? ["RegistryUnreachable", `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`]
+          : denied !== undefined
+            ? ["RegistryUnauthorized", `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached parents, not pushing`]
           : image.source === "build"
             ? ["SourceBuild", `source is "build"; building ${image.tag}`]
             : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];

@@ -1,16 +1,26 @@
-// Asks an OCI registry whether tags exist (HEAD /v2/<repo>/manifests/<tag>, 3 s timeout), with
-// plain HTTP for loopback registries and the anonymous bearer-token dance for public ones.
+// Talks to OCI registries the way docker does: one authenticated request function (challenge →
+// Basic or Bearer token with the host's Docker credentials → retry; tokens cached per host and
+// scope; TLS trusting /etc/docker/certs.d/<host>/*.crt; loopback falls back to plain HTTP), and
+// the tag existence checks the images planner needs on top of it.
+import { readdir, readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
+import { rootCertificates } from "node:tls";
+import { createDockerCredentials } from "../../platform/docker-credentials.ts";
+import type { DockerCredentials, RegistryCredentials } from "../../platform/docker-credentials.ts";
 import type { RegistryView } from "./plan-images.ts";
 
-export type ManifestCheck = "present" | "absent" | { unreachable: string };
+export type ManifestCheck = "present" | "absent" | { unreachable: string } | { unauthorized: string };
 
 export type RegistryClient = {
   manifestExists(ref: string): Promise<ManifestCheck>;
-  /** Asks about every tag; the first network failure makes the whole registry unreachable. */
+  /** Asks about every tag; the first network failure makes the whole registry unreachable, a refused tag is `denied`. */
   check(host: string, tags: readonly string[]): Promise<RegistryView>;
 };
 
-const ACCEPT = [
+export const MANIFEST_ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.oci.image.manifest.v1+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -37,45 +47,281 @@ export function isLoopback(host: string): boolean {
   return name === "localhost" || name === "::1" || /^127\./.test(name);
 }
 
-export function createRegistryClient(options: { timeoutMs?: number; concurrency?: number } = {}): RegistryClient {
-  const timeoutMs = options.timeoutMs ?? 3_000;
-  const tokens = new Map<string, string>();
+/** One registry API call: `path` is below `/v2/<repository>/` (e.g. `manifests/<tag>`). */
+export type RegistryRequest = {
+  method: "HEAD" | "GET";
+  host: string;
+  repository: string;
+  path: string;
+  accept?: string;
+  /** Token scope actions; default "pull". */
+  actions?: "pull" | "pull,push";
+};
 
-  async function token(challenge: string, repository: string): Promise<string | undefined> {
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    const realm = params["realm"];
-    if (!realm) return undefined;
-    const url = new URL(realm);
-    if (params["service"]) url.searchParams.set("service", params["service"]);
-    url.searchParams.set("scope", `repository:${repository}:pull`);
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as { token?: string; access_token?: string };
-    return body.token ?? body.access_token;
+export type RegistryResponse = { status: number; url: string; headers: IncomingHttpHeaders; body: Buffer };
+
+/** A request that did not get an answer (`unreachable`) or was refused after authenticating (`unauthorized`, 401/403). */
+export class RegistryError extends Error {
+  readonly kind: "unreachable" | "unauthorized";
+  constructor(kind: "unreachable" | "unauthorized", message: string) {
+    super(message);
+    this.name = "RegistryError";
+    this.kind = kind;
   }
+}
+
+/** A failed request as a check result (other errors are bugs and are rethrown). */
+export function failureOf(error: unknown): { unreachable: string } | { unauthorized: string } {
+  if (error instanceof RegistryError) return error.kind === "unauthorized" ? { unauthorized: error.message } : { unreachable: error.message };
+  throw error;
+}
+
+export type Challenge = { scheme: "basic" } | { scheme: "bearer"; realm: string; service?: string };
+
+/** Parses a `WWW-Authenticate` header (`Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`). */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined;
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+  const scheme = match?.[1]?.toLowerCase();
+  if (scheme === "basic") return { scheme: "basic" };
+  if (scheme !== "bearer") return undefined;
+  const params = new Map<string, string>();
+  for (const m of (match?.[2] ?? "").matchAll(/(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    if (m[1]) params.set(m[1].toLowerCase(), (m[2] ?? m[3] ?? "").replace(/\\(.)/g, "$1"));
+  }
+  const realm = params.get("realm");
+  if (!realm) return undefined;
+  const service = params.get("service");
+  return service ? { scheme: "bearer", realm, service } : { scheme: "bearer", realm };
+}
+
+export type RegistryHttpOptions = {
+  credentials?: DockerCredentials;
+  timeoutMs?: number;
+  /** Docker's per-registry trust directory (default /etc/docker/certs.d): `<dir>/<host>/*.crt` are extra CAs. */
+  certsDir?: string;
+  now?: () => number;
+};
+
+export type RegistryHttp = { request(req: RegistryRequest): Promise<RegistryResponse> };
+
+type RawRequest = { method: string; url: URL; headers: Record<string, string>; body?: string; ca: string[] | undefined };
+
+const BODY_LIMIT = 1024 * 1024;
+/** Tokens without `expires_in` live 60 s (distribution spec); refresh a little early. */
+const DEFAULT_TOKEN_SECONDS = 60;
+const EXPIRY_MARGIN_MS = 5_000;
+
+function basicHeader(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+}
+
+function errorText(error: unknown): string {
+  const base = error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code && !base.includes(code) ? `${base} (${code})` : base;
+}
+
+/** True when a TLS attempt failed because the server speaks plain HTTP (not a certificate problem). */
+function plainHttpServer(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
+  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO" || code === "ECONNRESET" || /wrong version number|packet length too long/i.test(String(error));
+}
+
+function send(raw: RawRequest, timeoutMs: number): Promise<RegistryResponse> {
+  return new Promise((resolve, reject) => {
+    const secure = raw.url.protocol === "https:";
+    const options = { method: raw.method, headers: raw.headers, timeout: timeoutMs, ...(secure && raw.ca ? { ca: raw.ca } : {}) };
+    const req = (secure ? httpsRequest : httpRequest)(raw.url, options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= BODY_LIMIT) chunks.push(chunk);
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, url: raw.url.toString(), headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(raw.body);
+  });
+}
+
+/** The authenticated request function every registry access of berth goes through. */
+export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryHttp {
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const credentials = options.credentials ?? createDockerCredentials();
+  const certsDir = options.certsDir ?? "/etc/docker/certs.d";
+  const now = options.now ?? Date.now;
+  /** Per `<host> <scope>`; a promise so that parallel requests share one token request. */
+  const tokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
+  const challenges = new Map<string, Challenge>();
+  const schemes = new Map<string, "https" | "http">();
+  const trust = new Map<string, Promise<string[] | undefined>>();
+  const creds = new Map<string, Promise<RegistryCredentials | undefined>>();
+
+  function caFor(host: string): Promise<string[] | undefined> {
+    let found = trust.get(host);
+    if (!found) {
+      found = (async () => {
+        const dir = join(certsDir, host);
+        const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".crt")).sort();
+        if (files.length === 0) return undefined;
+        return [...rootCertificates, ...(await Promise.all(files.map((f) => readFile(join(dir, f), "utf8"))))];
+      })();
+      trust.set(host, found);
+    }
+    return found;
+  }
+
+  function credentialsFor(host: string): Promise<RegistryCredentials | undefined> {
+    let found = creds.get(host);
+    if (!found) {
+      found = credentials.forHost(host).catch((error: unknown) => {
+        creds.delete(host);
+        throw new RegistryError("unauthorized", `the Docker credentials for ${host} could not be read: ${errorText(error)}`);
+      });
+      creds.set(host, found);
+    }
+    return found;
+  }
+
+  /** Sends to the registry host: https (certs.d trusted); a loopback registry that speaks plain HTTP is asked over http, as docker does. */
+  async function toRegistry(host: string, pathAndQuery: string, method: string, headers: Record<string, string>): Promise<RegistryResponse> {
+    const apiHost = host === "docker.io" ? "registry-1.docker.io" : host;
+    const scheme = schemes.get(host) ?? "https";
+    const ca = await caFor(host);
+    try {
+      const res = await send({ method, url: new URL(`${scheme}://${apiHost}${pathAndQuery}`), headers, ca }, timeoutMs);
+      schemes.set(host, scheme);
+      return res;
+    } catch (error) {
+      if (scheme === "https" && isLoopback(host) && schemes.get(host) !== "https" && plainHttpServer(error)) {
+        schemes.set(host, "http");
+        return toRegistry(host, pathAndQuery, method, headers);
+      }
+      throw new RegistryError("unreachable", `${method} ${scheme}://${apiHost}${pathAndQuery} failed: ${errorText(error)}`);
+    }
+  }
+
+  async function bearerToken(host: string, challenge: Extract<Challenge, { scheme: "bearer" }>, scope: string, cred: RegistryCredentials | undefined): Promise<string> {
+    const key = `${host} ${scope}`;
+    const cached = tokens.get(key);
+    const live = cached && (await cached.catch(() => undefined));
+    if (live && live.expiresAt > now()) return live.token;
+    if (tokens.get(key) !== cached) return bearerToken(host, challenge, scope, cred);
+    const fresh = fetchToken(host, challenge, scope, cred);
+    tokens.set(key, fresh);
+    fresh.catch(() => {
+      if (tokens.get(key) === fresh) tokens.delete(key);
+    });
+    return (await fresh).token;
+  }
+
+  async function fetchToken(host: string, challenge: Extract<Challenge, { scheme: "bearer" }>, scope: string, cred: RegistryCredentials | undefined): Promise<{ token: string; expiresAt: number }> {
+    let realm: URL;
+    try {
+      realm = new URL(challenge.realm);
+    } catch {
+      throw new RegistryError("unreachable", `registry ${host} names an invalid token realm "${challenge.realm}"`);
+    }
+    // Credentials go only to a token server that is TLS-protected or on this machine.
+    const sendable = cred && (realm.protocol === "https:" || isLoopback(realm.host)) ? cred : undefined;
+    const headers: Record<string, string> = { accept: "application/json" };
+    let method = "GET";
+    let body: string | undefined;
+    if (sendable?.kind === "identityToken") {
+      method = "POST";
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: sendable.token, client_id: "berth", scope });
+      if (challenge.service) form.set("service", challenge.service);
+      body = form.toString();
+    } else {
+      if (challenge.service) realm.searchParams.set("service", challenge.service);
+      realm.searchParams.set("scope", scope);
+      if (sendable?.kind === "basic") headers["authorization"] = basicHeader(sendable.username, sendable.password);
+    }
+    const where = `${realm.origin}${realm.pathname}`;
+    let res: RegistryResponse;
+    try {
+      res = await send({ method, url: realm, headers, ...(body !== undefined ? { body } : {}), ca: await caFor(realm.host) }, timeoutMs);
+    } catch (error) {
+      throw new RegistryError("unreachable", `token server ${where} of ${host} failed: ${errorText(error)}`);
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new RegistryError("unauthorized", `token server ${where} refused ${scope} (${res.status}) ${cred ? "with the Docker credentials for" : "without credentials for"} ${host}`);
+    }
+    let token: string | undefined;
+    let expiresIn = DEFAULT_TOKEN_SECONDS;
+    if (res.status === 200) {
+      try {
+        const json = JSON.parse(res.body.toString("utf8")) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+        token = typeof json.token === "string" ? json.token : typeof json.access_token === "string" ? json.access_token : undefined;
+        if (typeof json.expires_in === "number" && json.expires_in > 0) expiresIn = json.expires_in;
+      } catch {
+        token = undefined;
+      }
+    }
+    if (!token) throw new RegistryError("unreachable", `token server ${where} of ${host} answered ${res.status} without a token`);
+    return { token, expiresAt: now() + Math.max(expiresIn * 1000 - EXPIRY_MARGIN_MS, 1_000) };
+  }
+
+  async function authorization(host: string, challenge: Challenge, scope: string): Promise<string | undefined> {
+    const cred = await credentialsFor(host);
+    if (challenge.scheme === "bearer") return `Bearer ${await bearerToken(host, challenge, scope, cred)}`;
+    return cred?.kind === "basic" ? basicHeader(cred.username, cred.password) : undefined;
+  }
+
+  async function request(req: RegistryRequest): Promise<RegistryResponse> {
+    const scope = `repository:${req.repository}:${req.actions ?? "pull"}`;
+    const path = `/v2/${req.repository}/${req.path}`;
+    const headers: Record<string, string> = req.accept ? { accept: req.accept } : {};
+    const known = challenges.get(req.host);
+    const pre = known ? await authorization(req.host, known, scope) : undefined;
+    let res = await toRegistry(req.host, path, req.method, pre ? { ...headers, authorization: pre } : headers);
+    if (res.status === 401) {
+      const challenge = parseChallenge(headerText(res.headers["www-authenticate"]));
+      if (challenge) {
+        challenges.set(req.host, challenge);
+        // The token sent along was refused (revoked, or expired early): ask for a new one.
+        if (pre?.startsWith("Bearer ")) tokens.delete(`${req.host} ${scope}`);
+        const auth = await authorization(req.host, challenge, scope);
+        if (auth) res = await toRegistry(req.host, path, req.method, { ...headers, authorization: auth });
+        else throw new RegistryError("unauthorized", `${req.method} ${res.url} answered 401 and the host has no Docker credentials for ${req.host} (docker login ${req.host})`);
+      }
+    }
+    if (res.status === 401 || res.status === 403) {
+      const cred = await credentialsFor(req.host);
+      throw new RegistryError("unauthorized", `${req.method} ${res.url} answered ${res.status} ${cred ? `with the Docker credentials for ${req.host}` : `and the host has no Docker credentials for ${req.host} (docker login ${req.host})`}`);
+    }
+    return res;
+  }
+
+  return { request };
+}
+
+/** True when docker's pull/push error text says the registry refused the host's credentials (or their absence). */
+export function refusedByRegistry(text: string): boolean {
+  return /unauthorized|authentication required|no basic auth credentials|denied: requested access|requested access to the resource is denied|403 forbidden/i.test(text);
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createRegistryClient(options: RegistryHttpOptions & { concurrency?: number; http?: RegistryHttp } = {}): RegistryClient {
+  const http = options.http ?? createRegistryHttp(options);
 
   async function manifestExists(ref: string): Promise<ManifestCheck> {
     const { host, repository, tag } = parseImageRef(ref);
-    const url = `${isLoopback(host) ? "http" : "https"}://${host}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
     try {
-      const headers: Record<string, string> = { accept: ACCEPT };
-      const cached = tokens.get(`${host}/${repository}`);
-      if (cached) headers["authorization"] = `Bearer ${cached}`;
-      let res = await fetch(url, { method: "HEAD", headers, signal: AbortSignal.timeout(timeoutMs) });
-      const challenge = res.headers.get("www-authenticate");
-      if (res.status === 401 && challenge?.startsWith("Bearer")) {
-        const fresh = await token(challenge, repository);
-        if (fresh) {
-          tokens.set(`${host}/${repository}`, fresh);
-          res = await fetch(url, { method: "HEAD", headers: { ...headers, authorization: `Bearer ${fresh}` }, signal: AbortSignal.timeout(timeoutMs) });
-        }
-      }
+      const res = await http.request({ method: "HEAD", host, repository, path: `manifests/${encodeURIComponent(tag)}`, accept: MANIFEST_ACCEPT });
       if (res.status === 200) return "present";
-      if (res.status === 404 || res.status === 401 || res.status === 403) return "absent";
-      return { unreachable: `HEAD ${url} answered ${res.status}` };
+      if (res.status === 404) return "absent";
+      return { unreachable: `HEAD ${res.url} answered ${res.status}` };
     } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-      return { unreachable: `${error instanceof Error ? error.message : String(error)}${cause}` };
+      return failureOf(error);
     }
   }
 
@@ -83,17 +329,21 @@ export function createRegistryClient(options: { timeoutMs?: number; concurrency?
     manifestExists,
     async check(host, tags) {
       const present = new Set<string>();
+      const denied = new Map<string, string>();
       const queue = [...tags];
       let failure: string | undefined;
       async function worker(): Promise<void> {
         for (let ref = queue.shift(); ref !== undefined && failure === undefined; ref = queue.shift()) {
           const result = await manifestExists(ref);
           if (result === "present") present.add(ref);
-          else if (typeof result === "object") failure = result.unreachable;
+          else if (result === "absent") continue;
+          else if ("unauthorized" in result) denied.set(ref, result.unauthorized);
+          else failure = result.unreachable;
         }
       }
       await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, Math.max(queue.length, 1)) }, worker));
-      return failure === undefined ? { kind: "reachable", host, present } : { kind: "unreachable", host, message: failure };
+      if (failure !== undefined) return { kind: "unreachable", host, message: failure };
+      return denied.size > 0 ? { kind: "reachable", host, present, denied } : { kind: "reachable", host, present };
     },
   };
 }

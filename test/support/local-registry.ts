@@ -1,11 +1,28 @@
-// Test helper that owns a throwaway local OCI registry (Debian docker-registry) on a free 127.0.0.1 port for e2e tests.
-import { spawn } from "node:child_process";
+// Test helper that owns a throwaway local OCI registry (Debian docker-registry) on a free 127.0.0.1 port for e2e tests,
+// plain HTTP or (auth mode) htpasswd over TLS with a self-signed certificate the engine trusts via certs.d.
+import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileP = promisify(execFile);
+
+/** Where the engine (and berth) look for a registry's CA: `<dir>/<host>/ca.crt`. */
+export const DOCKER_CERTS_DIR = "/etc/docker/certs.d";
+
+export type RegistryAuth = {
+  username: string;
+  password: string;
+  /** PEM of the registry's self-signed certificate (also its CA). */
+  caPem: string;
+  /** The engine's trust entry, `/etc/docker/certs.d/<host>/`, removed by destroy(). */
+  certsDir: string;
+};
 
 export interface LocalRegistry {
   /** "127.0.0.1:PORT", usable as an image reference prefix. */
@@ -21,9 +38,13 @@ export interface LocalRegistry {
   start(): Promise<void>;
   /** Restarts on the same port and storage with storage.maintenance.readonly enabled (pushes fail, pulls work). */
   readOnly(): Promise<void>;
-  /** Stops the registry and removes its temp dirs. */
+  /** Stops the registry and removes its temp dirs (and its certs.d entry). */
   destroy(): Promise<void>;
+  /** Set in auth mode: the one user htpasswd knows, and the TLS trust. */
+  auth?: RegistryAuth;
 }
+
+type Secure = { htpasswd: string; cert: string; key: string };
 
 const READY_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
@@ -49,7 +70,7 @@ export async function freeLoopbackPort(): Promise<number> {
 }
 
 /** The distribution 2.8 configuration used for test registries. */
-export function registryConfig(port: number, storageDir: string, readOnly: boolean): string {
+export function registryConfig(port: number, storageDir: string, readOnly: boolean, secure?: Secure): string {
   const maintenance = readOnly ? ["  maintenance:", "    readonly:", "      enabled: true"] : [];
   return [
     "version: 0.1",
@@ -63,9 +84,11 @@ export function registryConfig(port: number, storageDir: string, readOnly: boole
     "  delete:",
     "    enabled: true",
     ...maintenance,
+    ...(secure ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${secure.htpasswd}`] : []),
     "http:",
     `  addr: 127.0.0.1:${port}`,
     "  secret: berth-local-test-registry",
+    ...(secure ? ["  tls:", `    certificate: ${secure.cert}`, `    key: ${secure.key}`] : []),
     "",
   ].join("\n");
 }
@@ -82,7 +105,19 @@ function tailOf(file: string, lines = 20): string {
   }
 }
 
-async function answersV2(host: string): Promise<boolean> {
+/** Plain: GET /v2/ answers 200. Auth mode: GET https://…/v2/ (trusting caPem) answers 401 with a Basic challenge. */
+async function answersV2(host: string, caPem?: string): Promise<boolean> {
+  if (caPem !== undefined) {
+    return new Promise((resolve) => {
+      const req = request(`https://${host}/v2/`, { ca: caPem, timeout: 1_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 401 && /^Basic/i.test(res.headers["www-authenticate"] ?? ""));
+      });
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve(false));
+      req.end();
+    });
+  }
   try {
     const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1_000) });
     await res.body?.cancel();
@@ -92,12 +127,28 @@ async function answersV2(host: string): Promise<boolean> {
   }
 }
 
-/** Starts a registry on a free 127.0.0.1 port with storage in a fresh temp dir; resolves once GET /v2/ answers 200. */
-export async function startLocalRegistry(): Promise<LocalRegistry> {
+/** A bcrypt htpasswd line (password on stdin) and a self-signed certificate for IP 127.0.0.1. */
+async function makeSecrets(workDir: string, username: string, password: string): Promise<Secure & { caPem: string }> {
+  const secure = { htpasswd: join(workDir, "htpasswd"), cert: join(workDir, "cert.pem"), key: join(workDir, "key.pem") };
+  const htpasswd = execFileP("htpasswd", ["-iBn", username], { timeout: 30_000 });
+  htpasswd.child.stdin?.end(password);
+  await writeFile(secure.htpasswd, (await htpasswd).stdout);
+  await execFileP("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", secure.key, "-out", secure.cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { timeout: 60_000 });
+  return { ...secure, caPem: await readFile(secure.cert, "utf8") };
+}
+
+/**
+ * Starts a registry on a free 127.0.0.1 port with storage in a fresh temp dir; resolves once it answers.
+ * `auth`: htpasswd with this one user, TLS with a self-signed certificate, trusted by the engine
+ * through `/etc/docker/certs.d/127.0.0.1:PORT/ca.crt` (no engine restart needed).
+ */
+export async function startLocalRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<LocalRegistry> {
   const workDir = await mkdtemp(join(tmpdir(), "berth-registry-"));
   const storageDir = join(workDir, "storage");
   const configFile = join(workDir, "config.yml");
   const logFile = join(workDir, "registry.log");
+  const secure = options.auth ? await makeSecrets(workDir, options.auth.username, options.auth.password) : undefined;
+  const certsDirOf = (p: number): string => join(DOCKER_CERTS_DIR, `127.0.0.1:${p}`);
   let port = 0;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -109,7 +160,7 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
 
   async function spawnRegistry(readOnly: boolean): Promise<void> {
     if (child !== undefined) await stopRegistry();
-    await writeFile(configFile, registryConfig(port, storageDir, readOnly));
+    await writeFile(configFile, registryConfig(port, storageDir, readOnly, secure));
     const fd = openSync(logFile, "a");
     let proc: ChildProcess;
     try {
@@ -141,7 +192,7 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
           : `docker-registry exited during startup (code ${proc.exitCode ?? "?"}, signal ${proc.signalCode ?? "none"})`;
         throw new Error(`${why}; log ${logFile}:\n${tailOf(logFile)}`);
       }
-      if (await answersV2(host)) return;
+      if (await answersV2(host, secure?.caPem)) return;
       if (Date.now() > deadline) {
         await stopRegistry();
         throw new Error(`docker-registry did not answer http://${host}/v2/ within ${READY_TIMEOUT_MS / 1000} s; log ${logFile}:\n${tailOf(logFile)}`);
@@ -167,11 +218,16 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
   for (let attempt = 0; attempt < 3; attempt++) {
     port = await freeLoopbackPort();
     try {
+      if (secure) {
+        await mkdir(certsDirOf(port), { recursive: true });
+        await writeFile(join(certsDirOf(port), "ca.crt"), secure.caPem);
+      }
       await spawnRegistry(false);
       lastError = undefined;
       break;
     } catch (err) {
       lastError = err;
+      if (secure) await rm(certsDirOf(port), { recursive: true, force: true });
     }
   }
   if (lastError !== undefined) {
@@ -190,7 +246,9 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
     async destroy(): Promise<void> {
       await stopRegistry();
       process.removeListener("exit", killOnExit);
+      if (secure) await rm(certsDirOf(port), { recursive: true, force: true });
       await rm(workDir, { recursive: true, force: true });
     },
+    ...(options.auth && secure ? { auth: { ...options.auth, caPem: secure.caPem, certsDir: certsDirOf(port) } } : {}),
   };
 }
