@@ -61,8 +61,8 @@ export async function ownImageIds(prefix: string): Promise<string[]> {
     .map(([id]) => id ?? "");
 }
 
-export async function createWorld(options: { machines: Record<string, string>; profiles: Record<string, Profile> }): Promise<World> {
-  const prefix = `berth-t-${Math.random().toString(36).slice(2, 8)}`;
+export async function createWorld(options: { machines: Record<string, string>; profiles: Record<string, Profile>; prefix?: string }): Promise<World> {
+  const prefix = `${options.prefix ?? "berth-t"}-${Math.random().toString(36).slice(2, 8)}`;
   const root = await mkdtemp(join(tmpdir(), `${prefix}-root-`));
   const stateDirs: string[] = [];
   const images = new Map<string, WorldImage>();
