@@ -245,7 +245,8 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
     const where = `${realm.origin}${realm.pathname}`;
     let res: RegistryResponse;
     try {
-      res = await send({ method, url: realm, headers, ...(body !== undefined ? { body } : {}), ca: await caFor(realm.host) }, timeoutMs);
+      // The token server is trusted like its registry (docker sends both over the registry's TLS configuration).
+      res = await send({ method, url: realm, headers, ...(body !== undefined ? { body } : {}), ca: await caFor(host) }, timeoutMs);
     } catch (error) {
       throw new RegistryError("unreachable", `token server ${where} of ${host} failed: ${errorText(error)}`);
     }

@@ -1,5 +1,6 @@
-// Real engine + a registry with authentication (htpasswd over TLS with a self-signed certificate the
-// engine trusts via certs.d): host A pushes with the host's Docker credentials, host B pulls through a
+// Real engine + a registry with authentication over TLS (self-signed certificate the engine trusts via
+// certs.d), once with htpasswd (Basic) and once with distribution's `auth: token` (Bearer realm, a
+// JWT-issuing token server): host A pushes with the host's Docker credentials, host B pulls through a
 // credential helper and builds nothing; wrong credentials are RegistryUnauthorized, never "absent",
 // and the secret appears nowhere: state dir, logs, metrics, process arguments.
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -36,22 +37,35 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-/** Tags of a repository, asked over TLS with the test user (the test's own view of the registry). */
-function registryTags(registry: LocalRegistry, repository: string): Promise<string[]> {
-  const auth = registry.auth;
-  if (!auth) throw new Error("registry without auth");
+function httpsGet(url: string, ca: string, authorization: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`https://${registry.host}/v2/${repository}/tags/list`, { ca: auth.caPem, auth: `${auth.username}:${auth.password}`, timeout: 5_000 }, (res) => {
+    const req = request(url, { ca, headers: { authorization }, timeout: 5_000 }, (res) => {
       let body = "";
       res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => (res.statusCode === 404 ? resolve([]) : res.statusCode === 200 ? resolve((JSON.parse(body) as { tags: string[] | null }).tags ?? []) : reject(new Error(`tags/list answered ${res.statusCode}`))));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on("error", reject);
     req.end();
   });
 }
 
-describe("images reconciler with an authenticated TLS registry and the host's Docker credentials (real engine)", () => {
+/** Tags of a repository, asked over TLS as the test user (Basic, or a token from the token server): the test's own view of the registry. */
+async function registryTags(registry: LocalRegistry, repository: string): Promise<string[]> {
+  const auth = registry.auth;
+  if (!auth) throw new Error("registry without auth");
+  const basic = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+  let authorization = basic;
+  if (auth.tokenServer) {
+    const tokenUrl = `${auth.tokenServer.realm}?service=${auth.tokenServer.service}&scope=repository:${repository}:pull`;
+    authorization = `Bearer ${(JSON.parse((await httpsGet(tokenUrl, auth.caPem, basic)).body) as { token: string }).token}`;
+  }
+  const res = await httpsGet(`https://${registry.host}/v2/${repository}/tags/list`, auth.caPem, authorization);
+  if (res.status === 404) return [];
+  if (res.status !== 200) throw new Error(`tags/list answered ${res.status}`);
+  return (JSON.parse(res.body) as { tags: string[] | null }).tags ?? [];
+}
+
+describe.each(["htpasswd", "token"] as const)("images reconciler with an authenticated TLS registry (%s) and the host's Docker credentials (real engine)", (mode) => {
   let world: World;
   let registry: LocalRegistry;
   let dir: string;
@@ -93,7 +107,7 @@ describe("images reconciler with an authenticated TLS registry and the host's Do
 
   beforeAll(async () => {
     await ensureBusyboxImage();
-    registry = await startLocalRegistry({ auth: { username: USER, password: PASSWORD } });
+    registry = await startLocalRegistry({ auth: { username: USER, password: PASSWORD, token: mode === "token" } });
     dir = await mkdtemp(join(tmpdir(), "registry-auth-"));
     const bin = join(dir, "bin");
     await mkdir(bin);
@@ -147,6 +161,10 @@ describe("images reconciler with an authenticated TLS registry and the host's Do
     const appTags = await registryTags(registry, world.name("app"));
     expect(appTags).toContain(tagOf(hostA, "app").split(":").pop());
     expect(appTags).toContain("latest-m1");
+    if (mode === "token") {
+      // berth's own existence checks went through the Bearer flow: pull-scope tokens issued to the user.
+      expect(registry.auth?.tokenServer?.requests).toContainEqual({ user: USER, scopes: [`repository:${world.name("app")}:pull`], granted: true });
+    }
   });
 
   it("host B, whose credentials come from a credential helper, pulls the same tags and builds nothing", async () => {
@@ -192,7 +210,9 @@ describe("images reconciler with an authenticated TLS registry and the host's Do
     const app = store.get(`image/m1/${world.name("app")}`)?.conditions ?? [];
     expect(getCondition(app, "Ready")).toMatchObject({ status: "True", reason: "BuiltLocally" });
     expect(getCondition(app, "Degraded")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
-    expect(getCondition(app, "Degraded")?.message).toContain(`answered 401 with the Docker credentials for ${registry.host}`);
+    expect(getCondition(app, "Degraded")?.message).toMatch(new RegExp(`\\(401\\)|answered 401`));
+    expect(getCondition(app, "Degraded")?.message).toContain(`with the Docker credentials for ${registry.host}`);
+    if (mode === "token") expect(registry.auth?.tokenServer?.requests.at(-1)).toMatchObject({ user: USER, granted: false });
     const ciOnly = store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [];
     expect(getCondition(ciOnly, "Stalled")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
 

@@ -9,6 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { startTokenServer } from "./registry-token-server.ts";
+import type { TokenServer } from "./registry-token-server.ts";
 
 const execFileP = promisify(execFile);
 
@@ -22,6 +24,8 @@ export type RegistryAuth = {
   caPem: string;
   /** The engine's trust entry, `/etc/docker/certs.d/<host>/`, removed by destroy(). */
   certsDir: string;
+  /** Token mode: the Bearer realm the registry sends clients to. */
+  tokenServer?: TokenServer;
 };
 
 export interface LocalRegistry {
@@ -44,7 +48,7 @@ export interface LocalRegistry {
   auth?: RegistryAuth;
 }
 
-type Secure = { htpasswd: string; cert: string; key: string };
+type Secure = { htpasswd: string; cert: string; key: string; token?: { realm: string; service: string; issuer: string; rootCertBundle: string } };
 
 const READY_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
@@ -84,7 +88,11 @@ export function registryConfig(port: number, storageDir: string, readOnly: boole
     "  delete:",
     "    enabled: true",
     ...maintenance,
-    ...(secure ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${secure.htpasswd}`] : []),
+    ...(secure?.token
+      ? ["auth:", "  token:", `    realm: ${secure.token.realm}`, `    service: ${secure.token.service}`, `    issuer: ${secure.token.issuer}`, `    rootcertbundle: ${secure.token.rootCertBundle}`]
+      : secure
+        ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${secure.htpasswd}`]
+        : []),
     "http:",
     `  addr: 127.0.0.1:${port}`,
     "  secret: berth-local-test-registry",
@@ -105,13 +113,13 @@ function tailOf(file: string, lines = 20): string {
   }
 }
 
-/** Plain: GET /v2/ answers 200. Auth mode: GET https://…/v2/ (trusting caPem) answers 401 with a Basic challenge. */
+/** Plain: GET /v2/ answers 200. Auth mode: GET https://…/v2/ (trusting caPem) answers 401 with a challenge. */
 async function answersV2(host: string, caPem?: string): Promise<boolean> {
   if (caPem !== undefined) {
     return new Promise((resolve) => {
       const req = request(`https://${host}/v2/`, { ca: caPem, timeout: 1_000 }, (res) => {
         res.resume();
-        resolve(res.statusCode === 401 && /^Basic/i.test(res.headers["www-authenticate"] ?? ""));
+        resolve(res.statusCode === 401 && /^(Basic|Bearer)/i.test(res.headers["www-authenticate"] ?? ""));
       });
       req.on("timeout", () => req.destroy());
       req.on("error", () => resolve(false));
@@ -127,27 +135,50 @@ async function answersV2(host: string, caPem?: string): Promise<boolean> {
   }
 }
 
-/** A bcrypt htpasswd line (password on stdin) and a self-signed certificate for IP 127.0.0.1. */
-async function makeSecrets(workDir: string, username: string, password: string): Promise<Secure & { caPem: string }> {
-  const secure = { htpasswd: join(workDir, "htpasswd"), cert: join(workDir, "cert.pem"), key: join(workDir, "key.pem") };
-  const htpasswd = execFileP("htpasswd", ["-iBn", username], { timeout: 30_000 });
-  htpasswd.child.stdin?.end(password);
-  await writeFile(secure.htpasswd, (await htpasswd).stdout);
-  await execFileP("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", secure.key, "-out", secure.cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { timeout: 60_000 });
-  return { ...secure, caPem: await readFile(secure.cert, "utf8") };
+function selfSigned(key: string, cert: string, subject: string, extra: string[] = []): Promise<unknown> {
+  return execFileP("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", subject, ...extra], { timeout: 60_000 });
+}
+
+/**
+ * A self-signed certificate for IP 127.0.0.1 and either a bcrypt htpasswd line (password on stdin)
+ * or, in token mode, a token server (TLS with the same certificate) and its JWT signing certificate.
+ */
+async function makeSecrets(workDir: string, auth: { username: string; password: string; token?: boolean }): Promise<{ secure: Secure; caPem: string; tokenServer?: TokenServer }> {
+  const secure: Secure = { htpasswd: join(workDir, "htpasswd"), cert: join(workDir, "cert.pem"), key: join(workDir, "key.pem") };
+  await selfSigned(secure.key, secure.cert, "/CN=127.0.0.1", ["-addext", "subjectAltName=IP:127.0.0.1"]);
+  const caPem = await readFile(secure.cert, "utf8");
+  if (!auth.token) {
+    const htpasswd = execFileP("htpasswd", ["-iBn", auth.username], { timeout: 30_000 });
+    htpasswd.child.stdin?.end(auth.password);
+    await writeFile(secure.htpasswd, (await htpasswd).stdout);
+    return { secure, caPem };
+  }
+  const signingKey = join(workDir, "token-key.pem");
+  const rootCertBundle = join(workDir, "token-cert.pem");
+  await selfSigned(signingKey, rootCertBundle, "/CN=berth-test-token-issuer");
+  const tokenServer = await startTokenServer({
+    users: { [auth.username]: auth.password },
+    tls: { certPem: caPem, keyPem: await readFile(secure.key, "utf8") },
+    signing: { certPem: await readFile(rootCertBundle, "utf8"), keyPem: await readFile(signingKey, "utf8") },
+    service: "berth-test-registry",
+    issuer: "berth-test-issuer",
+  });
+  return { secure: { ...secure, token: { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootCertBundle } }, caPem, tokenServer };
 }
 
 /**
  * Starts a registry on a free 127.0.0.1 port with storage in a fresh temp dir; resolves once it answers.
- * `auth`: htpasswd with this one user, TLS with a self-signed certificate, trusted by the engine
+ * `auth`: htpasswd with this one user (or, with `token: true`, distribution's `auth: token` with a
+ * token server that knows this user), TLS with a self-signed certificate, trusted by the engine
  * through `/etc/docker/certs.d/127.0.0.1:PORT/ca.crt` (no engine restart needed).
  */
-export async function startLocalRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<LocalRegistry> {
+export async function startLocalRegistry(options: { auth?: { username: string; password: string; token?: boolean } } = {}): Promise<LocalRegistry> {
   const workDir = await mkdtemp(join(tmpdir(), "berth-registry-"));
   const storageDir = join(workDir, "storage");
   const configFile = join(workDir, "config.yml");
   const logFile = join(workDir, "registry.log");
-  const secure = options.auth ? await makeSecrets(workDir, options.auth.username, options.auth.password) : undefined;
+  const secrets = options.auth ? await makeSecrets(workDir, options.auth) : undefined;
+  const secure = secrets?.secure;
   const certsDirOf = (p: number): string => join(DOCKER_CERTS_DIR, `127.0.0.1:${p}`);
   let port = 0;
   let child: ChildProcess | undefined;
@@ -192,7 +223,7 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
           : `docker-registry exited during startup (code ${proc.exitCode ?? "?"}, signal ${proc.signalCode ?? "none"})`;
         throw new Error(`${why}; log ${logFile}:\n${tailOf(logFile)}`);
       }
-      if (await answersV2(host, secure?.caPem)) return;
+      if (await answersV2(host, secrets?.caPem)) return;
       if (Date.now() > deadline) {
         await stopRegistry();
         throw new Error(`docker-registry did not answer http://${host}/v2/ within ${READY_TIMEOUT_MS / 1000} s; log ${logFile}:\n${tailOf(logFile)}`);
@@ -220,7 +251,7 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
     try {
       if (secure) {
         await mkdir(certsDirOf(port), { recursive: true });
-        await writeFile(join(certsDirOf(port), "ca.crt"), secure.caPem);
+        await writeFile(join(certsDirOf(port), "ca.crt"), secrets?.caPem ?? "");
       }
       await spawnRegistry(false);
       lastError = undefined;
@@ -232,6 +263,7 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
   }
   if (lastError !== undefined) {
     process.removeListener("exit", killOnExit);
+    await secrets?.tokenServer?.close();
     throw lastError;
   }
 
@@ -247,8 +279,11 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
       await stopRegistry();
       process.removeListener("exit", killOnExit);
       if (secure) await rm(certsDirOf(port), { recursive: true, force: true });
+      await secrets?.tokenServer?.close();
       await rm(workDir, { recursive: true, force: true });
     },
-    ...(options.auth && secure ? { auth: { ...options.auth, caPem: secure.caPem, certsDir: certsDirOf(port) } } : {}),
+    ...(options.auth && secrets
+      ? { auth: { username: options.auth.username, password: options.auth.password, caPem: secrets.caPem, certsDir: certsDirOf(port), ...(secrets.tokenServer ? { tokenServer: secrets.tokenServer } : {}) } }
+      : {}),
   };
 }
