@@ -33,8 +33,10 @@ export const buildCommand: CommandSpec = {
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
-    "(and reused images the registry lacks). Exit 0 when every image is ready. Stacks the host",
-    "policy refuses (--policy, default /etc/berth/policy.yaml or level baseline) are not built.",
+    "(and reused images the registry lacks). Exit 0 when every image is ready (with --push: and",
+    "the registry accepted the host's Docker credentials; a refusal is exit 1, never a quiet skip).",
+    "Stacks the host policy refuses (--policy, default /etc/berth/policy.yaml or level baseline)",
+    "are not built.",
   ].join("\n"),
   options: {
     machine: { type: "string", short: "m" },
@@ -69,7 +71,10 @@ export const buildCommand: CommandSpec = {
         const built = result.outcomes.filter((o) => o.action === "build" && o.ok).length;
         io.stdout(`${machine}: ${result.outcomes.length} images, ${built} built, ${result.outcomes.filter((o) => !o.ok).length} failed\n`);
       }
-      return result.ok ? 0 : 1;
+      // CI must not pass while pushing nothing because the runner's `docker login` is missing or wrong.
+      const notPushed = boolFlag(args, "push") ? result.outcomes.filter((o) => o.degraded?.reason === "RegistryUnauthorized") : [];
+      for (const outcome of notPushed) io.stderr(`${outcome.name}: not pushed: ${outcome.degraded?.message ?? ""}\n`);
+      return result.ok && notPushed.length === 0 ? 0 : 1;
     } finally {
       if (!explicitStateDir) await rm(stateDir, { recursive: true, force: true });
     }

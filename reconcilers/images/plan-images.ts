@@ -115,9 +115,9 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
           ? ["RegistryUnreachable", `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`]
           : denied !== undefined
             ? ["RegistryUnauthorized", `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached parents, not pushing`]
-          : image.source === "build"
-            ? ["SourceBuild", `source is "build"; building ${image.tag}`]
-            : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];
+            : image.source === "build"
+              ? ["SourceBuild", `source is "build"; building ${image.tag}`]
+              : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];
     steps.set(image.name, { ...base, action: "build", reason, message, push });
   }
   return input.images.flatMap((image) => steps.get(image.name) ?? []);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCommand } from "../../controller/commands/build-command.ts";
 import { createBerthMetrics } from "../../metrics/berth-metrics.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
@@ -224,5 +225,27 @@ describe.each(["htpasswd", "token"] as const)("images reconciler with an authent
     for (const [where, text] of Object.entries(everything)) {
       for (const secret of SECRETS) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
     }
+  });
+  it("`berth build --push` in CI with refused credentials exits 1 and says which images were not pushed", async () => {
+    const root = join(dir, "cli-root");
+    const image = `${world.prefix}-cli`;
+    await mkdir(join(root, "images", image), { recursive: true });
+    await writeFile(join(root, "berth.yaml"), `version: 1\nregistry: ${registry.host}\nmachines:\n  m1: { profile: p1 }\n`);
+    await mkdir(join(root, "profiles"));
+    await writeFile(join(root, "profiles", "p1.json"), "{}");
+    await writeFile(join(root, "images", image, "Dockerfile"), "FROM berth-test/busybox:1\nCOPY cli.txt /\n");
+    await writeFile(join(root, "images", image, "cli.txt"), "cli\n");
+    await writeFile(join(root, "images", image, "image.yaml"), "{}\n");
+    process.env["DOCKER_CONFIG"] = join(dir, "wrong");
+    const out: string[] = [];
+    const err: string[] = [];
+
+    const code = await buildCommand.run({ positionals: [root], flags: { machine: "m1", push: true } }, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: { ...process.env, BERTH_LOG_LEVEL: "silent" } });
+
+    expect(code).toBe(1);
+    expect(out.join("")).toContain(`${image} `);
+    expect(err.join("")).toContain(`${image}: not pushed: `);
+    expect(err.join("")).toContain(`with the Docker credentials for ${registry.host}`);
+    expect(await registryTags(registry, image)).toEqual([]);
   });
 });
