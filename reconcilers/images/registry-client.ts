@@ -5,7 +5,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { createDockerCredentials } from "../../platform/docker-credentials.ts";
@@ -105,7 +105,8 @@ export type RegistryHttpOptions = {
 
 export type RegistryHttp = { request(req: RegistryRequest): Promise<RegistryResponse> };
 
-type RawRequest = { method: string; url: URL; headers: Record<string, string>; body?: string; ca: string[] | undefined };
+/** `agent`: a keep-alive agent trusting the host's certs.d CAs (undefined: Node's default agent and roots). */
+type RawRequest = { method: string; url: URL; headers: Record<string, string>; body?: string; agent: HttpsAgent | undefined };
 
 const BODY_LIMIT = 1024 * 1024;
 /** Tokens without `expires_in` live 60 s (distribution spec); refresh a little early. */
@@ -131,7 +132,7 @@ function plainHttpServer(error: unknown): boolean {
 function send(raw: RawRequest, timeoutMs: number): Promise<RegistryResponse> {
   return new Promise((resolve, reject) => {
     const secure = raw.url.protocol === "https:";
-    const options = { method: raw.method, headers: raw.headers, timeout: timeoutMs, ...(secure && raw.ca ? { ca: raw.ca } : {}) };
+    const options = { method: raw.method, headers: raw.headers, timeout: timeoutMs, ...(secure && raw.agent ? { agent: raw.agent } : {}) };
     const req = (secure ? httpsRequest : httpRequest)(raw.url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -158,17 +159,19 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
   const tokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
   const challenges = new Map<string, Challenge>();
   const schemes = new Map<string, "https" | "http">();
-  const trust = new Map<string, Promise<string[] | undefined>>();
+  const trust = new Map<string, Promise<HttpsAgent | undefined>>();
   const creds = new Map<string, Promise<RegistryCredentials | undefined>>();
 
-  function caFor(host: string): Promise<string[] | undefined> {
+  /** One keep-alive agent per host with certs.d CAs (a TLS context with extra roots is costly to build per request). */
+  function agentFor(host: string): Promise<HttpsAgent | undefined> {
     let found = trust.get(host);
     if (!found) {
       found = (async () => {
         const dir = join(certsDir, host);
         const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(".crt")).sort();
         if (files.length === 0) return undefined;
-        return [...rootCertificates, ...(await Promise.all(files.map((f) => readFile(join(dir, f), "utf8"))))];
+        const ca = [...rootCertificates, ...(await Promise.all(files.map((f) => readFile(join(dir, f), "utf8"))))];
+        return new HttpsAgent({ keepAlive: true, ca, timeout: 30_000 });
       })();
       trust.set(host, found);
     }
@@ -191,9 +194,9 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
   async function toRegistry(host: string, pathAndQuery: string, method: string, headers: Record<string, string>): Promise<RegistryResponse> {
     const apiHost = host === "docker.io" ? "registry-1.docker.io" : host;
     const scheme = schemes.get(host) ?? "https";
-    const ca = await caFor(host);
+    const agent = await agentFor(host);
     try {
-      const res = await send({ method, url: new URL(`${scheme}://${apiHost}${pathAndQuery}`), headers, ca }, timeoutMs);
+      const res = await send({ method, url: new URL(`${scheme}://${apiHost}${pathAndQuery}`), headers, agent }, timeoutMs);
       schemes.set(host, scheme);
       return res;
     } catch (error) {
@@ -246,7 +249,7 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
     let res: RegistryResponse;
     try {
       // The token server is trusted like its registry (docker sends both over the registry's TLS configuration).
-      res = await send({ method, url: realm, headers, ...(body !== undefined ? { body } : {}), ca: await caFor(host) }, timeoutMs);
+      res = await send({ method, url: realm, headers, ...(body !== undefined ? { body } : {}), agent: await agentFor(host) }, timeoutMs);
     } catch (error) {
       throw new RegistryError("unreachable", `token server ${where} of ${host} failed: ${errorText(error)}`);
     }
