@@ -16,6 +16,8 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import { createRegistryClient } from "../../reconcilers/images/registry-client.ts";
+import { createDockerCredentials } from "../../platform/docker-credentials.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { openStatusStore } from "../../status/status-store.ts";
@@ -247,5 +249,15 @@ describe.each(["htpasswd", "token"] as const)("images reconciler with an authent
     expect(err.join("")).toContain(`${image}: not pushed: `);
     expect(err.join("")).toContain(`with the Docker credentials for ${registry.host}`);
     expect(await registryTags(registry, image)).toEqual([]);
+  });
+  it("trusts the registry's certificate only through certs.d: without the entry the registry is unreachable, never plain HTTP", async () => {
+    const credentials = createDockerCredentials({ configDir: join(dir, "good") });
+    const ref = `${registry.host}/${world.name("app")}:${tagOf(hostA, "app").split(":").pop() ?? ""}`;
+
+    const trusted = await createRegistryClient({ credentials }).manifestExists(ref);
+    const untrusted = await createRegistryClient({ credentials, certsDir: join(dir, "no-certs") }).manifestExists(ref);
+
+    expect(trusted).toBe("present");
+    expect(untrusted).toEqual({ unreachable: expect.stringMatching(/self[- ]signed certificate/) });
   });
 });
