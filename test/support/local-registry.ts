@@ -2,7 +2,7 @@
 // plain HTTP or (auth mode) htpasswd over TLS with a self-signed certificate the engine trusts via certs.d.
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { openSync, closeSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { createServer } from "node:net";
@@ -186,6 +186,8 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
 
   const killOnExit = (): void => {
     child?.kill("SIGKILL");
+    // Never leave the engine trusting a certificate whose key is gone.
+    if (secure && port !== 0) rmSync(certsDirOf(port), { recursive: true, force: true });
   };
   process.once("exit", killOnExit);
 
