@@ -121,6 +121,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     resync = { seconds, stop: () => timer.stop() };
   }
   let imageTags: Record<string, string> = {};
+  let imageHolds: Record<string, string> = {};
   let imagesRevision: string | undefined;
   let ready = false;
   let gitBlocked: string | undefined;
@@ -224,6 +225,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     metrics.setObserved(observed);
     const result = await sharedLock.shared("build images", () => images.reconcile(admittedState(state, denied), machine, { observed, signal }));
     imageTags = Object.fromEntries(result.tags);
+    imageHolds = Object.fromEntries(result.holds);
     imagesRevision = state.revision;
     passOk = result.ok;
     imagesOk = result.ok;
@@ -250,6 +252,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       state,
       imageTags,
       denied,
+      imageHolds,
       admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
     };
   }

@@ -3,6 +3,9 @@ export type CliIo = {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Whether stdout is a terminal (live progress), and its width. */
+  tty?: boolean;
+  columns?: number;
 };
 
 export type CommandArgs = {

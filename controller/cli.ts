@@ -79,5 +79,5 @@ export async function version(): Promise<string> {
 }
 
 function defaultIo(): CliIo {
-  return { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env };
+  return { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env, tty: process.stdout.isTTY === true, columns: process.stdout.columns };
 }

@@ -9,6 +9,8 @@ export type BuildFacts = {
   action: "build" | "pull" | "reuse";
   durationSeconds?: number;
   cacheHitRatio?: number;
+  /** false when the build had no cache to hit (first build here, no registry cache): no cache-hit budget. */
+  cacheExisted?: boolean;
   sizeBytes: number;
   /** Bytes of layers shared with the parent image. */
   sharedBytes?: number;

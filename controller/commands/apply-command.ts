@@ -9,6 +9,7 @@ import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
+import type { ProgressSink } from "../../status/progress-events.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
@@ -20,11 +21,12 @@ import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
 import { loadWithMachine } from "../load-for-cli.ts";
+import { createProgressWriter } from "../progress-writer.ts";
 
-export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; store: StatusStore; logger: Logger; observed: Observed; progress: (line: string) => void };
+export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; store: StatusStore; logger: Logger; observed: Observed; progress: ProgressSink };
 
-/** The images half of a pass: berth image name → exact local tag, and whether every image is ready. */
-export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; failures: string[] }>;
+/** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
+export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
 
 export type ApplyDeps = {
   resolveImages: ImagesStep;
@@ -38,9 +40,8 @@ export type ApplyDeps = {
  * pass does (same store, same tags). Replace or wrap it here when apply talks to a running agent.
  */
 export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, store, logger, observed, progress }) => {
-  const result = await createImagesReconciler({ engine, store, logger }).reconcile(state, machine, { observed });
-  for (const outcome of result.outcomes) progress(`image ${outcome.name}: ${outcome.ok ? "ok" : "FAILED"} ${outcome.action} ${outcome.tag || "-"}${outcome.ok ? "" : ` (${outcome.reason}: ${outcome.message.split("\n")[0] ?? ""})`}`);
-  return { ok: result.ok, tags: Object.fromEntries(result.tags), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
+  const result = await createImagesReconciler({ engine, store, logger }).reconcile(state, machine, { observed, progress });
+  return { ok: result.ok, tags: Object.fromEntries(result.tags), holds: Object.fromEntries(result.holds), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
 };
 
 export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandSpec {
@@ -49,56 +50,59 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
     name: "apply",
     summary: "run one full reconcile pass (images, then stacks) in the foreground",
     usage: [
-      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--json]",
+      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
       "",
       "Builds or pulls the images MACHINE needs, then reconciles every stack: health-gated swaps,",
       "automatic rollback, drift repair, opt-in pruning. Exit 0 when every image and service is",
       "Ready; exit 1 with a summary otherwise (a rollback is a failure). State dir defaults to",
       "BERTH_STATE_DIR or /var/lib/berth, the agent's. The host policy (--policy, default",
       "/etc/berth/policy.yaml when it exists, else level baseline) refuses a stack that breaks it:",
-      "the stack is left as it runs, Stalled/PolicyDenied, and the exit code is 1.",
+      "the stack is left as it runs, Stalled/PolicyDenied, and the exit code is 1. On a terminal,",
+      "progress is shown live per image and service; --quiet prints only the result.",
     ].join("\n"),
-    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
+    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
     async run(args, io) {
       const loaded = await loadWithMachine(args, io, spec.usage);
       if (!loaded.ok) return loaded.code;
       const { state, machine } = loaded;
       const json = boolFlag(args, "json");
-      const progress = (line: string): void => {
-        if (!json) io.stdout(`${line}\n`);
-      };
+      const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
+      const progress = writer.sink;
       const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
       const engine = deps.engine();
-      progress(`berth apply: revision ${state.revision}, machine ${machine}`);
-      const images = await deps.resolveImages({ state, machine, engine, store, logger, observed: await engine.observe(), progress });
-      const ctx: StackContext = {
-        engine,
-        compose: createComposeCli(),
-        store,
-        clock: systemClock,
-        logger,
-        events: noEvents,
-        ops: createContainerOps(),
-        machine,
-        profile: profileOf(state, machine),
-        state,
-        imageTags: images.tags,
-        progress,
-        denied: loaded.denied,
-        ...deps.stackContext,
-      };
-      const stacks = await reconcileStacks(ctx);
+      writer.line(`berth apply: revision ${state.revision}, machine ${machine}`);
+      let images: Awaited<ReturnType<ImagesStep>>;
+      let stacks: StackResult[];
+      try {
+        images = await deps.resolveImages({ state, machine, engine, store, logger, observed: await engine.observe(), progress });
+        stacks = await reconcileStacks({
+          engine,
+          compose: createComposeCli(),
+          store,
+          clock: systemClock,
+          logger,
+          events: noEvents,
+          ops: createContainerOps(),
+          machine,
+          profile: profileOf(state, machine),
+          state,
+          imageTags: images.tags,
+          imageHolds: images.holds,
+          progress,
+          denied: loaded.denied,
+          ...deps.stackContext,
+        });
+      } finally {
+        writer.close();
+      }
       const failures = [...images.failures, ...stackFailures(stacks)];
       const ok = images.ok && stacks.every((s) => s.ready);
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks }, null, 2)}\n`);
         return ok ? 0 : 1;
       }
-      for (const stack of stacks) {
-        for (const s of stack.services) progress(`${s.ready ? "ok  " : "FAIL"} ${stack.stack}/${s.service} ${s.action} ${s.reason}${s.ready ? "" : `: ${s.message}`}`);
-        if (stack.message) progress(`${stack.ready ? "ok  " : "FAIL"} ${stack.stack}: ${stack.message}`);
-      }
+      if (!boolFlag(args, "quiet")) for (const stack of stacks) if (stack.message) io.stdout(`${stack.ready ? "✓" : "✗"} stack ${stack.stack}: ${stack.message}\n`);
       const services = stacks.reduce((n, s) => n + s.services.length, 0);
       const changed = stacks.reduce((n, s) => n + s.changed, 0);
       if (ok) {

@@ -8,35 +8,24 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
-import type { ImageOutcome } from "../../reconcilers/images/images-reconciler.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
 import { loadWithMachine } from "../load-for-cli.ts";
-
-function describeOutcome(outcome: ImageOutcome): string {
-  const facts = outcome.facts;
-  const numbers = [
-    facts?.durationSeconds !== undefined ? `${facts.durationSeconds.toFixed(1)} s` : undefined,
-    facts?.cacheHitRatio !== undefined ? `cache ${(facts.cacheHitRatio * 100).toFixed(0)} %` : undefined,
-    facts ? `${(facts.sizeBytes / 1024 / 1024).toFixed(1)} MiB` : undefined,
-    outcome.pushed ? "pushed" : undefined,
-  ].filter(Boolean);
-  const head = `${outcome.ok ? "ok  " : "FAIL"} ${outcome.action.padEnd(7)} ${outcome.name} ${outcome.tag || "-"} ${outcome.reason}`;
-  return `${head}${numbers.length > 0 ? ` (${numbers.join(", ")})` : ""}${outcome.ok ? "" : `\n     ${outcome.message.split("\n").join("\n     ")}`}`;
-}
+import { createProgressWriter } from "../progress-writer.ts";
 
 export const buildCommand: CommandSpec = {
   name: "build",
   summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)",
   usage: [
-    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--json]",
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
     "(and reused images the registry lacks). Exit 0 when every image is ready (with --push: and",
     "the registry accepted the host's Docker credentials; a refusal is exit 1, never a quiet skip).",
     "Stacks the host policy refuses (--policy, default /etc/berth/policy.yaml or level baseline)",
-    "are not built.",
+    "are not built. On a terminal, each build's steps show live; --quiet prints only failures",
+    "and the counts.",
   ].join("\n"),
   options: {
     machine: { type: "string", short: "m" },
@@ -45,6 +34,7 @@ export const buildCommand: CommandSpec = {
     "state-dir": { type: "string" },
     policy: { type: "string" },
     json: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
   },
   async run(args, io) {
     const loaded = await loadWithMachine(args, io, buildCommand.usage);
@@ -63,11 +53,15 @@ export const buildCommand: CommandSpec = {
       const store = await openStatusStore(stateDir);
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
       const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
-      const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true });
-      if (boolFlag(args, "json")) {
+      const json = boolFlag(args, "json");
+      const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
+      const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink }).finally(() => writer.close());
+      if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
       } else {
-        for (const outcome of result.outcomes) io.stdout(`${describeOutcome(outcome)}\n`);
+        for (const failed of result.outcomes.filter((o) => !o.ok)) io.stdout(`✗ image ${failed.name} ${failed.tag || "-"} ${failed.reason}:\n     ${failed.message.split("\n").join("\n     ")}\n`);
+        const pushed = result.outcomes.filter((o) => o.pushed).map((o) => o.name);
+        if (pushed.length > 0) io.stdout(`pushed: ${pushed.join(", ")}\n`);
         const built = result.outcomes.filter((o) => o.action === "build" && o.ok).length;
         io.stdout(`${machine}: ${result.outcomes.length} images, ${built} built, ${result.outcomes.filter((o) => !o.ok).length} failed\n`);
       }

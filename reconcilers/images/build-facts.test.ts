@@ -17,6 +17,13 @@ describe("build facts", () => {
     expect(pulled).toEqual([]);
   });
 
+  it("does not hold a first build with an empty cache to the cache-hit budget", () => {
+    const first = budgetBreaches({ action: "build", sizeBytes: MIB, durationSeconds: 5, cacheHitRatio: 0, cacheExisted: false }, { cacheHitRatio: 0.7 });
+    expect(first).toEqual([]);
+    const rebuild = budgetBreaches({ action: "build", sizeBytes: MIB, durationSeconds: 5, cacheHitRatio: 0, cacheExisted: true }, { cacheHitRatio: 0.7 });
+    expect(rebuild.map((b) => b.message)).toEqual(["cache-hit ratio 0.00 < budget 0.7"]);
+  });
+
   it("expresses the size reduction against the previous image as a fraction", () => {
     expect(sizeReduction({ sizeBytes: 40, previousSizeBytes: 100 })).toBeCloseTo(0.6);
     expect(sizeReduction({ sizeBytes: 40 })).toBeUndefined();

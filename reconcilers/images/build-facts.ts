@@ -16,8 +16,11 @@ export type BudgetBreach = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio
 
 const MIB = 1024 * 1024;
 
-/** Budgets apply to what was measured: size always, build time and cache hits only for a build. */
-export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio">, budgets: Budgets): BudgetBreach[] {
+/**
+ * Budgets apply to what was measured: size always, build time only for a build, cache hits only
+ * for a build that had a cache to hit (a first build with an empty cache is not a cache miss).
+ */
+export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio" | "cacheExisted">, budgets: Budgets): BudgetBreach[] {
   const out: BudgetBreach[] = [];
   const sizeMiB = facts.sizeBytes / MIB;
   if (budgets.sizeMiB !== undefined && sizeMiB > budgets.sizeMiB) {
@@ -26,7 +29,7 @@ export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | 
   if (facts.action === "build" && budgets.buildSeconds !== undefined && facts.durationSeconds !== undefined && facts.durationSeconds > budgets.buildSeconds) {
     out.push({ budget: "buildSeconds", limit: budgets.buildSeconds, actual: facts.durationSeconds, message: `build took ${facts.durationSeconds.toFixed(1)} s > budget ${budgets.buildSeconds} s` });
   }
-  if (facts.action === "build" && budgets.cacheHitRatio !== undefined && facts.cacheHitRatio !== undefined && facts.cacheHitRatio < budgets.cacheHitRatio) {
+  if (facts.action === "build" && facts.cacheExisted !== false && budgets.cacheHitRatio !== undefined && facts.cacheHitRatio !== undefined && facts.cacheHitRatio < budgets.cacheHitRatio) {
     out.push({ budget: "cacheHitRatio", limit: budgets.cacheHitRatio, actual: facts.cacheHitRatio, message: `cache-hit ratio ${facts.cacheHitRatio.toFixed(2)} < budget ${budgets.cacheHitRatio}` });
   }
   return out;

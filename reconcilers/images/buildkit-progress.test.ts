@@ -34,3 +34,26 @@ describe("buildx rawjson progress", () => {
     expect(reader.cacheHitRatio()).toBeUndefined();
   });
 });
+
+describe("buildx rawjson step counts", () => {
+  it("counts known, finished and cached Dockerfile steps as the build goes", () => {
+    const reader = createProgressReader();
+    const status = (vertexes: object[]): void => {
+      reader.line("{");
+      reader.line(`  "vertexes": ${JSON.stringify(vertexes)}`);
+      reader.line("}");
+    };
+    status([
+      { digest: "sha256:a", name: "[1/3] FROM docker.io/library/debian" },
+      { digest: "sha256:b", name: "[2/3] RUN apt-get update" },
+      { digest: "sha256:c", name: "[3/3] COPY . /app" },
+      { digest: "sha256:i", name: "[internal] load .dockerignore", completed: "2026-01-01T00:00:00Z" },
+    ]);
+    expect(reader.counts()).toEqual({ done: 0, total: 2, cached: 0 });
+    status([{ digest: "sha256:b", cached: true, completed: "2026-01-01T00:00:01Z" }]);
+    expect(reader.counts()).toEqual({ done: 1, total: 2, cached: 1 });
+    status([{ digest: "sha256:c", started: "2026-01-01T00:00:01Z", completed: "2026-01-01T00:00:02Z" }]);
+    expect(reader.counts()).toEqual({ done: 2, total: 2, cached: 1 });
+    expect(reader.cacheHitRatio()).toBe(0.5);
+  });
+});

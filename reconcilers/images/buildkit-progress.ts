@@ -6,6 +6,8 @@ type RawVertex = { digest?: string; name?: string; cached?: boolean; started?: s
 type RawLog = { vertex?: string; data?: string };
 type RawStatus = { vertexes?: RawVertex[]; logs?: RawLog[] };
 
+export type StepCounts = { done: number; total: number; cached: number };
+
 export type ProgressReader = {
   /** Feed one line of buildx's stderr. */
   line(text: string): void;
@@ -13,6 +15,8 @@ export type ProgressReader = {
   steps(): BuildStep[];
   /** Cached / completed Dockerfile steps (FROM, [internal], context and export vertexes ignored). */
   cacheHitRatio(): number | undefined;
+  /** Dockerfile steps (as for the ratio) known so far, finished, and finished from cache. */
+  counts(): StepCounts;
   /** What went wrong: vertex errors, the failing step's last log lines, and buildx's ERROR text. */
   errorLines(): string[];
 };
@@ -41,6 +45,12 @@ export function createProgressReader(onStepDone?: (step: BuildStep) => void): Pr
     }
   }
 
+  function counts(): StepCounts {
+    const steps = [...vertexes.values()].filter((v) => v.name && STEP.test(v.name));
+    const done = steps.filter((v) => v.completed || v.cached);
+    return { done: done.length, total: steps.length, cached: done.filter((v) => v.cached === true).length };
+  }
+
   return {
     line(raw) {
       if (buffer === undefined) {
@@ -60,10 +70,10 @@ export function createProgressReader(onStepDone?: (step: BuildStep) => void): Pr
     },
     steps: () => [...vertexes.values()].map(toStep),
     cacheHitRatio() {
-      const done = [...vertexes.values()].filter((v) => v.name && STEP.test(v.name) && (v.completed || v.cached));
-      if (done.length === 0) return undefined;
-      return done.filter((v) => v.cached === true).length / done.length;
+      const { done, cached } = counts();
+      return done === 0 ? undefined : cached / done;
     },
+    counts,
     errorLines() {
       const out: string[] = [];
       for (const vertex of vertexes.values()) {

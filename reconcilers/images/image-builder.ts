@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "../../platform/run-command.ts";
 import { createProgressReader } from "./buildkit-progress.ts";
-import type { BuildStep } from "./buildkit-progress.ts";
+import type { BuildStep, StepCounts } from "./buildkit-progress.ts";
 
 export type CacheExport = { kind: "inline" } | { kind: "registry"; ref: string };
 
@@ -26,6 +26,8 @@ export type BuildRequest = {
   timeoutMs?: number;
   signal?: AbortSignal;
   onStep?: (step: BuildStep) => void;
+  /** Called when the number of known, finished or cached Dockerfile steps changes. */
+  onCounts?: (counts: StepCounts) => void;
 };
 
 export type BuildOutcome =
@@ -55,14 +57,23 @@ export function createBuildxBuilder(options: { dockerBinary?: string } = {}): Im
       const dir = await mkdtemp(join(tmpdir(), "berth-build-"));
       const metadataFile = join(dir, "metadata.json");
       const reader = createProgressReader(request.onStep);
+      let last = "";
+      const feed = (line: string): void => {
+        reader.line(line);
+        if (!request.onCounts || line !== "}") return;
+        const counts = reader.counts();
+        const key = `${counts.done}/${counts.total}/${counts.cached}`;
+        if (key !== last) request.onCounts(counts);
+        last = key;
+      };
       const started = performance.now();
       try {
         const result = await runCommand(options.dockerBinary ?? "docker", buildxArgs(request, metadataFile), {
           allowFailure: true,
           timeoutMs: request.timeoutMs ?? 30 * 60_000,
           ...(request.signal ? { signal: request.signal } : {}),
-          onStderrLine: (line) => reader.line(line),
-          onStdoutLine: (line) => reader.line(line),
+          onStderrLine: feed,
+          onStdoutLine: feed,
         });
         const durationSeconds = (performance.now() - started) / 1000;
         if (result.exitCode !== 0) {

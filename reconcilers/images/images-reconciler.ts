@@ -8,6 +8,8 @@ import type { Observed } from "../../platform/observed.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { removeCondition, setCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
+import { imageResource } from "../../status/progress-events.ts";
+import type { ProgressSink } from "../../status/progress-events.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
@@ -49,6 +51,8 @@ export type ImagesOptions = {
   signal?: AbortSignal;
   /** Prefix of local repositories when no registry is configured (default "berth"). */
   localPrefix?: string;
+  /** Live progress for a person watching (`berth apply`, `berth build`). */
+  progress?: ProgressSink;
 };
 
 export type ImageOutcome = {
@@ -65,6 +69,8 @@ export type ImageOutcome = {
   degraded?: { reason: string; message: string };
   /** A budget with `enforce: true` is breached: rollouts of services using it must wait. */
   budgetBlocks: boolean;
+  /** Budget breaches, as messages (set when the outcome is recorded). */
+  budgetMessages?: string[];
 };
 
 export type ImagesResult = {
@@ -72,6 +78,8 @@ export type ImagesResult = {
   outcomes: ImageOutcome[];
   /** Berth image name → local tag, for every image now present (services with `build:` run it). */
   tags: Map<string, string>;
+  /** Berth image name → why its rollouts wait (a budget with `enforce: true` is breached). */
+  holds: Map<string, string>;
   ok: boolean;
 };
 
@@ -156,12 +164,23 @@ export function createImagesReconciler(deps: ImagesDeps) {
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
       await record(state, machine, input, outcome);
+      options.progress?.({
+        type: "done",
+        resource: imageResource(step.name),
+        ok: outcome.ok,
+        action: outcome.action,
+        reason: outcome.reason,
+        message: outcome.message,
+        warnings: [...(outcome.degraded ? [`${outcome.degraded.reason}: ${outcome.degraded.message}`] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
+        ...(outcome.facts ? { facts: { ...(outcome.facts.durationSeconds !== undefined && outcome.action === "build" ? { seconds: outcome.facts.durationSeconds } : {}), ...(outcome.facts.cacheHitRatio !== undefined && outcome.action === "build" ? { cacheHitRatio: outcome.facts.cacheHitRatio } : {}), sizeBytes: outcome.facts.sizeBytes } } : {}),
+      });
     }
     const list = [...outcomes.values()];
     const ok = list.every((o) => o.ok);
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
-    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])) };
+    const holds = new Map(list.filter((o) => o.ok && o.budgetBlocks).map((o) => [o.name, `image ${o.name} breaches an enforced budget (${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`]));
+    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds };
   }
 
   function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {
@@ -182,15 +201,18 @@ export function createImagesReconciler(deps: ImagesDeps) {
       if (options.push === true && plan.registry.kind === "reachable" && !plan.registry.present.has(step.tag)) {
         pushed = await push(step.name, [step.tag]).then(() => true, () => false);
       }
-      return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "reuse", ok: facts !== undefined, reason: step.reason, message: step.message, pushed, ...(facts ? { facts } : {}), budgetBlocks: false };
+      if (!facts) return { ...stalledOutcome(step, "ImageMissing", `${step.tag} was present when the pass looked, but the engine no longer has it`), action: "reuse" };
+      return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "reuse", ok: true, reason: step.reason, message: step.message, pushed, facts, budgetBlocks: false };
     }
     if (step.action === "pull") {
+      options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "pulling" });
       const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], { allowFailure: true, timeoutMs: 15 * 60_000, ...(options.signal ? { signal: options.signal } : {}) }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
       events.imagePulled(step.name, machine, pulled.exitCode === 0 ? "success" : "failure");
       if (pulled.exitCode === 0) {
         await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
         const facts = await factsFor(input, "pull", previous, {});
-        return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "pull", ok: true, reason: "Pulled", message: `pulled ${step.tag}`, pushed: false, ...(facts ? { facts } : {}), budgetBlocks: false };
+        if (!facts) return { ...stalledOutcome(step, "ImageMissingAfterPull", `the pull of ${step.tag} succeeded, but the engine has no such image afterwards`), action: "pull" };
+        return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "pull", ok: true, reason: "Pulled", message: `pulled ${step.tag}`, pushed: false, facts, budgetBlocks: false };
       }
       const why = lastLines(pulled.stderr);
       const reason = refusedByRegistry(pulled.stderr) ? "RegistryUnauthorized" : "PullFailed";
@@ -226,7 +248,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
       ...(cacheTo ? { cacheTo } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onStep: (s) => logger.info({ image: step.name, machine, step: s.name, cached: s.cached, ms: s.durationMs, error: s.error }, "build step"),
+      ...(options.progress ? { onCounts: (c: { done: number; total: number; cached: number }) => options.progress?.({ type: "steps", resource: imageResource(step.name), ...c }) } : {}),
     };
+    options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "building" });
     logger.info({ image: step.name, machine, tag: step.tag, cacheFrom, cacheTo: cacheTo?.kind }, "image build started");
     const outcome = await builder.build(request);
     events.imageBuilt(step.name, machine, outcome.ok ? "success" : "failure");
@@ -235,7 +259,10 @@ export function createImagesReconciler(deps: ImagesDeps) {
       const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(outcome.errorLines.join("\n")) ? "BaseImageUnavailable" : "BuildFailed";
       return { ...stalledOutcome(step, reason, outcome.errorLines.join("\n").slice(-4000) || outcome.message), action: "build" };
     }
-    const facts = await factsFor(input, "build", previous, { durationSeconds: outcome.durationSeconds, ...(outcome.cacheHitRatio !== undefined ? { cacheHitRatio: outcome.cacheHitRatio } : {}) });
+    // A cache existed when this host built or pulled the image before, or the registry holds a cache source.
+    const cacheExisted = previous !== undefined || (cacheFrom.length > 0 && state.registry !== undefined && (await cacheInRegistry(state.registry, cacheFrom.filter((ref) => ref !== step.tag))));
+    const facts = await factsFor(input, "build", previous, { durationSeconds: outcome.durationSeconds, ...(outcome.cacheHitRatio !== undefined ? { cacheHitRatio: outcome.cacheHitRatio } : {}), cacheExisted });
+    if (!facts) return { ...stalledOutcome(step, "ImageMissingAfterBuild", `the build of ${step.tag} succeeded (${outcome.durationSeconds.toFixed(1)} s), but the engine has no such image afterwards`), action: "build" };
     logger.info({ image: step.name, machine, tag: step.tag, seconds: outcome.durationSeconds, cacheHitRatio: outcome.cacheHitRatio, sizeBytes: facts?.sizeBytes }, "image built");
     let pushed = false;
     let pushError: string | undefined;
@@ -255,7 +282,13 @@ export function createImagesReconciler(deps: ImagesDeps) {
       : step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" || step.reason === "PullFailed"
         ? { reason: step.reason, message: step.message }
         : undefined;
-    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "build", ok: facts !== undefined, reason, message: degraded ? `${message}; ${degraded.message}` : message, pushed, ...(facts ? { facts } : {}), ...(degraded ? { degraded } : {}), budgetBlocks: false };
+    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "build", ok: true, reason, message: degraded ? `${message}; ${degraded.message}` : message, pushed, facts, ...(degraded ? { degraded } : {}), budgetBlocks: false };
+  }
+
+  async function cacheInRegistry(registry: string, refs: readonly string[]): Promise<boolean> {
+    if (refs.length === 0) return false;
+    const view = await (deps.registryClient ?? createRegistryClient()).check(registryHost(registry), refs).catch(() => undefined);
+    return view?.kind === "reachable" && view.present.size > 0;
   }
 
   async function push(image: string, tags: readonly string[]): Promise<void> {
@@ -265,7 +298,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     }
   }
 
-  async function factsFor(input: ImageInput, action: BuildFacts["action"], previous: BuildFacts | undefined, measured: { durationSeconds?: number; cacheHitRatio?: number }): Promise<BuildFacts | undefined> {
+  async function factsFor(input: ImageInput, action: BuildFacts["action"], previous: BuildFacts | undefined, measured: { durationSeconds?: number; cacheHitRatio?: number; cacheExisted?: boolean }): Promise<BuildFacts | undefined> {
     const inspected = await deps.engine.inspectImage(input.tag);
     if (!inspected) return undefined;
     const parentRef = input.parents[0] ? parentTags.get(input.parents[0]) : undefined;
@@ -299,16 +332,18 @@ export function createImagesReconciler(deps: ImagesDeps) {
       if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
       else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
       const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets) : [];
+      outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
         conditions = setCondition(conditions, { type: "BudgetExceeded", status: "True", reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning", message: breaches.map((b) => b.message).join("; ") }, at);
       } else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "BudgetExceeded");
-      else budgetBlocks = conditions.some((c) => c.type === "BudgetExceeded" && c.reason === "BudgetEnforced");
+      else budgetBlocks = input.spec.budgets.enforce === true && conditions.some((c) => c.type === "BudgetExceeded" && c.reason === "BudgetEnforced");
       if (outcome.action !== "reuse") failed = undefined;
     } else {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
       conditions = setCondition(conditions, { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message }, at);
-      if (outcome.action === "build") failed = { revision: state.revision, specHash: outcome.inputHash, reason: "BuildFailed", message: outcome.message, at: at.getTime() };
+      // The build itself worked when its image vanished afterwards: the next pass builds again.
+      if (outcome.action === "build" && outcome.reason !== "ImageMissingAfterBuild") failed = { revision: state.revision, specHash: outcome.inputHash, reason: "BuildFailed", message: outcome.message, at: at.getTime() };
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;

@@ -48,6 +48,16 @@ describe("planStack", () => {
     expect(kindOf(plan.services, "web")).toBe("unchanged");
   });
 
+  it("holds a rollout to an image that breaches an enforced budget, leaving the running version alone", () => {
+    const holds = new Map([["shop/web:v2", "image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)"]]);
+    const update = planStack({ stack: "shop", prune: false, services: [desired("web", "h2", "shop/web:v2", { status: status({}) })], containers: [container("web", "h1", V1)], images, holds });
+    expect(update.services[0]?.action).toEqual({ kind: "blocked", reason: "BudgetEnforced", message: "rollout waits: image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)" });
+    const create = planStack({ stack: "shop", prune: false, services: [desired("web", "h2", "shop/web:v2")], containers: [], images, holds });
+    expect(kindOf(create.services, "web")).toBe("blocked");
+    const alreadyRunning = planStack({ stack: "shop", prune: false, services: [desired("web", "h2", "shop/web:v2")], containers: [container("web", "h2", V2)], images, holds });
+    expect(kindOf(alreadyRunning.services, "web")).toBe("unchanged");
+  });
+
   it("creates a service that has never run", () => {
     const plan = planStack({ stack: "shop", prune: false, services: [desired("web", "h1", "shop/web:v1")], containers: [], images });
     expect(kindOf(plan.services, "web")).toBe("create");

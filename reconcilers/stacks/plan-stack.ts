@@ -45,6 +45,8 @@ export type PlanInput = {
   /** Every container on the host, from the pass's one batched listing. */
   containers: readonly ObservedContainer[];
   images: readonly ObservedImage[];
+  /** Image reference → why rollouts to it wait (an enforced budget is breached); running versions stay. */
+  holds?: ReadonlyMap<string, string>;
 };
 
 export function containersOfStack(containers: readonly ObservedContainer[], stack: string): ObservedContainer[] {
@@ -56,14 +58,14 @@ export function planStack(input: PlanInput): StackPlan {
   const imageIds = imageIndex(input.images);
   const services = input.services.map((service) => ({
     service: service.name,
-    action: planService(service, ours.filter((c) => c.labels[LABELS.composeService] === service.name), imageIds),
+    action: planService(service, ours.filter((c) => c.labels[LABELS.composeService] === service.name), imageIds, input.holds),
   }));
   const desiredNames = new Set(input.services.map((s) => s.name));
   const remove = input.prune ? ours.filter((c) => c.labels[LABELS.managed] === "true" && !desiredNames.has(c.labels[LABELS.composeService] ?? "")) : [];
   return { services, remove };
 }
 
-function planService(service: DesiredService, containers: ObservedContainer[], imageIds: Map<string, string>): ServiceAction {
+function planService(service: DesiredService, containers: ObservedContainer[], imageIds: Map<string, string>, holds: ReadonlyMap<string, string> | undefined): ServiceAction {
   const target = chooseTarget(service, imageIds);
   if ("blocked" in target) return { kind: "blocked", reason: target.reason, message: target.message };
   const matching = containers.filter((c) => c.labels[LABELS.specHash] === target.specHash && (target.imageId === undefined || c.imageId === target.imageId));
@@ -81,6 +83,8 @@ function planService(service: DesiredService, containers: ObservedContainer[], i
     if (target.imageId === undefined) return imageMissing(target);
     return stopped ? { kind: "restart", target, drift, container: stopped } : { kind: "restart", target, drift };
   }
+  const held = target.hold ? undefined : holds?.get(String(target.config["image"]));
+  if (held) return { kind: "blocked", reason: "BudgetEnforced", message: `rollout waits: ${held}` };
   if (target.imageId === undefined) return imageMissing(target);
   if (containers.length === 0) return { kind: "create", target };
   const from = containers.find((c) => c.state === "running") ?? containers[0];

@@ -5,6 +5,8 @@ import type { ComposeProject } from "../../platform/compose-cli.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer } from "../../platform/observed.ts";
 import { CommandError } from "../../platform/run-command.ts";
+import { serviceResource } from "../../status/progress-events.ts";
+import type { ProgressPhase } from "../../status/progress-events.ts";
 import type { RollbackEntry } from "../../status/resource-status.ts";
 import type { HealthVerdict } from "./assess-health.ts";
 import type { NetworkAttachment } from "./container-ops.ts";
@@ -62,7 +64,7 @@ export async function swapService(ctx: StackContext, job: SwapJob): Promise<Swap
     ...(job.from ? { fromContainerId: job.from.id } : {}),
   });
   ctx.logger.info({ stack: job.stack.name, service: job.service.name, strategy, specHash: job.target.specHash.slice(0, 12) }, "service swap started");
-  ctx.progress?.(`${job.stack.name}/${job.service.name}: swapping (${strategy})`);
+  phase(ctx, job, "starting");
   try {
     return strategy === "start-first" && job.from ? await startFirst(ctx, job, job.from) : await recreate(ctx, job);
   } finally {
@@ -87,20 +89,27 @@ export async function upAndWait(ctx: StackContext, job: Pick<SwapJob, "stack" | 
   const container = await findContainer(ctx, job.stack.name, job.service.name, target.specHash);
   if (!container) return { kind: "failed", reason: "Removed", message: "compose reported success but no container carries the new spec hash" };
   const options = { ...waitOptions(ctx, job.service), ...(startedAt ? { startedAt } : {}) };
-  const verdict = await waitFor(ctx, container.id, options, monitor ? job.service.rollout.monitorSeconds * 1000 : 0);
+  const verdict = await waitFor(ctx, job, container.id, options, monitor ? job.service.rollout.monitorSeconds * 1000 : 0);
   return verdict.kind === "healthy" ? { kind: "healthy", containerId: container.id } : verdict;
 }
 
-async function waitFor(ctx: StackContext, id: string, options: WaitOptions, monitorMs: number): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
+async function waitFor(ctx: StackContext, job: Pick<SwapJob, "stack" | "service">, id: string, options: WaitOptions, monitorMs: number): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
+  phase(ctx, job, "waiting for health", (options.startedAt ?? ctx.clock.now()) + options.timeoutMs);
   const first = await waitUntilHealthy(ctx, id, options);
   if (first.kind !== "healthy" || monitorMs <= 0) return first;
+  phase(ctx, job, "monitoring", ctx.clock.now() + monitorMs);
   return monitorHealth(ctx, id, monitorMs, options);
+}
+
+/** Tells a person watching what one service is doing now (`until`: the deadline of a wait). */
+function phase(ctx: StackContext, job: Pick<SwapJob, "stack" | "service">, now: ProgressPhase, until?: number): void {
+  ctx.progress?.({ type: "phase", resource: serviceResource(job.stack.name, job.service.name), phase: now, ...(until !== undefined ? { until } : {}) });
 }
 
 /** Starts services that never ran, in one compose call, and waits for all of them at once. */
 export async function createServices(ctx: StackContext, stack: StackSpec, project: ComposeProject, jobs: readonly { service: ServiceSpec; target: Target }[]): Promise<Map<string, SwapOutcome>> {
   const names = jobs.map((j) => j.service.name);
-  ctx.progress?.(`${stack.name}: creating ${names.join(", ")}`);
+  for (const { service } of jobs) phase(ctx, { stack, service }, "starting");
   const results = new Map<string, SwapOutcome>();
   try {
     await ctx.compose.run(project, ["up", "-d", "--no-deps", "--no-build", "--pull", "never", ...names]);
@@ -111,7 +120,7 @@ export async function createServices(ctx: StackContext, stack: StackSpec, projec
   await Promise.all(
     jobs.map(async ({ service, target }) => {
       const container = await findContainer(ctx, stack.name, service.name, target.specHash);
-      const verdict = container ? await waitFor(ctx, container.id, waitOptions(ctx, service), service.rollout.monitorSeconds * 1000) : { kind: "failed" as const, reason: "Removed", message: "no container carries the new spec hash" };
+      const verdict = container ? await waitFor(ctx, { stack, service }, container.id, waitOptions(ctx, service), service.rollout.monitorSeconds * 1000) : { kind: "failed" as const, reason: "Removed", message: "no container carries the new spec hash" };
       if (verdict.kind === "healthy" && container) {
         results.set(service.name, await rolledOut(ctx, { stack, service, target, revision: ctx.state.revision, writeFile: () => Promise.resolve(project) }, container.id));
       } else if (verdict.kind === "failed") {
@@ -141,6 +150,7 @@ async function startFirst(ctx: StackContext, job: SwapJob, from: ObservedContain
   let verdict: Exclude<HealthVerdict, { kind: "pending" }>;
   try {
     await ctx.ops.start(fresh.id);
+    phase(ctx, job, "waiting for health", ctx.clock.now() + options.timeoutMs);
     verdict = await waitUntilHealthy(ctx, fresh.id, options);
   } catch (error) {
     verdict = { kind: "failed", reason: "Exited", message: commandMessage(error) };
@@ -152,6 +162,7 @@ async function startFirst(ctx: StackContext, job: SwapJob, from: ObservedContain
   const oldAttachments = await ctx.ops.networks(from.id);
   for (const a of attachments) await ctx.ops.connect(fresh.id, a);
   for (const a of oldAttachments) await ctx.ops.disconnect(from.id, a.network);
+  phase(ctx, job, "monitoring", ctx.clock.now() + service.rollout.monitorSeconds * 1000);
   const watched = await monitorHealth(ctx, fresh.id, service.rollout.monitorSeconds * 1000, options);
   if (watched.kind !== "healthy") {
     for (const a of oldAttachments) await ctx.ops.connect(from.id, a);
@@ -174,7 +185,7 @@ async function rolledBackInPlace(ctx: StackContext, job: SwapJob, failure: Failu
 async function rollBack(ctx: StackContext, job: SwapJob, failure: Failure): Promise<SwapOutcome> {
   report(ctx, job, failure);
   if (!job.current) return { kind: "failed", failure: { reason: failure.reason, message: failure.message } };
-  ctx.progress?.(`${job.stack.name}/${job.service.name}: rolling back (${failure.reason})`);
+  phase(ctx, job, "rolling back");
   const back = await upAndWait(ctx, job, heldTarget(job.current, "failed"), false);
   const restored = back.kind === "healthy";
   ctx.logger.warn({ stack: job.stack.name, service: job.service.name, restored }, "service rolled back");

@@ -7,6 +7,7 @@ import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
 import type { Profile } from "../../profiles/profile-schema.ts";
+import type { ProgressSink } from "../../status/progress-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { ContainerOps } from "./container-ops.ts";
@@ -28,6 +29,8 @@ export type StackContext = {
   imageTags: Readonly<Record<string, string>>;
   /** Stacks the host policy refuses (name → problems): left exactly as they run, Stalled/PolicyDenied. */
   denied?: ReadonlyMap<string, Problem[]>;
+  /** Berth image name → why rollouts to it wait (`budgets.enforce` breached), from the images reconciler. */
+  imageHolds?: Readonly<Record<string, string>>;
   /** GPU/VRAM admission before a new container starts (metrics helper). */
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
   /** The pass's one batched observation; taken here when absent. */
@@ -35,6 +38,6 @@ export type StackContext = {
   /** Health polling interval (default 500 ms) and "healthy" for services without a healthcheck. */
   pollMs?: number;
   noHealthcheckRunSeconds?: number;
-  /** Progress lines for `berth apply`. */
-  progress?: (line: string) => void;
+  /** Live progress for `berth apply`. */
+  progress?: ProgressSink;
 };

@@ -12,6 +12,7 @@ import type { StatusStore } from "../../status/status-store.ts";
 import type { ComposeProject } from "../../platform/compose-cli.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer } from "../../platform/observed.ts";
+import { serviceResource } from "../../status/progress-events.ts";
 import type { ResourceStatus } from "../../status/resource-status.ts";
 import { dependencyWaves } from "./dependency-order.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
@@ -67,6 +68,14 @@ export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]>
   return results;
 }
 
+/** Exact image reference → why rollouts to it wait, from the images reconciler's holds. */
+function heldImages(ctx: StackContext): Map<string, string> {
+  return new Map(Object.entries(ctx.imageHolds ?? {}).flatMap(([name, why]) => {
+    const tag = ctx.imageTags[name];
+    return tag ? [[tag, why] as const] : [];
+  }));
+}
+
 async function knownStacks(stateDir: string): Promise<string[]> {
   return (await readdir(join(stateDir, "stacks")).catch(() => [] as string[])).sort();
 }
@@ -83,7 +92,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     const status = ctx.store.get(serviceKey(stack.name, s.name));
     return { name: s.name, selfHeal: s.selfHeal, effective: effectiveService(s, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }), ...(status ? { status } : {}) };
   });
-  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: observed.images });
+  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: observed.images, holds: heldImages(ctx) });
   const actions = new Map(plan.services.map((p) => [p.service, p.action]));
   const fileConfigs: Record<string, Record<string, unknown>> = {};
   for (const d of desired) {
@@ -114,6 +123,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     await removeManaged(ctx, container);
     await ctx.store.remove(serviceKey(stack.name, service));
     results.set(service, { service, action: "removed", ready: true, reason: "Pruned", message: "left the desired state; removed (prune: true)" });
+    ctx.progress?.({ type: "done", resource: serviceResource(stack.name, service), ok: true, action: "removed", reason: "Pruned", message: "left the desired state; removed (prune: true)" });
   }
   const services = [...results.values()];
   const ready = services.every((s) => s.ready);
@@ -171,7 +181,7 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
         : { ready: false, reason: action.reason, message: action.message, waiting: true };
       break;
     case "restart": {
-      ctx.progress?.(`${stack.name}/${spec.name}: restoring (${action.drift} by hand)`);
+      ctx.progress?.({ type: "phase", resource: serviceResource(stack.name, spec.name), phase: "restoring" });
       ctx.logger.info({ stack: stack.name, service: spec.name, drift: action.drift }, "service drift restored");
       const back = await upAndWait(ctx, { stack, service: spec, writeFile }, action.target, false);
       verdict = back.kind === "healthy"
@@ -194,6 +204,7 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
   }
   const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
+  ctx.progress?.({ type: "done", resource: serviceResource(stack.name, spec.name), ok: verdict.ready, action: action.kind, reason: verdict.reason, message: verdict.message });
   return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message, ...(!verdict.ready && verdict.retry ? { retry: true } : {}) };
 }
 

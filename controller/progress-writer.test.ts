@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { imageResource } from "../status/progress-events.ts";
+import { createProgressWriter } from "./progress-writer.ts";
+
+const base = imageResource("base");
+
+function capture(tty: boolean) {
+  const out: string[] = [];
+  let now = 0;
+  const writer = createProgressWriter({ write: (t) => void out.push(t), tty, columns: 80 }, { now: () => now, tickMs: 60_000 });
+  return { out, writer, at: (ms: number) => void (now = ms) };
+}
+
+describe("progress writer", () => {
+  it("on a pipe writes only lines that stay: headers and one summary per finished resource", () => {
+    const { out, writer } = capture(false);
+    writer.line("berth apply: revision r1, machine m1");
+    writer.sink({ type: "phase", resource: base, phase: "building" });
+    writer.sink({ type: "steps", resource: base, done: 1, total: 2, cached: 0 });
+    writer.sink({ type: "done", resource: base, ok: true, action: "build", reason: "Built", message: "built" });
+    writer.close();
+    expect(out.join("")).toBe("berth apply: revision r1, machine m1\n✓ image base  build Built (0.0 s, 1/2 steps, 0 cached)\n");
+  });
+
+  it("on a terminal redraws the live lines in place and leaves the summary above them", () => {
+    const { out, writer, at } = capture(true);
+    writer.sink({ type: "phase", resource: base, phase: "building" });
+    at(2_000);
+    writer.sink({ type: "steps", resource: base, done: 1, total: 2, cached: 1 });
+    at(3_000);
+    writer.sink({ type: "done", resource: base, ok: true, action: "build", reason: "Built", message: "built" });
+    writer.close();
+    const [first, second, third] = out;
+    expect(first).toMatch(/image base {2}building {2}0s\n$/);
+    expect(second).toMatch(/^\x1b\[1F\x1b\[J. image base {2}building {2}step 1\/2 \(1 cached\) {2}2s\n$/);
+    expect(third).toBe("\x1b[1F\x1b[J✓ image base  build Built (3.0 s, 1/2 steps, 1 cached)\n");
+    expect(out).toHaveLength(3);
+  });
+
+  it("writes nothing when quiet", () => {
+    const out: string[] = [];
+    const writer = createProgressWriter({ write: (t) => void out.push(t), tty: true }, { quiet: true });
+    writer.line("header");
+    writer.sink({ type: "done", resource: base, ok: true, action: "reuse", reason: "UpToDate", message: "" });
+    writer.close();
+    expect(out).toEqual([]);
+  });
+});
