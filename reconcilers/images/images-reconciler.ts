@@ -336,8 +336,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
         conditions = setCondition(conditions, { type: "BudgetExceeded", status: "True", reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning", message: breaches.map((b) => b.message).join("; ") }, at);
-      } else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "BudgetExceeded");
-      else budgetBlocks = input.spec.budgets.enforce === true && conditions.some((c) => c.type === "BudgetExceeded" && c.reason === "BudgetEnforced");
+      } else conditions = removeCondition(conditions, "BudgetExceeded"); // a reused image keeps its build's facts, so this re-judges them
       if (outcome.action !== "reuse") failed = undefined;
     } else {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
