@@ -1,5 +1,6 @@
 // The `berth` command line: parses flags and dispatches to one command module each.
 import { parseArgs } from "node:util";
+import type { LogFormat } from "../platform/logger.ts";
 import type { CliIo, CommandSpec } from "./cli-io.ts";
 import { agentCommand } from "./commands/agent-command.ts";
 import { applyCommand } from "./commands/apply-command.ts";
@@ -40,11 +41,18 @@ function helpText(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run `berth <command> --help` for a command's options.",
+    "Every command takes --log-format json|pretty (default: pretty on a terminal, else JSON; or BERTH_LOG_FORMAT).",
   ].join("\n");
 }
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
-  const [name, ...rest] = argv;
+  const format = takeLogFormat(argv);
+  if (!format.ok) {
+    io.stderr(`berth: --log-format must be one of ${LOG_FORMATS.join(", ")}; got "${format.value}"\n`);
+    return 2;
+  }
+  if (format.value) io.env["BERTH_LOG_FORMAT"] = format.value;
+  const [name, ...rest] = format.argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout(`${helpText()}\n`);
     return name ? 0 : 2;
@@ -76,6 +84,25 @@ export async function version(): Promise<string> {
   const { readFile } = await import("node:fs/promises");
   const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8").catch(() => readFile(new URL("../../package.json", import.meta.url), "utf8"))) as { version?: string };
   return pkg.version ?? "0.0.0";
+}
+
+/** `--log-format X` / `--log-format=X` anywhere on the line, taken out before the command parses its flags. */
+const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
+
+function takeLogFormat(argv: readonly string[]): { ok: true; value?: LogFormat; argv: string[] } | { ok: false; value: string } {
+  const out: string[] = [];
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? "";
+    if (arg === "--log-format") {
+      value = argv[i + 1] ?? "";
+      i += 1;
+    } else if (arg.startsWith("--log-format=")) value = arg.slice("--log-format=".length);
+    else out.push(arg);
+  }
+  if (value === undefined) return { ok: true, argv: out };
+  const known = LOG_FORMATS.find((f) => f === value);
+  return known ? { ok: true, value: known, argv: out } : { ok: false, value };
 }
 
 function defaultIo(): CliIo {

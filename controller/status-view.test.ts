@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ObservedContainer } from "../platform/observed.ts";
+import type { Condition, ConditionType } from "../status/conditions.ts";
 import { buildStatusView, formatStatus } from "./status-view.ts";
 
 const container = (stack: string, service: string, image: string, health: ObservedContainer["health"], state = "running"): ObservedContainer => ({
@@ -53,5 +54,21 @@ describe("status view", () => {
     const text = formatStatus(view);
     expect(text).toContain("desired state: Stalled=True InvalidDesiredState: berth.yaml:3: resynk: unknown key");
     expect(view.services[0]?.health).toBe("missing");
+  });
+
+  it("counts Ready images as ready and lists their budget warnings apart from the images that are not ready", () => {
+    const cond = (type: ConditionType, status: "True" | "False", reason: string, message = ""): Condition => ({ type, status, reason, message, lastTransitionTime: "t" });
+    const view = buildStatusView({
+      machine: "pc2",
+      ready: false,
+      statuses: [
+        { key: "image/pc2/base", conditions: [cond("Ready", "True", "UpToDate")], updatedAt: "t" },
+        { key: "image/pc2/utils", conditions: [cond("Ready", "True", "Built"), cond("BudgetExceeded", "True", "BudgetWarning", "size 190.0 MiB > budget 175 MiB")], updatedAt: "t" },
+        { key: "image/pc2/app", conditions: [cond("Ready", "False", "BuildFailed", "exit code: 3"), cond("Stalled", "True", "BuildFailed", "exit code: 3")], updatedAt: "t" },
+      ],
+      containers: [],
+    });
+    const text = formatStatus(view);
+    expect(text).toContain("images: 3, 2 ready, 1 not ready\n  pc2/app Ready=False/BuildFailed: exit code: 3\n  pc2/app Stalled=True/BuildFailed: exit code: 3\nwarnings: 1\n  pc2/utils BudgetExceeded/BudgetWarning: size 190.0 MiB > budget 175 MiB\n");
   });
 });

@@ -102,12 +102,16 @@ export function formatStatus(view: StatusView): string {
   } else {
     lines.push("no services");
   }
-  const imageProblems = view.images.filter((i) => i.conditions.some((c) => (c.type === "Ready" && c.status === "False") || (c.type !== "Ready" && c.status === "True")));
   if (view.images.length > 0) {
-    lines.push("", `images: ${view.images.length}, ${view.images.length - imageProblems.length} ready`);
-    for (const image of imageProblems) {
-      for (const c of image.conditions.filter((c) => c.status !== "True" || c.type !== "Ready")) lines.push(`  ${image.image} ${c.type}=${c.status}/${c.reason}: ${c.message}`);
+    // Ready counts as ready; what else is true of a Ready image (a budget, a registry that was down) is a warning.
+    const ready = view.images.filter((i) => i.conditions.some((c) => c.type === "Ready" && c.status === "True"));
+    const notReady = view.images.filter((i) => !ready.includes(i));
+    lines.push("", `images: ${view.images.length}, ${ready.length} ready${notReady.length > 0 ? `, ${notReady.length} not ready` : ""}`);
+    for (const image of notReady) {
+      for (const c of image.conditions.filter((c) => c.type === "Ready" || c.status === "True")) lines.push(`  ${image.image} ${c.type}=${c.status}/${c.reason}: ${c.message}`);
     }
+    const warnings = ready.flatMap((i) => i.conditions.filter((c) => c.type !== "Ready" && c.status === "True").map((c) => `  ${i.image} ${c.type}/${c.reason}: ${c.message}`));
+    if (warnings.length > 0) lines.push(`warnings: ${warnings.length}`, ...warnings);
   }
   return `${lines.join("\n")}\n`;
 }

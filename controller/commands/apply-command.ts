@@ -6,7 +6,7 @@ import { systemClock } from "../../platform/clock.ts";
 import { createComposeCli } from "../../platform/compose-cli.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
-import { createLogger } from "../../platform/logger.ts";
+import { createLogger, logFormat } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
 import type { ProgressSink } from "../../status/progress-events.ts";
@@ -69,7 +69,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
       const progress = writer.sink;
       const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
       const engine = deps.engine();
       writer.line(`berth apply: revision ${state.revision}, machine ${machine}`);
       let images: Awaited<ReturnType<ImagesStep>>;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProblem } from "../../desired-state/problem.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
-import { createLogger } from "../../platform/logger.ts";
+import { createLogger, logFormat } from "../../platform/logger.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
@@ -51,7 +51,7 @@ export const buildCommand: CommandSpec = {
     const stateDir = explicitStateDir ?? (await mkdtemp(join(tmpdir(), "berth-build-state-")));
     try {
       const store = await openStatusStore(stateDir);
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
       const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
       const json = boolFlag(args, "json");
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });

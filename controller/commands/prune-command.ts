@@ -1,7 +1,8 @@
 // `berth prune DIR --machine NAME --state-dir D [--dry-run] [--json]`: one prune by hand, under the host lock.
+import prettyBytes from "pretty-bytes";
 import { systemClock } from "../../platform/clock.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
-import { createLogger } from "../../platform/logger.ts";
+import { createLogger, logFormat } from "../../platform/logger.ts";
 import { createBuildCache } from "../../reconcilers/prune/build-cache.ts";
 import { runPrune } from "../../reconcilers/prune/prune-reconciler.ts";
 import type { PruneReport } from "../../reconcilers/prune/prune-reconciler.ts";
@@ -64,7 +65,7 @@ export const pruneCommand: CommandSpec = {
     }
     const repositories = listFlag(args, "repository");
     const json = boolFlag(args, "json");
-    const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn" });
+    const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
     try {
       const report = await runPrune(
         {
@@ -104,29 +105,16 @@ export function formatPruneReport(report: PruneReport): string {
   const verb = report.dryRun ? "would remove" : "removed";
   for (const c of report.candidates) {
     const done = report.dryRun ? "remove" : (outcome.get(c.imageId) ?? "skipped");
-    lines.push(`${done.padEnd(9)} ${c.rule.padEnd(10)} ${formatBytes(c.sizeBytes).padStart(9)}  ${name(c.tags, c.imageId)}`);
+    lines.push(`${done.padEnd(9)} ${c.rule.padEnd(10)} ${prettyBytes(c.sizeBytes).padStart(9)}  ${name(c.tags, c.imageId)}`);
   }
-  for (const k of report.kept) lines.push(`${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${formatBytes(k.sizeBytes).padStart(9)}  ${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`);
+  for (const k of report.kept) lines.push(`${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${prettyBytes(k.sizeBytes).padStart(9)}  ${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`);
   const keptCounts = Object.entries(report.keptByRule).filter(([, n]) => n > 0).map(([rule, n]) => `${rule} ${n}`).join(", ");
   const bytes = report.dryRun ? report.candidateBytes : report.reclaimedBytes;
   lines.push(
     "",
-    `prune ${report.machine}${report.dryRun ? " (dry run)" : ""}: ${verb} ${report.dryRun ? report.candidates.length : report.removedImages} image(s), ${formatBytes(bytes)}${report.dryRun ? " at most" : " reclaimed"}; kept ${report.kept.length} (${keptCounts || "none"})${report.failed > 0 ? `; ${report.failed} failed` : ""}`,
+    `prune ${report.machine}${report.dryRun ? " (dry run)" : ""}: ${verb} ${report.dryRun ? report.candidates.length : report.removedImages} image(s), ${prettyBytes(bytes)}${report.dryRun ? " at most" : " reclaimed"}; kept ${report.kept.length} (${keptCounts || "none"})${report.failed > 0 ? `; ${report.failed} failed` : ""}`,
   );
-  if (report.buildCache.action === "prune") lines.push(`build cache: ${formatBytes(report.buildCache.usedBytes)} above ${formatBytes(report.buildCache.maxBytes)}${report.dryRun ? ", would be trimmed" : `, trimmed ${formatBytes(report.buildCache.reclaimedBytes ?? 0)}`}`);
+  if (report.buildCache.action === "prune") lines.push(`build cache: ${prettyBytes(report.buildCache.usedBytes)} above ${prettyBytes(report.buildCache.maxBytes)}${report.dryRun ? ", would be trimmed" : `, trimmed ${prettyBytes(report.buildCache.reclaimedBytes ?? 0)}`}`);
   if (report.firstSeenRecorded > 0) lines.push(`recorded ${report.firstSeenRecorded} managed image(s) berth had no record of (kept until they age past minAge)`);
   return `${lines.join("\n")}\n`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = "B";
-  for (const next of units) {
-    if (value < 1000) break;
-    value /= 1000;
-    unit = next;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${unit}`;
 }
