@@ -6,6 +6,7 @@ import { agentCommand } from "./commands/agent-command.ts";
 import { applyCommand } from "./commands/apply-command.ts";
 import { buildCommand } from "./commands/build-command.ts";
 import { ciMatrixCommand } from "./commands/ci-matrix-command.ts";
+import { initCommand } from "./commands/init-command.ts";
 import { metricsCommand } from "./commands/metrics-command.ts";
 import { planCommand } from "./commands/plan-command.ts";
 import { pruneCommand } from "./commands/prune-command.ts";
@@ -28,6 +29,7 @@ const COMMANDS: CommandSpec[] = [
   retryCommand,
   pruneCommand,
   metricsCommand,
+  initCommand,
 ];
 
 function helpText(): string {
