@@ -44,7 +44,7 @@ describe("progress view", () => {
       [42_000, { type: "phase", resource: api, phase: "starting" }],
     ]);
     expect(renderLive(model, 43_000)).toHaveLength(1);
-    expect(summaryLine(model.entries[0]!)).toBe("✓ image base  build Built (42.0 s, 4/4 steps, 1 cached, cache 25 %, 94.4 MB)  ⚠ budget: size 90.0 MiB > budget 80 MiB");
+    expect(summaryLine(model.entries[0]!)).toBe("✓ image base  build Built (42.0 s, 4/4 steps, 1 cached, 94.4 MB)  ⚠ budget: size 90.0 MiB > budget 80 MiB");
   });
 
   it("states what failed on the summary line of a failure, first line of the message only", () => {

@@ -74,7 +74,7 @@ export function summaryLine(entry: ProgressEntry): string {
   const measured = done.facts?.seconds ?? (entry.phase ? (done.at - entry.startedAt) / 1000 : undefined);
   if (measured !== undefined) facts.push(`${measured.toFixed(1)} s`);
   if (entry.steps && entry.steps.total > 0) facts.push(`${entry.steps.done}/${entry.steps.total} steps, ${entry.steps.cached} cached`);
-  if (done.facts?.cacheHitRatio !== undefined) facts.push(`cache ${Math.round(done.facts.cacheHitRatio * 100)} %`);
+  else if (done.facts?.cacheHitRatio !== undefined) facts.push(`cache ${Math.round(done.facts.cacheHitRatio * 100)} %`);
   if (done.facts?.sizeBytes !== undefined) facts.push(prettyBytes(done.facts.sizeBytes));
   if (entry.bytes) facts.push(`pulled ${prettyBytes(entry.bytes.current)}`);
   const head = `${done.ok ? "✓" : "✗"} ${entry.label}  ${done.action} ${done.reason}`;

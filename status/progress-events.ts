@@ -17,7 +17,7 @@ export type ProgressEvent =
       action: string;
       reason: string;
       message: string;
-      /** What is worth knowing about a success: budget breaches, a registry that was down. */
+      /** What is worth knowing about a success, short: budget breaches, a Degraded reason. */
       warnings?: string[];
       /** Measured facts worth a glance: seconds, cache-hit ratio, size. */
       facts?: { seconds?: number; cacheHitRatio?: number; sizeBytes?: number };

@@ -171,7 +171,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
         action: outcome.action,
         reason: outcome.reason,
         message: outcome.message,
-        warnings: [...(outcome.degraded ? [`${outcome.degraded.reason}: ${outcome.degraded.message}`] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
+        warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
         ...(outcome.facts ? { facts: { ...(outcome.facts.durationSeconds !== undefined && outcome.action === "build" ? { seconds: outcome.facts.durationSeconds } : {}), ...(outcome.facts.cacheHitRatio !== undefined && outcome.action === "build" ? { cacheHitRatio: outcome.facts.cacheHitRatio } : {}), sizeBytes: outcome.facts.sizeBytes } } : {}),
       });
     }

@@ -9,6 +9,7 @@ import { createApplyCommand } from "../../controller/commands/apply-command.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
+import { removeBuiltStack } from "../support/remove-built-stack.ts";
 import { docker } from "../support/stacks-harness.ts";
 
 describe("budgets.enforce", () => {
@@ -54,12 +55,7 @@ describe("budgets.enforce", () => {
   });
 
   afterAll(async () => {
-    const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => "")).split("\n").filter(Boolean);
-    if (ids.length > 0) await docker("rm", "-f", ...ids).catch(() => "");
-    await docker("network", "rm", `${stack}_default`).catch(() => "");
-    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `label=io.berth.image=${service}`).catch(() => "")).split("\n").filter(Boolean);
-    const rollback = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => "")).split("\n").filter(Boolean);
-    for (const tag of [...tags, ...rollback]) await docker("rmi", tag).catch(() => "");
+    await removeBuiltStack(stack, service);
     await rm(dir, { recursive: true, force: true });
   });
 

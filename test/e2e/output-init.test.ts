@@ -9,6 +9,7 @@ import { initCommand } from "../../controller/commands/init-command.ts";
 import { validateCommand } from "../../controller/commands/validate-command.ts";
 import type { CliIo } from "../../controller/cli-io.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/busybox-image.ts";
+import { removeBuiltStack } from "../support/remove-built-stack.ts";
 import { docker } from "../support/stacks-harness.ts";
 
 function capture(): CliIo & { out: () => string; err: () => string } {
@@ -30,12 +31,7 @@ describe("berth init", () => {
   });
 
   afterAll(async () => {
-    const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => "")).split("\n").filter(Boolean);
-    if (ids.length > 0) await docker("rm", "-f", ...ids).catch(() => "");
-    await docker("network", "rm", `${stack}_default`).catch(() => "");
-    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `label=io.berth.image=${stack}`).catch(() => "")).split("\n").filter(Boolean);
-    const rollback = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => "")).split("\n").filter(Boolean);
-    for (const tag of [...tags, ...rollback]) await docker("rmi", tag).catch(() => "");
+    await removeBuiltStack(stack, stack);
     await rm(dir, { recursive: true, force: true });
   });
 
