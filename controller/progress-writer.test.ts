@@ -47,3 +47,18 @@ describe("progress writer", () => {
     expect(out).toEqual([]);
   });
 });
+
+describe("progress writer and logs", () => {
+  it("on a terminal prints log lines above the live lines, which are drawn again below them", async () => {
+    const { out, writer } = capture(true);
+    writer.sink({ type: "phase", resource: base, phase: "building" });
+    await new Promise<void>((resolve) => writer.logs?.write("[12:00:00.000] WARN: image push failed\n", () => resolve()));
+    writer.close();
+    expect(out[1]?.startsWith("\x1b[1F\x1b[J[12:00:00.000] WARN: image push failed\n")).toBe(true);
+    expect(out[1]).toMatch(/WARN: image push failed\n. image base {2}building {2}0s\n$/u);
+  });
+
+  it("leaves logs on their own stream on a pipe", () => {
+    expect(capture(false).writer.logs).toBeUndefined();
+  });
+});

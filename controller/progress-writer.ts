@@ -1,5 +1,6 @@
 // Writes progress for a person: on a terminal, live lines redrawn in place above which each
 // finished resource collapses to its summary line; on a pipe, summary lines only; quiet, nothing.
+import { Writable } from "node:stream";
 import type { ProgressSink } from "../status/progress-events.ts";
 import { applyProgress, emptyProgress, renderLive, summaryLine } from "./progress-view.ts";
 import type { ProgressEntry } from "./progress-view.ts";
@@ -12,6 +13,11 @@ export type ProgressWriter = {
   line(text: string): void;
   /** Stops redrawing and clears the live lines. */
   close(): void;
+  /**
+   * On a terminal, where log lines must go so that they print above the live lines instead of
+   * being overwritten by the next redraw; undefined elsewhere (logs keep their own stream).
+   */
+  logs?: NodeJS.WritableStream;
 };
 
 export function createProgressWriter(out: ProgressOutput, options: { quiet?: boolean; now?: () => number; tickMs?: number } = {}): ProgressWriter {
@@ -37,7 +43,16 @@ export function createProgressWriter(out: ProgressOutput, options: { quiet?: boo
 
   const timer = out.tty ? setInterval(() => draw(), options.tickMs ?? 100) : undefined;
   timer?.unref();
+  const logs = out.tty
+    ? new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          draw(chunk.toString());
+          done();
+        },
+      })
+    : undefined;
   return {
+    ...(logs ? { logs } : {}),
     sink(event) {
       model = applyProgress(model, event, now());
       if (out.tty || event.type === "done") draw();

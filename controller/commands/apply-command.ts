@@ -69,7 +69,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
       const progress = writer.sink;
       const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
       const engine = deps.engine();
       writer.line(`berth apply: revision ${state.revision}, machine ${machine}`);
       let images: Awaited<ReturnType<ImagesStep>>;

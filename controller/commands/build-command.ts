@@ -51,10 +51,10 @@ export const buildCommand: CommandSpec = {
     const stateDir = explicitStateDir ?? (await mkdtemp(join(tmpdir(), "berth-build-state-")));
     try {
       const store = await openStatusStore(stateDir);
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
-      const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
       const json = boolFlag(args, "json");
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
+      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
+      const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
       const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink }).finally(() => writer.close());
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
