@@ -9,12 +9,13 @@ import { runCommand } from "../../platform/run-command.ts";
 import { removeCondition, setCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
 import { imageResource } from "../../status/progress-events.ts";
-import type { ProgressSink } from "../../status/progress-events.ts";
+import type { ProgressEvent, ProgressSink } from "../../status/progress-events.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
+import type { StepCounts } from "./buildkit-progress.ts";
 import { createFileHashCache } from "./hash-context.ts";
 import type { FileHashCache } from "./hash-context.ts";
 import { createBuildxBuilder } from "./image-builder.ts";
@@ -164,16 +165,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
       await record(state, machine, input, outcome);
-      options.progress?.({
-        type: "done",
-        resource: imageResource(step.name),
-        ok: outcome.ok,
-        action: outcome.action,
-        reason: outcome.reason,
-        message: outcome.message,
-        warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
-        ...(outcome.facts ? { facts: { ...(outcome.facts.durationSeconds !== undefined && outcome.action === "build" ? { seconds: outcome.facts.durationSeconds } : {}), ...(outcome.facts.cacheHitRatio !== undefined && outcome.action === "build" ? { cacheHitRatio: outcome.facts.cacheHitRatio } : {}), sizeBytes: outcome.facts.sizeBytes } } : {}),
-      });
+      options.progress?.(doneEvent(outcome));
     }
     const list = [...outcomes.values()];
     const ok = list.every((o) => o.ok);
@@ -248,7 +240,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       ...(cacheTo ? { cacheTo } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onStep: (s) => logger.info({ image: step.name, machine, step: s.name, cached: s.cached, ms: s.durationMs, error: s.error }, "build step"),
-      ...(options.progress ? { onCounts: (c: { done: number; total: number; cached: number }) => options.progress?.({ type: "steps", resource: imageResource(step.name), ...c }) } : {}),
+      ...(options.progress ? { onCounts: (c: StepCounts) => options.progress?.({ type: "steps", resource: imageResource(step.name), ...c }) } : {}),
     };
     options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "building" });
     logger.info({ image: step.name, machine, tag: step.tag, cacheFrom, cacheTo: cacheTo?.kind }, "image build started");
@@ -364,6 +356,22 @@ export function createImagesReconciler(deps: ImagesDeps) {
 }
 
 export type ImagesReconciler = ReturnType<typeof createImagesReconciler>;
+
+/** What a person watching sees of one image's result: warnings, and what a build measured. */
+function doneEvent(outcome: ImageOutcome): ProgressEvent {
+  const facts = outcome.facts;
+  const built = outcome.action === "build";
+  return {
+    type: "done",
+    resource: imageResource(outcome.name),
+    ok: outcome.ok,
+    action: outcome.action,
+    reason: outcome.reason,
+    message: outcome.message,
+    warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
+    ...(facts ? { facts: { ...(built && facts.durationSeconds !== undefined ? { seconds: facts.durationSeconds } : {}), ...(built && facts.cacheHitRatio !== undefined ? { cacheHitRatio: facts.cacheHitRatio } : {}), sizeBytes: facts.sizeBytes } } : {}),
+  };
+}
 
 function recordsWith(records: Record<string, number> | undefined, outcome: ImageOutcome): Record<string, number> {
   const out = { ...records };
