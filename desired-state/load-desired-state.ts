@@ -1,7 +1,7 @@
 // Loads and validates a whole desired-state root (berth.yaml, profiles, images, stacks) into
 // a DesiredState, collecting every problem with its file, line and field.
 import { createHash } from "node:crypto";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { profileSchema, RESERVED_VARIABLES } from "../profiles/profile-schema.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
@@ -18,6 +18,7 @@ import type { ComposeNormalizer } from "./normalize-compose.ts";
 import type { Problem } from "./problem.ts";
 import { issuesToProblems, MAX_FILE_BYTES, parseYamlText, readDocument, readFileLimited } from "./read-document.ts";
 import type { ParsedDocument } from "./read-document.ts";
+import { checkComposeReferences } from "./compose-references.ts";
 import { contentRevision, gitRevision } from "./revision.ts";
 import { resolveInside } from "./safe-path.ts";
 import type { RolloutFileSpec } from "./berth-file-schema.ts";
@@ -34,6 +35,11 @@ export type LoadResult = { ok: true; state: DesiredState } | { ok: false; proble
 /** The compose `build` keys berth hands to buildx; any other would be silently ignored, so it is refused. */
 const BUILD_KEYS_PASSED_ON: ReadonlySet<string> = new Set(["context", "dockerfile", "args"]);
 
+/** Bounds on one desired state: entries per folder (profiles, images, stacks) and bytes berth reads. */
+export const MAX_ENTRIES_PER_FOLDER = 1000;
+export const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+const TOP_LEVEL_FOLDERS = ["profiles", "images", "stacks"] as const;
+
 const COMPOSE_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
 type RawImage = { name: string; file: ImageFile; relFile: string; doc: ParsedDocument; dir: string };
@@ -49,6 +55,11 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   }
   const contents: Array<[string, string]> = [];
 
+  // Top-level entries are the repo's own: a symlink there (to /etc, or another tree) is refused;
+  // so is a desired state too large to check in bounded time.
+  problems.push(...(await symlinkedEntries(root)), ...(await oversizedFolders(root)));
+  if (problems.length > 0) return { ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) };
+
   // berth.yaml
   const berthRead = await readDocument(join(root, "berth.yaml"), "berth.yaml", berthFileSchema);
   if (!berthRead.ok) problems.push(...berthRead.problems);
@@ -59,7 +70,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   for (const entry of await listDir(join(root, "profiles"))) {
     if (!entry.endsWith(".json")) continue;
     const relFile = `profiles/${entry}`;
-    const parsed = await readParsed(join(root, relFile), relFile, "json", problems, contents);
+    const parsed = await readParsed(root, join(root, relFile), relFile, "json", problems, contents);
     if (!parsed) continue;
     const result = profileSchema.safeParse(parsed.doc.value);
     if (!result.success) {
@@ -87,7 +98,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
     const dir = join(root, "images", name);
     if (!(await isDirectory(dir))) continue;
     const relFile = `images/${name}/image.yaml`;
-    const parsed = await readParsed(join(dir, "image.yaml"), relFile, "yaml", problems, contents);
+    const parsed = await readParsed(root, join(dir, "image.yaml"), relFile, "yaml", problems, contents);
     if (!parsed) continue;
     const result = imageFileSchema.safeParse(parsed.doc.value ?? {});
     if (!result.success) {
@@ -109,12 +120,17 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
       continue;
     }
     const relFile = `stacks/${name}/${fileName}`;
-    const parsed = await readParsed(join(dir, fileName), relFile, "yaml", problems, contents);
+    const parsed = await readParsed(root, join(dir, fileName), relFile, "yaml", problems, contents);
     if (!parsed) continue;
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) problems.push({ file: relFile, field: "", message: `stack directory name "${name}" must be a valid compose project name (lowercase letters, digits, "-", "_")` });
     rawStacks.push({ name, dir, composePath: join(dir, fileName), relFile, text: parsed.text, doc: parsed.doc });
   }
 
+  const totalBytes = contents.reduce((sum, [, text]) => sum + Buffer.byteLength(text), 0);
+  if (totalBytes > MAX_TOTAL_BYTES) {
+    problems.push({ file: ".", field: "", message: `berth.yaml, profiles, images and stacks add up to ${(totalBytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_TOTAL_BYTES / 1024 / 1024} MiB limit` });
+    return { ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) };
+  }
   const rolloutDefaults = mergeRollout(DEFAULT_ROLLOUT, berth?.rollout);
   const fleetPrune = { ...DEFAULT_PRUNE, ...definedOnly(berth?.prune, (p) => ({ schedule: p.schedule, keep: p.keep, minAgeSeconds: p.minAge, foreign: p.foreign, buildCacheMaxGiB: p.buildCacheMaxGiB })) };
 
@@ -246,6 +262,9 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
   }
   if (problems.length > before) return undefined;
 
+  await checkComposeReferences(ctx.root, { abs: raw.composePath, rel: raw.relFile, doc: raw.doc }, problems);
+  if (problems.length > before) return undefined;
+
   let model: Record<string, unknown> = value;
   if (ctx.compose) {
     const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(raw.dir, raw.composePath) });
@@ -340,7 +359,7 @@ async function resolveImage(base: Omit<ImageSpec, "context" | "dockerfile" | "do
     return undefined;
   }
   const relDockerfile = relative(ctx.root, dockerfile.path);
-  const read = await readFileLimited(dockerfile.path, relDockerfile);
+  const read = await readFileLimited(dockerfile.path, relDockerfile, ctx.root);
   if (!read.ok) {
     ctx.problems.push(...read.problems);
     return undefined;
@@ -382,8 +401,8 @@ function definedOnly<T, R extends object>(value: T | undefined, map: (value: T) 
 }
 
 /** Reads one file within the limits and parses it (JSON files must be strict JSON); problems are collected. */
-async function readParsed(absPath: string, relFile: string, format: "json" | "yaml", problems: Problem[], contents: Array<[string, string]>): Promise<{ text: string; doc: ParsedDocument } | undefined> {
-  const read = await readFileLimited(absPath, relFile);
+async function readParsed(root: string, absPath: string, relFile: string, format: "json" | "yaml", problems: Problem[], contents: Array<[string, string]>): Promise<{ text: string; doc: ParsedDocument } | undefined> {
+  const read = await readFileLimited(absPath, relFile, root);
   if (!read.ok) {
     problems.push(...read.problems);
     return undefined;
@@ -412,11 +431,35 @@ async function siblingsDigest(dir: string, composePath: string): Promise<string>
   for (const name of await listDir(dir)) {
     const path = join(dir, name);
     if (path === composePath) continue;
-    const info = await stat(path).catch(() => undefined);
+    // Only the stack's own regular files (checkComposeReferences confines what compose reads).
+    const info = await lstat(path).catch(() => undefined);
     if (!info?.isFile() || info.size > MAX_FILE_BYTES) continue;
     hash.update(name).update("\0").update(await readFile(path)).update("\0");
   }
   return hash.digest("hex");
+}
+
+/** berth.yaml, the three folders and their entries must not be symlinks. */
+async function symlinkedEntries(root: string): Promise<Problem[]> {
+  const paths = ["berth.yaml", ...TOP_LEVEL_FOLDERS];
+  for (const folder of TOP_LEVEL_FOLDERS) {
+    if (!(await isSymlink(join(root, folder)))) paths.push(...(await listDir(join(root, folder))).map((name) => `${folder}/${name}`));
+  }
+  const linked = await Promise.all(paths.map((path) => isSymlink(join(root, path))));
+  return paths.filter((_, index) => linked[index]).map((file) => ({ file, field: "", message: "is a symlink; berth.yaml, profiles, images and stacks and their entries must be real files and folders of the desired state" }));
+}
+
+async function oversizedFolders(root: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const folder of TOP_LEVEL_FOLDERS) {
+    const count = (await listDir(join(root, folder))).length;
+    if (count > MAX_ENTRIES_PER_FOLDER) problems.push({ file: folder, field: "", message: `has ${count} entries, more than the limit of ${MAX_ENTRIES_PER_FOLDER}` });
+  }
+  return problems;
+}
+
+async function isSymlink(path: string): Promise<boolean> {
+  return lstat(path).then((s) => s.isSymbolicLink(), () => false);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

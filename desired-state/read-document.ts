@@ -1,10 +1,12 @@
 // Reads one YAML or JSON file of the desired state safely (size and alias limits) and
 // validates it with a zod schema, reporting problems with file, line and field.
-import { readFile, stat } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import type { Document } from "yaml";
 import type { z } from "zod";
+import { readRegularFile } from "../platform/read-regular-file.ts";
 import type { Problem } from "./problem.ts";
+import { isInside } from "./safe-path.ts";
 
 /** Our own files are small; anything larger is a mistake or an attack. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -18,20 +20,23 @@ export type ParsedDocument = {
 
 export type ReadResult<T> = { ok: true; value: T; doc: ParsedDocument } | { ok: false; problems: Problem[] };
 
-export async function readFileLimited(absPath: string, relPath: string): Promise<{ ok: true; text: string } | { ok: false; problems: Problem[] }> {
-  let size: number;
-  try {
-    const info = await stat(absPath);
-    if (!info.isFile()) return { ok: false, problems: [{ file: relPath, field: "", message: "is not a regular file" }] };
-    size = info.size;
-  } catch {
-    return { ok: false, problems: [{ file: relPath, field: "", message: "file not found" }] };
+/**
+ * Reads one file of the desired state: a regular file (never a FIFO or device, even through a
+ * symlink) within MAX_FILE_BYTES. With `realRoot`, its real path must also be inside that root, so
+ * a symlink to a host file is refused before anything of it is read (and nothing of it can reach
+ * a message).
+ */
+export async function readFileLimited(absPath: string, relPath: string, realRoot?: string): Promise<{ ok: true; text: string } | { ok: false; problems: Problem[] }> {
+  if (realRoot !== undefined) {
+    const real = await realpath(absPath).catch(() => undefined);
+    if (real !== undefined && !isInside(realRoot, real)) return { ok: false, problems: [{ file: relPath, field: "", message: "is a symlink pointing outside the desired-state root" }] };
   }
-  if (size > MAX_FILE_BYTES) {
-    const mib = (size / 1024 / 1024).toFixed(1);
-    return { ok: false, problems: [{ file: relPath, field: "", message: `file is ${mib} MiB, larger than the 1 MiB limit` }] };
-  }
-  return { ok: true, text: await readFile(absPath, "utf8") };
+  const read = await readRegularFile(absPath, MAX_FILE_BYTES);
+  if (read.ok) return read;
+  if (read.reason === "missing") return { ok: false, problems: [{ file: relPath, field: "", message: "file not found" }] };
+  if (read.reason === "not-regular") return { ok: false, problems: [{ file: relPath, field: "", message: "is not a regular file" }] };
+  const mib = ((read.size ?? 0) / 1024 / 1024).toFixed(1);
+  return { ok: false, problems: [{ file: relPath, field: "", message: `file is ${mib} MiB, larger than the 1 MiB limit` }] };
 }
 
 /** Parses YAML (a superset of JSON) text; syntax errors and alias bombs become problems. */

@@ -20,4 +20,9 @@ describe("profile injection", () => {
   it("lets a service's own environment win over the profile", () => {
     expect(serviceEnvironment("pc2", pc2, { OMP_NUM_THREADS: "2", LOG: null })).toEqual({ MACHINE: "pc2", OMP_NUM_THREADS: "2", CUDA_ARCH: "8.6", UVICORN_WORKERS: "8", LOG: null });
   });
+
+  it("escapes $ in injected values so compose keeps them literal, leaving the service's own (already escaped) values alone", () => {
+    const env = serviceEnvironment("m$1", { TOKEN: "${BERTH_REPO}", PRICE: "5$" }, { OWN: "$$HOME" });
+    expect(env).toEqual({ MACHINE: "m$$1", TOKEN: "$${BERTH_REPO}", PRICE: "5$$", OWN: "$$HOME" });
+  });
 });

@@ -22,7 +22,18 @@ export function profileJson(profile: Profile): string {
   return JSON.stringify(Object.fromEntries(Object.entries(profile).sort(([a], [b]) => compareText(a, b))));
 }
 
-/** Runtime environment of a service: profile variables and MACHINE, with the service's own values winning. */
+/**
+ * Runtime environment of a service as it goes into a compose file: profile variables and MACHINE,
+ * with the service's own values winning. Compose interpolates `$` in the file it runs, so injected
+ * values are escaped (`$` → `$$`): a profile value `${BERTH_REPO}` stays that literal text instead
+ * of becoming the agent's own variable. `own` comes from `docker compose config`, already escaped.
+ */
 export function serviceEnvironment(machine: string, profile: Profile, own: Readonly<Record<string, string | null>>): Record<string, string | null> {
-  return { MACHINE: machine, ...profile, ...own };
+  const injected = Object.fromEntries(Object.entries({ MACHINE: machine, ...profile }).map(([key, value]) => [key, escapeInterpolation(value)]));
+  return { ...injected, ...own };
+}
+
+/** Escapes compose interpolation: every `$` becomes `$$`, which compose turns back into one `$`. */
+export function escapeInterpolation(value: string): string {
+  return value.replaceAll("$", "$$$$");
 }

@@ -1,7 +1,7 @@
 // Everything the images planner needs, computed from the desired state without building:
 // per image its build args, input hash, tags and parents, in topological order.
 import { readFile, realpath } from "node:fs/promises";
-import { isAbsolute, relative } from "node:path";
+import { isInside } from "../../desired-state/safe-path.ts";
 import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.ts";
 import { forMachine } from "../../desired-state/desired-state.ts";
 import { ancestryChain, dependentsOf, topologicalOrder } from "../../desired-state/image-graph.ts";
@@ -32,11 +32,6 @@ export type ImageInput = {
 };
 
 export type ImageInputOptions = { cache?: FileHashCache; localPrefix?: string; now?: Date; registry?: string };
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
 
 /** The machine's images plus every image they build FROM (closure), in state order. */
 function neededImages(state: DesiredState, machine: string): ImageSpec[] {
@@ -148,11 +143,11 @@ type SourceRead = { ok: true; dockerfileText: string; context: { hash: string } 
 
 async function readImageSources(spec: ImageSpec, realRoot: string, root: string, cache: FileHashCache): Promise<SourceRead> {
   const realContext = await realpath(spec.context).catch(() => undefined);
-  if (!realContext || !inside(realRoot, realContext)) {
+  if (!realContext || !isInside(realRoot, realContext)) {
     return { ok: false, problem: { reason: "ContextOutsideRoot", message: `build context ${spec.context} ${realContext ? "escapes" : "is missing from"} the desired-state root ${root}` } };
   }
   const realDockerfile = await realpath(spec.dockerfile).catch(() => undefined);
-  if (realDockerfile && !inside(realRoot, realDockerfile)) {
+  if (realDockerfile && !isInside(realRoot, realDockerfile)) {
     return { ok: false, problem: { reason: "ContextOutsideRoot", message: `Dockerfile ${spec.dockerfile} escapes the desired-state root ${root}` } };
   }
   let dockerfileText: string;
