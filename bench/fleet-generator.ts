@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export async function generateFleet(options: { services: number; images: number; perStack?: number }): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "berth-bench-fleet-"));
+export async function generateFleet(options: { services: number; images: number; perStack?: number; prefix?: string }): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), options.prefix ?? "berth-bench-fleet-"));
   const perStack = options.perStack ?? 10;
   await mkdir(join(root, "profiles"), { recursive: true });
   await writeFile(join(root, "berth.yaml"), "version: 1\nmachines:\n  pc2: { profile: pc2 }\n");

@@ -269,7 +269,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
   if (ctx.compose) {
     const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(raw.dir, raw.composePath) });
     if (!normalized.ok) {
-      problems.push({ file: raw.relFile, field: "", message: `docker compose rejects it: ${normalized.message}` });
+      problems.push({ file: raw.relFile, field: "", message: normalized.reason === "TimedOut" ? `could not be checked: ${normalized.message} (the host is overloaded; the file itself may be fine)` : `docker compose rejects it: ${normalized.message}` });
       return undefined;
     }
     model = normalized.model;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ComposeCli } from "../platform/compose-cli.ts";
+import { CommandError } from "../platform/run-command.ts";
 import { createComposeNormalizer } from "./normalize-compose.ts";
 
 function fakeCompose(): ComposeCli & { calls: number } {
@@ -32,5 +33,35 @@ describe("compose normalizer", () => {
     await normalizer.normalize({ ...input, siblingsDigest: "env-v1" });
     await normalizer.normalize({ ...input, siblingsDigest: "env-v2" });
     expect(compose.calls).toBe(2);
+  });
+
+  it("runs at most `concurrency` compose processes at once, however many stacks arrive together", async () => {
+    let running = 0;
+    let peak = 0;
+    const compose: ComposeCli = {
+      run: () => Promise.reject(new Error("not used")),
+      config: async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        running -= 1;
+        return { services: {} };
+      },
+    };
+    const normalizer = createComposeNormalizer(compose, { concurrency: 2 });
+
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => normalizer.normalize({ project: `s${i}`, directory: `/d/${i}`, file: "compose.yaml", text: `services: {} # ${i}` })));
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(peak).toBe(2);
+  });
+
+  it("reports a compose call killed at its timeout as a timeout, not as compose rejecting the file", async () => {
+    const compose: ComposeCli = {
+      run: () => Promise.reject(new Error("not used")),
+      config: () => Promise.reject(new CommandError("docker compose -p x", { stdout: "", stderr: "\ntimed out after 30000 ms", exitCode: 124 }, true)),
+    };
+    const result = await createComposeNormalizer(compose).normalize({ project: "x", directory: "/d", file: "compose.yaml", text: "services: {}" });
+    expect(result).toEqual({ ok: false, reason: "TimedOut", message: "docker compose config did not finish within 30 s" });
   });
 });

@@ -2,6 +2,7 @@
 // the stack's content (the compose text and the files beside it, e.g. .env), not its path:
 // under git-sync every commit is a new directory, and an unchanged stack must cost nothing.
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { CommandError } from "../platform/run-command.ts";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 
@@ -13,12 +14,21 @@ export type ComposeNormalizer = {
     text: string;
     /** Digest of the other files beside the compose file (.env, env files) that can change the model. */
     siblingsDigest?: string;
-  }): Promise<{ ok: true; model: Record<string, unknown> } | { ok: false; message: string }>;
+  }): Promise<{ ok: true; model: Record<string, unknown> } | { ok: false; reason: "Rejected" | "TimedOut"; message: string }>;
 };
+
+/** How long one `docker compose config` may take once it runs (time waiting for a slot is not counted). */
+export const NORMALIZE_TIMEOUT_MS = 30_000;
 
 type Entry = { directory: string; json: string };
 
-export function createComposeNormalizer(compose: ComposeCli, maxEntries = 500): ComposeNormalizer {
+/**
+ * `concurrency`: compose processes at once (default: the CPU count). 400 stacks started at once
+ * starve each other past any timeout; a few at a time finish sooner and never time out.
+ */
+export function createComposeNormalizer(compose: ComposeCli, options: { maxEntries?: number; concurrency?: number } = {}): ComposeNormalizer {
+  const maxEntries = options.maxEntries ?? 500;
+  const slots = createSlots(options.concurrency ?? availableParallelism());
   const cache = new Map<string, Entry>();
   return {
     async normalize({ project, directory, file, text, siblingsDigest = "" }) {
@@ -29,17 +39,41 @@ export function createComposeNormalizer(compose: ComposeCli, maxEntries = 500): 
         const json = hit.directory === directory ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(directory).slice(1, -1));
         return { ok: true, model: JSON.parse(json) as Record<string, unknown> };
       }
+      const release = await slots.acquire();
       try {
         // An empty environment except PATH/HOME: the desired state must not depend on the agent's shell.
         const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", DOCKER_HOST: process.env["DOCKER_HOST"] ?? "" };
-        const model = await compose.config({ name: project, directory, files: [file] }, { env });
+        const model = await compose.config({ name: project, directory, files: [file] }, { env, timeoutMs: NORMALIZE_TIMEOUT_MS });
         if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
         cache.set(key, { directory, json: JSON.stringify(model) });
         return { ok: true, model };
       } catch (error) {
+        if (error instanceof CommandError && error.timedOut) return { ok: false, reason: "TimedOut", message: `docker compose config did not finish within ${NORMALIZE_TIMEOUT_MS / 1000} s` };
         const message = error instanceof CommandError ? error.result.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);
-        return { ok: false, message: message.replace(/\s+/g, " ").slice(0, 500) };
+        return { ok: false, reason: "Rejected", message: message.replace(/\s+/g, " ").slice(0, 500) };
+      } finally {
+        release();
       }
+    },
+  };
+}
+
+/** A counting semaphore: at most `count` holders at once, the others wait in order. */
+function createSlots(count: number): { acquire(): Promise<() => void> } {
+  let free = Math.max(1, count);
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else free += 1;
+  };
+  return {
+    acquire() {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve(release);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(release)));
     },
   };
 }

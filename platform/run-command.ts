@@ -20,12 +20,15 @@ export type RunOptions = {
 export class CommandError extends Error {
   readonly result: CommandResult;
   readonly command: string;
-  constructor(command: string, result: CommandResult) {
+  /** The command was killed at its timeout (not a failure of its own). */
+  readonly timedOut: boolean;
+  constructor(command: string, result: CommandResult, timedOut = false) {
     const tail = result.stderr.trim().split("\n").slice(-12).join("\n");
     super(`${command} exited ${result.exitCode}${tail ? `: ${tail}` : ""}`);
     this.name = "CommandError";
     this.command = command;
     this.result = result;
+    this.timedOut = timedOut;
   }
 }
 
@@ -48,7 +51,7 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
           // A grandchild may hold the pipes open: do not wait for them to close.
           settled = true;
           const partial = { stdout: out.join(""), stderr: `${err.join("")}\ntimed out after ${options.timeoutMs} ms`, exitCode: 124 };
-          reject(new CommandError(`${file} ${args.slice(0, 3).join(" ")}`, partial));
+          reject(new CommandError(`${file} ${args.slice(0, 3).join(" ")}`, partial, true));
         }, options.timeoutMs)
       : undefined;
     collectLines(child.stdout, out, options.onStdoutLine);
@@ -65,7 +68,7 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
       const result = { stdout: out.join(""), stderr: err.join(""), exitCode: code ?? (signal ? 128 : 1) };
       const name = `${file} ${args.slice(0, 3).join(" ")}`;
       settled = true;
-      if (timedOut) reject(new CommandError(name, { ...result, stderr: `${result.stderr}\ntimed out after ${options.timeoutMs} ms` }));
+      if (timedOut) reject(new CommandError(name, { ...result, stderr: `${result.stderr}\ntimed out after ${options.timeoutMs} ms` }, true));
       else if (result.exitCode !== 0 && !options.allowFailure) reject(new CommandError(name, result));
       else resolve(result);
     });
