@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, symlink, utimes, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFileHashCache, hashContext } from "./hash-context.ts";
+import { createFileHashCache, hashContext, MAX_DOCKERIGNORE_BYTES } from "./hash-context.ts";
 
 let dir: string;
 const dockerfile = () => join(dir, "Dockerfile");
@@ -50,5 +50,19 @@ describe("hashContext", () => {
     expect(second.hash).toBe(first.hash);
     await utimes(join(dir, "src", "a.txt"), new Date(), new Date(Date.now() + 5_000));
     expect((await hashContext(dir, dockerfile(), cache)).hashedBytes).toBe(2);
+  });
+});
+
+describe("reading .dockerignore", () => {
+  it("refuses a .dockerignore that is a symlink to /dev/zero instead of reading it without end", async () => {
+    await symlink("/dev/zero", join(dir, ".dockerignore"));
+    const before = process.memoryUsage().rss;
+    await expect(hashContext(dir, dockerfile())).rejects.toThrow(`${join(dir, ".dockerignore")} is not a regular file`);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("refuses a .dockerignore larger than the limit", async () => {
+    await writeFile(join(dir, ".dockerignore"), `${"x".repeat(MAX_DOCKERIGNORE_BYTES)}\n`);
+    await expect(hashContext(dir, dockerfile())).rejects.toThrow(/\.dockerignore is larger than the 256 KiB limit for a \.dockerignore/);
   });
 });

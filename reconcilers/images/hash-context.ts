@@ -4,8 +4,9 @@ import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { lstat, open, readdir, readFile, readlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { createIgnoreMatcher, parseDockerignore } from "./dockerignore.ts";
-import type { IgnoreMatcher } from "./dockerignore.ts";
+// CommonJS whose types declare `export default`: under NodeNext the factory is `.default` (it sets that itself).
+import balenaDockerignore from "@balena/dockerignore";
+import { readRegularFile } from "../../platform/read-regular-file.ts";
 
 type CachedFile = { size: number; mtimeMs: number; ctimeMs: number; ino: number; hash: string };
 
@@ -22,11 +23,62 @@ export type ContextHash = { hash: string; files: number; bytes: number; hashedBy
 const WHOLE_FILE_LIMIT = 32 * 1024 * 1024;
 const CHUNK = 4 * 1024 * 1024;
 
-/** The .dockerignore that applies: `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's. */
+/** A .dockerignore larger than this is refused (real ones are a few hundred bytes). */
+export const MAX_DOCKERIGNORE_BYTES = 256 * 1024;
+
+export type IgnoreMatcher = {
+  /** True when the context-relative path (forward slashes) is hidden from the build. */
+  ignores(path: string): boolean;
+  /** True when some "!" rule could re-include a path below an ignored directory. */
+  readonly hasExceptions: boolean;
+};
+
+/**
+ * The .dockerignore that applies: `<Dockerfile>.dockerignore` beside the Dockerfile wins over the
+ * context's. Read bounded: a regular file (a symlink to /dev/zero or a FIFO is refused) within
+ * MAX_DOCKERIGNORE_BYTES; anything else throws, naming the file.
+ */
 export async function ignoreMatcherFor(context: string, dockerfile: string): Promise<IgnoreMatcher> {
-  const specific = await readFile(join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`), "utf8").catch(() => undefined);
-  const general = specific ?? (await readFile(join(context, ".dockerignore"), "utf8").catch(() => ""));
-  return createIgnoreMatcher(parseDockerignore(general));
+  const specific = await readIgnoreFile(join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`));
+  return parseDockerignore(specific ?? (await readIgnoreFile(join(context, ".dockerignore"))) ?? "");
+}
+
+/** moby's .dockerignore semantics (@balena/dockerignore, case-sensitive like Docker on Linux). */
+export function parseDockerignore(text: string): IgnoreMatcher {
+  const lines = text.split(/\r?\n/);
+  const matcher = balenaDockerignore.default({ ignorecase: false }).add(lines.map(escapeRegexLiterals));
+  return { ignores: (path) => matcher.ignores(path), hasExceptions: lines.some((line) => line.trim().startsWith("!")) };
+}
+
+/**
+ * @balena/dockerignore turns a pattern into a RegExp escaping only "." and "$", so "(", "+", "|",
+ * "{" … in a name (e.g. `dist/pkg-1.0+g1-py3-none-any.whl`) would act as regex syntax and the file
+ * would not match as moby matches it. Escape them outside [...] classes (its "\\x" is a literal x).
+ */
+function escapeRegexLiterals(pattern: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i += 1) {
+    const ch = pattern[i] ?? "";
+    if (ch === "\\") {
+      out += pattern.slice(i, i + 2);
+      i += 1;
+    } else if (inClass) {
+      out += ch;
+      if (ch === "]") inClass = false;
+    } else if (ch === "[") {
+      inClass = true;
+      out += ch;
+    } else out += "()|+{}^]".includes(ch) ? `\\${ch}` : ch;
+  }
+  return out;
+}
+
+async function readIgnoreFile(path: string): Promise<string | undefined> {
+  const read = await readRegularFile(path, MAX_DOCKERIGNORE_BYTES);
+  if (read.ok) return read.text;
+  if (read.reason === "missing") return undefined;
+  throw new Error(read.reason === "too-large" ? `${path} is larger than the ${MAX_DOCKERIGNORE_BYTES / 1024} KiB limit for a .dockerignore` : `${path} is not a regular file`);
 }
 
 export async function hashContext(context: string, dockerfile: string, cache: FileHashCache = createFileHashCache()): Promise<ContextHash> {
