@@ -19,6 +19,10 @@ export const AGENT_OPTIONS = {
   "stack-concurrency": { type: "string" },
   policy: { type: "string" },
   once: { type: "boolean" },
+  "verify-range": { type: "boolean" },
+  "no-rollback": { type: "boolean" },
+  "listen-insecure": { type: "boolean" },
+  "protect-status": { type: "boolean" },
 } as const;
 
 const configSchema = z
@@ -40,11 +44,27 @@ const configSchema = z
     /** Host policy file; default /etc/berth/policy.yaml when it exists, else level baseline. */
     policy: z.string().min(1).optional(),
     once: z.boolean().default(false),
+    verifyRange: z.boolean().default(false),
+    noRollback: z.boolean().default(false),
+    listenInsecure: z.boolean().default(false),
+    protectStatus: z.boolean().default(false),
   })
   .refine((c) => (c.desiredState ? !c.repo : Boolean(c.repo)), { error: "give exactly one of --desired-state DIR or --repo URL" })
   .refine((c) => c.verifyCommits !== "ssh" || Boolean(c.allowedSigners), { error: "--verify-commits ssh needs --allowed-signers FILE" })
   .refine((c) => c.verifyCommits !== "gpg" || Boolean(c.gpgKeyring), { error: "--verify-commits gpg needs --gpg-keyring DIR" })
-  .refine((c) => !c.verifyCommits || Boolean(c.repo), { error: "--verify-commits works with --repo (berth syncs and verifies the commits itself)" });
+  .refine((c) => !c.verifyCommits || Boolean(c.repo), { error: "--verify-commits works with --repo (berth syncs and verifies the commits itself)" })
+  .refine((c) => !c.verifyRange || Boolean(c.verifyCommits), { error: "--verify-range needs --verify-commits" })
+  .refine((c) => !c.noRollback || Boolean(c.repo), { error: "--no-rollback works with --repo (berth syncs the commits itself)" })
+  .refine((c) => c.listenInsecure || isLoopbackHost(c.listen.slice(0, c.listen.lastIndexOf(":"))), {
+    error: "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put a TLS proxy in front (docs/security.md), or add --listen-insecure",
+  })
+  .refine((c) => !c.protectStatus || Boolean(c.apiTokenFile), { error: "--protect-status needs --api-token-file" });
+
+/** 127.0.0.0/8, ::1 and localhost: reachable only from this host. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
 
 export type AgentConfig = z.output<typeof configSchema>;
 
@@ -79,6 +99,10 @@ export function agentConfig(args: CommandArgs, env: NodeJS.ProcessEnv): { ok: tr
       stackConcurrency: pick("stack-concurrency"),
       policy: pick("policy"),
       once: pick("once"),
+      verifyRange: pick("verify-range"),
+      noRollback: pick("no-rollback"),
+      listenInsecure: pick("listen-insecure"),
+      protectStatus: pick("protect-status"),
     }).filter(([, v]) => v !== undefined),
   );
   const parsed = configSchema.safeParse(raw);

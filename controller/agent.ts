@@ -105,6 +105,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         dir: join(config.stateDir, "source"),
         intervalSeconds: config.fetchIntervalSeconds,
         logger: logger.child({ source: "git" }),
+        verifyRange: config.verifyRange,
+        noRollback: config.noRollback,
         ...(config.verifyCommits
           ? { verify: createCommitVerifier(config.verifyCommits === "ssh" ? { format: "ssh", allowedSignersFile: config.allowedSigners ?? "" } : { format: "gpg", keyringDir: config.gpgKeyring ?? "" }) }
           : {}),
@@ -159,7 +161,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       if (result.changed || !current) queue.add(SOURCE_KEY);
       return;
     }
-    if (result.reason === "VerificationFailed") {
+    if (result.reason === "VerificationFailed" || result.reason === "NotDescendant") {
       gitBlocked = result.message;
       await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "SourceVerified", status: "False", reason: result.reason, message: result.message }) }));
       throw new TerminalError(result.reason, result.message);

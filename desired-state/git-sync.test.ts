@@ -1,5 +1,7 @@
 // Behaviour of git sync against real git repositories: publish, force-push, unreachable remote, verification.
-import { readFile, readdir, readlink, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, readlink, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -260,6 +262,123 @@ describe("createGitSync", { timeout: 30_000 }, () => {
 
       expect(result).toMatchObject({ ok: false, reason: "VerificationFailed" });
       expect(await gitSync.publishedRevision()).toBeUndefined();
+    });
+  });
+
+  describe("hardened against the host's git configuration and the commit's attributes", () => {
+    it("does not run a filter driver from the host's global git config that a commit's .gitattributes names", async () => {
+      const marker = join(root, "filter-ran");
+      const home = join(root, "home");
+      await source.commit({ ".gitattributes": "*.txt filter=evil\n", "a.txt": "a\n" }, "names a filter");
+      await mkdir(home);
+      await writeFile(join(home, ".gitconfig"), `[filter "evil"]\n\tsmudge = touch ${marker} && cat\n\trequired = true\n`);
+      const saved = { HOME: process.env["HOME"], GIT_CONFIG_GLOBAL: process.env["GIT_CONFIG_GLOBAL"] };
+      process.env["HOME"] = home;
+      delete process.env["GIT_CONFIG_GLOBAL"];
+      let result;
+      try {
+        result = await createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger }).sync();
+      } finally {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+
+      expect(result).toMatchObject({ ok: true, changed: true });
+      expect(await stat(marker).then(() => true, () => false)).toBe(false);
+      expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("a\n");
+    });
+
+    it("checks out with filters, ident and encodings off even when git's own config defines the filter", async () => {
+      const marker = join(root, "filter-ran");
+      await source.commit({ ".gitattributes": "*.txt filter=evil ident\n", "a.txt": "$Id$\n" }, "names a filter");
+      const real = createGitRunner();
+      const withFilter: GitRunner = { run: (args, options = {}) => real.run(args, { ...options, config: { ...options.config, "filter.evil.smudge": `touch ${marker} && cat` } }) };
+
+      const result = await createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger, git: withFilter }).sync();
+
+      expect(result).toMatchObject({ ok: true });
+      expect(await stat(marker).then(() => true, () => false)).toBe(false);
+      expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("$Id$\n");
+    });
+
+    it("sends URL credentials as a header from the environment: never in git's argv, never to children as BERTH_*", async () => {
+      const seen: string[] = [];
+      const server = createServer((req, res) => {
+        seen.push(req.headers.authorization ?? "");
+        res.writeHead(401, { "www-authenticate": 'Basic realm="x"' }).end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const port = (server.address() as AddressInfo).port;
+      const log = join(root, "git-calls.log");
+      const wrapper = join(root, "git-wrapper.sh");
+      await writeFile(wrapper, `#!/bin/sh\nprintf '%s\\n' "ARGV $*" >> ${log}\nenv | grep '^BERTH_' | sed 's/^/ENV /' >> ${log}\nexec git "$@"\n`);
+      await chmod(wrapper, 0o755);
+      process.env["BERTH_REPO"] = `http://deploy:s3cr3t-token@127.0.0.1:${port}/repo.git`;
+      try {
+        const gitSync = createGitSync({ url: process.env["BERTH_REPO"], branch: "main", dir: syncDir, logger: captureLogger().logger, git: createGitRunner({ program: wrapper }), fetchTimeoutMs: 20_000 });
+
+        const result = await gitSync.sync();
+
+        expect(result).toMatchObject({ ok: false, reason: "FetchFailed" });
+        const calls = await readFile(log, "utf8");
+        expect(calls).toContain(`ARGV -C ${join(syncDir, "repo.git")}`);
+        expect(calls).toContain(`http://127.0.0.1:${port}/repo.git`);
+        expect(calls).not.toContain("s3cr3t-token");
+        expect(calls).not.toContain("ENV BERTH_");
+        expect(seen).toContain(`Basic ${Buffer.from("deploy:s3cr3t-token").toString("base64")}`);
+      } finally {
+        delete process.env["BERTH_REPO"];
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  });
+
+  describe("replay protection", () => {
+    async function signedSetup() {
+      const trusted = await generateSshKey(root, "ops");
+      const allowedSignersFile = join(root, "allowed_signers");
+      await writeFile(allowedSignersFile, `${trusted.allowedSignersLine}\n`);
+      const signing = { format: "ssh" as const, privateKeyFile: trusted.privateKeyFile };
+      return { signing, verify: createCommitVerifier({ format: "ssh", allowedSignersFile }) };
+    }
+
+    it("with --no-rollback refuses a force-push back to an older signed commit and stays on the applied one", async () => {
+      const { signing, verify } = await signedSetup();
+      const { logger, lines } = captureLogger();
+      const gitSync = createGitSync({ url: source.path, branch: "main", dir: syncDir, logger, verify, noRollback: true });
+      const old = await source.commit({ "a.txt": "vulnerable" }, "old", signing);
+      await gitSync.sync();
+      const fixed = await source.commit({ "a.txt": "fixed" }, "fixed", signing);
+      expect(await gitSync.sync()).toEqual({ ok: true, revision: fixed, changed: true });
+
+      await source.resetHard(old);
+      const replayed = await gitSync.sync();
+
+      expect(replayed).toEqual({ ok: false, reason: "NotDescendant", revision: fixed, message: expect.stringContaining(`new tip ${old.slice(0, 12)} does not descend from the last applied commit ${fixed.slice(0, 12)} (--no-rollback)`) });
+      expect(await readlink(join(syncDir, "current"))).toBe(`worktrees/${fixed}`);
+      expect(lines().some((line) => line["msg"] === "branch moved to a commit that does not descend from the applied one; not publishing it")).toBe(true);
+      // Building on the replayed commit does not help; building on the applied one does.
+      await source.commit({ "a.txt": "next" }, "next", signing);
+      expect(await gitSync.sync()).toMatchObject({ ok: false, reason: "NotDescendant" });
+      await source.resetHard(fixed);
+      const onward = await source.commit({ "a.txt": "onward" }, "onward", signing);
+      expect(await gitSync.sync()).toEqual({ ok: true, revision: onward, changed: true });
+    });
+
+    it("with --verify-range refuses a signed tip on top of an unsigned commit", async () => {
+      const { signing, verify } = await signedSetup();
+      const gitSync = createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger, verify, verifyRange: true });
+      const first = await source.commit({ "a.txt": "1" }, "first", signing);
+      await gitSync.sync();
+      const sneaked = await source.commit({ "a.txt": "sneaked" }, "unsigned in the middle");
+      await source.commit({ "a.txt": "2" }, "signed tip", signing);
+
+      const result = await gitSync.sync();
+
+      expect(result).toMatchObject({ ok: false, reason: "VerificationFailed", revision: first, message: `commit ${sneaked} is not signed` });
+      expect(await readlink(join(syncDir, "current"))).toBe(`worktrees/${first}`);
     });
   });
 

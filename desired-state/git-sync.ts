@@ -1,13 +1,13 @@
 // Syncs a git branch into `dir` and publishes each commit as its own tree behind an atomically swapped symlink.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../platform/logger.ts";
 import { createGitRunner } from "./git-runner.ts";
 import type { GitRunner } from "./git-runner.ts";
 import type { CommitVerifier } from "./verify-commit.ts";
 
-export type SyncFailureReason = "FetchFailed" | "VerificationFailed" | "CheckoutFailed";
+export type SyncFailureReason = "FetchFailed" | "VerificationFailed" | "NotDescendant" | "CheckoutFailed";
 
 /** `revision` on a failure is the commit that stays published (undefined before the first success). */
 export type SyncResult =
@@ -25,6 +25,10 @@ export type GitSyncOptions = {
   intervalSeconds?: number;
   /** When set, only commits it verifies are published (fail closed). */
   verify?: CommitVerifier;
+  /** Verify every commit between the published one and the new tip, not only the tip. */
+  verifyRange?: boolean;
+  /** A new tip must descend from the published commit: a force-push to older (replayed) history is refused. */
+  noRollback?: boolean;
   logger: Logger;
   git?: GitRunner;
   fetchTimeoutMs?: number;
@@ -41,6 +45,11 @@ export type GitSync = {
 };
 
 export const DEFAULT_SYNC_INTERVAL_SECONDS = 60;
+/**
+ * `repo.git/info/attributes` (which wins over a commit's own .gitattributes): no filter drivers,
+ * no `ident` expansion, no working-tree re-encoding while checking out. End-of-line handling stays.
+ */
+export const CHECKOUT_ATTRIBUTES = "* -filter -ident -working-tree-encoding\n";
 const SHA_PATTERN = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const LOCAL_TIMEOUT_MS = 60_000;
 
@@ -57,6 +66,8 @@ export function createGitSync(options: GitSyncOptions): GitSync {
   const currentPath = join(dir, "current");
   const previousPath = join(dir, "previous");
   const safeUrl = redactUrl(url);
+  // Credentials in the URL go to git as an HTTP header through the environment, never in argv.
+  const { url: fetchUrl, config: authConfig } = splitCredentials(url);
   const ref = `refs/heads/${branch}`;
   /** Commits verified in this process; a published commit is verified once after a restart. */
   const verified = new Set<string>();
@@ -87,10 +98,18 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     repoReady = true;
   }
 
+  /** Written before every checkout: a mirror from an older berth, or one edited by hand, gets it too. */
+  async function pinAttributes(): Promise<void> {
+    const file = join(repoDir, "info", "attributes");
+    if ((await readFile(file, "utf8").catch(() => "")) === CHECKOUT_ATTRIBUTES) return;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, CHECKOUT_ATTRIBUTES);
+  }
+
   async function fetch(): Promise<void> {
     await ensureRepo();
     // Force pushes are detected by merge-base; git's maintenance runs after publishing.
-    await git.run(["-C", repoDir, "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--no-show-forced-updates", "--no-auto-maintenance", "--", url, `+${ref}:${ref}`], { timeoutMs: fetchTimeoutMs });
+    await git.run(["-C", repoDir, "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--no-show-forced-updates", "--no-auto-maintenance", "--", fetchUrl, `+${ref}:${ref}`], { timeoutMs: fetchTimeoutMs, config: authConfig });
   }
 
   /** The fetched tip: the loose ref fetch just wrote, or rev-parse when git packed it. */
@@ -126,6 +145,7 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     const temp = join(worktreesDir, `.tmp-${sha}-${suffix}`);
     const indexFile = join(dir, `.index-${suffix}`);
     try {
+      await pinAttributes();
       await mkdir(temp);
       // A private index and an explicit work tree: no worktree metadata in repo.git, no `.git` in the tree.
       await git.run(["--git-dir", repoDir, "--work-tree", temp, "read-tree", "--reset", "-u", sha], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: fetchTimeoutMs });
@@ -149,6 +169,20 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       await rm(join(worktreesDir, entry), { recursive: true, force: true });
       logger.debug({ worktree: entry }, "removed old worktree");
     }
+  }
+
+  /** 0: `tip` descends from `base`; anything else (not an ancestor, or the old commit is gone) is a no. */
+  async function descendsFrom(tip: string, base: string): Promise<boolean> {
+    const result = await git.run(["-C", repoDir, "merge-base", "--is-ancestor", base, tip], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
+    return result?.exitCode === 0;
+  }
+
+  /** The tip alone, or with --verify-range every commit reachable from it and not from the published one. */
+  async function commitsToVerify(tip: string, published: string | undefined): Promise<string[]> {
+    if (!verify || !options.verifyRange || published === undefined || published === tip) return [tip];
+    const { stdout } = await git.run(["-C", repoDir, "rev-list", "--reverse", tip, `^${published}`], { timeoutMs: LOCAL_TIMEOUT_MS });
+    const range = stdout.split("\n").filter((line) => SHA_PATTERN.test(line));
+    return range.length > 0 ? range : [tip];
   }
 
   async function isForcePush(from: string, to: string): Promise<boolean> {
@@ -178,8 +212,16 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     } catch (error) {
       return { ok: false, reason: "FetchFailed", message: `branch ${branch} not found after fetch: ${redact(errorMessage(error))}`, revision: published };
     }
-    const rejected = await verifyOnce(tip);
-    if (rejected) return { ...rejected, revision: published };
+    if (options.noRollback && published !== undefined && published !== tip && !(await descendsFrom(tip, published))) {
+      const message = `new tip ${tip.slice(0, 12)} does not descend from the last applied commit ${published.slice(0, 12)} (--no-rollback): a force-push to older or rewritten history is refused`;
+      if (lastRejected !== tip) logger.warn({ from: published, to: tip, branch }, "branch moved to a commit that does not descend from the applied one; not publishing it");
+      lastRejected = tip;
+      return { ok: false, reason: "NotDescendant", message, revision: published };
+    }
+    for (const sha of await commitsToVerify(tip, published)) {
+      const rejected = await verifyOnce(sha);
+      if (rejected) return { ...rejected, revision: published };
+    }
     if (tip === published && (await isDirectory(join(worktreesDir, tip)))) return { ok: true, revision: tip, changed: false };
     const rewritten = published !== undefined && published !== tip ? isForcePush(published, tip) : Promise.resolve(false);
     try {
@@ -285,6 +327,24 @@ async function exists(path: string): Promise<boolean> {
 /** A branch name that cannot smuggle a refspec, an option or a path escape into our commands. */
 function isSafeBranch(branch: string): boolean {
   return /^[A-Za-z0-9._/-]+$/.test(branch) && !branch.startsWith("-") && !branch.startsWith("/") && !branch.endsWith("/") && !branch.endsWith(".lock") && !branch.includes("..") && !branch.includes("//");
+}
+
+/**
+ * `https://user:token@host/repo` → the URL without its credentials, and git configuration that sends
+ * them as an `Authorization: Basic` header to that origin only. Other URLs (ssh, files) unchanged.
+ */
+export function splitCredentials(url: string): { url: string; config: Record<string, string> } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, config: {} };
+  }
+  if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || (!parsed.username && !parsed.password)) return { url, config: {} };
+  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString("base64");
+  parsed.username = "";
+  parsed.password = "";
+  return { url: parsed.toString(), config: { [`http.${parsed.origin}/.extraHeader`]: `Authorization: Basic ${basic}` } };
 }
 
 /** `https://user:token@host/repo` → `https://user:***@host/repo`; other forms unchanged. */

@@ -2,6 +2,7 @@
 import { mkdtemp, readdir, rm, access, constants } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { envWithoutBerth } from "../platform/child-env.ts";
 import { runCommand } from "../platform/run-command.ts";
 import { createGitRunner } from "./git-runner.ts";
 import type { GitRunner } from "./git-runner.ts";
@@ -103,7 +104,7 @@ async function verifyGpg(git: GitRunner, gitDir: string, sha: string, keyringDir
     }
     return { verified: false, reason: "BadSignature", message: `commit ${sha} has a signature that does not verify: ${message}` };
   } finally {
-    await runCommand("gpgconf", ["--kill", "all"], { env: { ...process.env, ...env }, allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+    await runCommand("gpgconf", ["--kill", "all"], { env: { ...envWithoutBerth(), ...env }, allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
 }
@@ -119,7 +120,7 @@ async function importKeys(home: string, keyringDir: string): Promise<number> {
   }
   if (names.length === 0) return 0;
   const result = await runCommand("gpg", ["--batch", "--no-autostart", "--status-fd", "1", "--import", ...names], {
-    env: { ...process.env, GNUPGHOME: home, LC_ALL: "C" },
+    env: { ...envWithoutBerth(), GNUPGHOME: home, LC_ALL: "C" },
     allowFailure: true,
     timeoutMs: VERIFY_TIMEOUT_MS,
   });

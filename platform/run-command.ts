@@ -1,11 +1,13 @@
 // Runs an external command (docker compose, buildx, git, nvidia-smi) with a timeout and abort
 // signal, capturing its output; a non-zero exit becomes a CommandError with the stderr tail.
 import { spawn } from "node:child_process";
+import { envWithoutBerth } from "./child-env.ts";
 
 export type CommandResult = { stdout: string; stderr: string; exitCode: number };
 
 export type RunOptions = {
   cwd?: string;
+  /** The whole environment of the child; default: the agent's without BERTH_* variables. */
   env?: NodeJS.ProcessEnv;
   input?: string;
   timeoutMs?: number;
@@ -36,7 +38,7 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env ?? envWithoutBerth(),
       stdio: ["pipe", "pipe", "pipe"],
       signal: options.signal,
     });
