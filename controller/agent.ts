@@ -14,7 +14,6 @@ import { formatProblem } from "../desired-state/problem.ts";
 import type { Problem } from "../desired-state/problem.ts";
 import { createCommitVerifier } from "../desired-state/verify-commit.ts";
 import { watchDesiredState } from "../desired-state/watch-desired-state.ts";
-import { verifyGithubSignature } from "../desired-state/webhook-signature.ts";
 import { createBerthMetrics } from "../metrics/berth-metrics.ts";
 import { createNvidiaSmiReader } from "../metrics/gpu/nvidia-smi-reader.ts";
 import { renderExposition } from "../metrics/metrics-handler.ts";
@@ -398,13 +397,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
             if (result.ok) queue.add(`${STACK_PREFIX}${stack}`);
             return result;
           },
-          gitWebhook: async (body, signature) => {
-            if (!webhookSecret || !verifyGithubSignature(body, signature, webhookSecret)) return false;
-            queue.add(gitSync ? GIT_KEY : SOURCE_KEY);
-            return true;
-          },
+          gitWebhook: () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY),
         },
-        { host: config.listen.slice(0, config.listen.lastIndexOf(":")), port: Number(config.listen.slice(config.listen.lastIndexOf(":") + 1)), webhookEnabled: Boolean(webhookSecret), ...(apiToken ? { apiToken } : {}) },
+        { host: config.listen.slice(0, config.listen.lastIndexOf(":")), port: Number(config.listen.slice(config.listen.lastIndexOf(":") + 1)), ...(webhookSecret ? { webhookSecret } : {}), ...(apiToken ? { apiToken } : {}), protectStatus: config.protectStatus },
       );
   if (http) logger.info({ address: http.address }, "http listening");
 
