@@ -1,7 +1,7 @@
 // Loads and validates a whole desired-state root (berth.yaml, profiles, images, stacks) into
 // a DesiredState, collecting every problem with its file, line and field.
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { profileSchema, RESERVED_VARIABLES } from "../profiles/profile-schema.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
@@ -16,7 +16,7 @@ import { imageFileSchema } from "./image-file-schema.ts";
 import type { ImageFile } from "./image-file-schema.ts";
 import type { ComposeNormalizer } from "./normalize-compose.ts";
 import type { Problem } from "./problem.ts";
-import { issuesToProblems, MAX_FILE_BYTES, parseYamlText, readDocument, readFileLimited } from "./read-document.ts";
+import { issuesToProblems, parseYamlText, readDocument, readFileLimited } from "./read-document.ts";
 import type { ParsedDocument } from "./read-document.ts";
 import { checkComposeReferences } from "./compose-references.ts";
 import { contentRevision, gitRevision } from "./revision.ts";
@@ -54,11 +54,12 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
     return { ok: false, problems: [{ file: rootDir, field: "", message: "desired-state directory not found" }] };
   }
   const contents: Array<[string, string]> = [];
+  const refused = async (): Promise<LoadResult> => ({ ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) });
 
   // Top-level entries are the repo's own: a symlink there (to /etc, or another tree) is refused;
   // so is a desired state too large to check in bounded time.
   problems.push(...(await symlinkedEntries(root)), ...(await oversizedFolders(root)));
-  if (problems.length > 0) return { ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) };
+  if (problems.length > 0) return refused();
 
   // berth.yaml
   const berthRead = await readDocument(join(root, "berth.yaml"), "berth.yaml", berthFileSchema);
@@ -129,7 +130,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   const totalBytes = contents.reduce((sum, [, text]) => sum + Buffer.byteLength(text), 0);
   if (totalBytes > MAX_TOTAL_BYTES) {
     problems.push({ file: ".", field: "", message: `berth.yaml, profiles, images and stacks add up to ${(totalBytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_TOTAL_BYTES / 1024 / 1024} MiB limit` });
-    return { ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) };
+    return refused();
   }
   const rolloutDefaults = mergeRollout(DEFAULT_ROLLOUT, berth?.rollout);
   const fleetPrune = { ...DEFAULT_PRUNE, ...definedOnly(berth?.prune, (p) => ({ schedule: p.schedule, keep: p.keep, minAgeSeconds: p.minAge, foreign: p.foreign, buildCacheMaxGiB: p.buildCacheMaxGiB })) };
@@ -267,7 +268,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
 
   let model: Record<string, unknown> = value;
   if (ctx.compose) {
-    const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(raw.dir, raw.composePath) });
+    const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(ctx.root, raw.dir, raw.composePath) });
     if (!normalized.ok) {
       problems.push({ file: raw.relFile, field: "", message: normalized.reason === "TimedOut" ? `could not be checked: ${normalized.message} (the host is overloaded; the file itself may be fine)` : `docker compose rejects it: ${normalized.message}` });
       return undefined;
@@ -426,15 +427,14 @@ async function readParsed(root: string, absPath: string, relFile: string, format
 }
 
 /** Digest of the small regular files beside a compose file (.env, env files), which can change its model. */
-async function siblingsDigest(dir: string, composePath: string): Promise<string> {
+async function siblingsDigest(root: string, dir: string, composePath: string): Promise<string> {
   const hash = createHash("sha256");
   for (const name of await listDir(dir)) {
     const path = join(dir, name);
     if (path === composePath) continue;
-    // Only the stack's own regular files (checkComposeReferences confines what compose reads).
-    const info = await lstat(path).catch(() => undefined);
-    if (!info?.isFile() || info.size > MAX_FILE_BYTES) continue;
-    hash.update(name).update("\0").update(await readFile(path)).update("\0");
+    // Regular files inside the root only (a symlink may point at one), within the size limit.
+    const read = await readFileLimited(path, name, root);
+    if (read.ok) hash.update(name).update("\0").update(read.text).update("\0");
   }
   return hash.digest("hex");
 }
