@@ -125,7 +125,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let imageHolds: Record<string, string> = {};
   let imagesRevision: string | undefined;
   let ready = false;
-  let gitBlocked: string | undefined;
+  /** Why the git source may not be applied (verification failed, or a replayed tip with --no-rollback). */
+  let gitBlocked: { reason: string; message: string } | undefined;
   /** Stacks of the pass in progress; when it empties, the pass is complete. */
   let pending = new Set<string>();
   let passStarted = 0;
@@ -161,7 +162,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       return;
     }
     if (result.reason === "VerificationFailed" || result.reason === "NotDescendant") {
-      gitBlocked = result.message;
+      gitBlocked = { reason: result.reason, message: result.message };
       await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "SourceVerified", status: "False", reason: result.reason, message: result.message }) }));
       throw new TerminalError(result.reason, result.message);
     }
@@ -170,7 +171,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   }
 
   async function reconcileSource(): Promise<void> {
-    if (gitBlocked) throw new TerminalError("VerificationFailed", gitBlocked);
+    if (gitBlocked) throw new TerminalError(gitBlocked.reason, gitBlocked.message);
     const published = gitSync ? gitSync.currentPath : config.desiredState ?? "";
     let root: string;
     try {
