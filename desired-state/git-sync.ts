@@ -171,7 +171,7 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     }
   }
 
-  /** 0: `tip` descends from `base`; anything else (not an ancestor, or the old commit is gone) is a no. */
+  /** Exit 0: `tip` descends from `base` (a fast-forward); 1 (not an ancestor) or 128 (the old commit is gone) mean a rewrite. */
   async function descendsFrom(tip: string, base: string): Promise<boolean> {
     const result = await git.run(["-C", repoDir, "merge-base", "--is-ancestor", base, tip], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
     return result?.exitCode === 0;
@@ -183,12 +183,6 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     const { stdout } = await git.run(["-C", repoDir, "rev-list", "--reverse", tip, `^${published}`], { timeoutMs: LOCAL_TIMEOUT_MS });
     const range = stdout.split("\n").filter((line) => SHA_PATTERN.test(line));
     return range.length > 0 ? range : [tip];
-  }
-
-  async function isForcePush(from: string, to: string): Promise<boolean> {
-    const result = await git.run(["-C", repoDir, "merge-base", "--is-ancestor", from, to], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
-    // 0: fast-forward; 1: not an ancestor; 128: the old commit is gone. Only 1 and 128 mean a rewrite.
-    return result !== undefined && result.exitCode !== 0;
   }
 
   async function syncOnce(): Promise<SyncResult> {
@@ -218,12 +212,19 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       lastRejected = tip;
       return { ok: false, reason: "NotDescendant", message, revision: published };
     }
-    for (const sha of await commitsToVerify(tip, published)) {
+    let toVerify: string[];
+    try {
+      toVerify = await commitsToVerify(tip, published);
+    } catch (error) {
+      // Fail closed: a range that cannot be listed is not verified.
+      return { ok: false, reason: "VerificationFailed", message: `could not list the commits since ${published ?? "(none)"}: ${redact(errorMessage(error))}`, revision: published };
+    }
+    for (const sha of toVerify) {
       const rejected = await verifyOnce(sha);
       if (rejected) return { ...rejected, revision: published };
     }
     if (tip === published && (await isDirectory(join(worktreesDir, tip)))) return { ok: true, revision: tip, changed: false };
-    const rewritten = published !== undefined && published !== tip ? isForcePush(published, tip) : Promise.resolve(false);
+    const rewritten = published !== undefined && published !== tip ? descendsFrom(tip, published).then((descends) => !descends) : Promise.resolve(false);
     try {
       await materialize(tip);
       await swapSymlink(currentPath, `worktrees/${tip}`);
