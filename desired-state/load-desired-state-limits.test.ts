@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadDesiredState, MAX_ENTRIES_PER_FOLDER, MAX_TOTAL_BYTES } from "./load-desired-state.ts";
 
-describe("desired-state limits", () => {
+// Writes 65 MiB and 1001 folders: slow on a loaded disk, so more than the default 5 s.
+describe("desired-state limits", { timeout: 60_000 }, () => {
   let root: string;
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "harden-limits-"));
