@@ -11,6 +11,7 @@ import { metricsCommand } from "./commands/metrics-command.ts";
 import { planCommand } from "./commands/plan-command.ts";
 import { pruneCommand } from "./commands/prune-command.ts";
 import { reconcileCommand } from "./commands/reconcile-command.ts";
+import { reportCommand } from "./commands/report-command.ts";
 import { retryCommand } from "./commands/retry-command.ts";
 import { rollbackCommand } from "./commands/rollback-command.ts";
 import { statusCommand } from "./commands/status-command.ts";
@@ -30,6 +31,7 @@ const COMMANDS: CommandSpec[] = [
   pruneCommand,
   metricsCommand,
   initCommand,
+  reportCommand,
 ];
 
 function helpText(): string {

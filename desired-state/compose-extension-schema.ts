@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { rolloutSchema } from "./berth-file-schema.ts";
 import { budgetsSchema } from "./budgets-schema.ts";
+import { baselineSchema } from "./image-baseline.ts";
 
 export const stackExtensionSchema = z.strictObject({
   machines: z.array(z.string().min(1)).min(1).optional(),
@@ -20,6 +21,7 @@ export const serviceExtensionSchema = z.strictObject({
   gpu: gpuNeedSchema.optional(),
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
+  baseline: baselineSchema.optional(),
 });
 
 export type StackExtension = z.output<typeof stackExtensionSchema>;

@@ -3,6 +3,7 @@ import type { Profile } from "../profiles/profile-schema.ts";
 import type { RolloutStrategy } from "./berth-file-schema.ts";
 import type { Budgets } from "./budgets-schema.ts";
 import type { GpuNeed } from "./compose-extension-schema.ts";
+import type { Baseline } from "./image-baseline.ts";
 
 export type ImageSource = "build" | "pull" | "auto";
 
@@ -33,6 +34,8 @@ export type ImageSpec = {
   push: boolean;
   source: ImageSource;
   budgets: Budgets;
+  /** The pre-migration image the size reduction is measured against (`baseline:`). */
+  baseline?: Baseline;
   dockerfileFacts: DockerfileFacts;
 };
 

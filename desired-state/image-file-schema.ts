@@ -1,6 +1,7 @@
 // Schema of images/<name>/image.yaml: one shared base or family image (strict).
 import { z } from "zod";
 import { budgetsSchema } from "./budgets-schema.ts";
+import { baselineSchema } from "./image-baseline.ts";
 
 export const buildArgsSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "build arg names are letters, digits and _" }), z.string({ error: "build arg values must be strings" }));
 
@@ -13,6 +14,7 @@ export const imageFileSchema = z.strictObject({
   push: z.boolean().optional(),
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
+  baseline: baselineSchema.optional(),
 });
 
 export type ImageFile = z.output<typeof imageFileSchema>;

@@ -157,6 +157,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
           push: berth?.push ?? true,
           source: build.source,
           budgets: build.budgets,
+          ...(build.baseline ? { baseline: build.baseline } : {}),
           contextNamed: build.context,
           dockerfileNamed: build.dockerfile,
           baseDir: raw.dir,
@@ -185,6 +186,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
         push: raw.file.push ?? berth?.push ?? true,
         source: raw.file.source ?? "auto",
         budgets: raw.file.budgets ?? {},
+        ...(raw.file.baseline ? { baseline: raw.file.baseline } : {}),
       },
       { root, baseDir: raw.dir, contextNamed: raw.file.context ?? ".", dockerfileNamed: raw.file.dockerfile ?? "Dockerfile", relFile: raw.relFile, lineOf: (path) => raw.doc.lineOf(path), allImageNames, problems, contents },
     );
@@ -237,7 +239,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
 }
 
 type StackContext = { root: string; machineNames: string[]; rolloutDefaults: RolloutSpec; compose: ComposeNormalizer | undefined; problems: Problem[] };
-type ServiceBuild = { service: string; imageName: string; context: string; dockerfile: string; args: Record<string, string>; source: ImageSpec["source"]; budgets: ImageSpec["budgets"] };
+type ServiceBuild = { service: string; imageName: string; context: string; dockerfile: string; args: Record<string, string>; source: ImageSpec["source"]; budgets: ImageSpec["budgets"]; baseline?: ImageSpec["baseline"] };
 
 async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: StackSpec; builds: ServiceBuild[] } | undefined> {
   const { problems } = ctx;
@@ -320,7 +322,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
       const rawContext = typeof rawBuild === "string" ? rawBuild : isRecord(rawBuild) && typeof rawBuild["context"] === "string" ? rawBuild["context"] : ".";
       const rawDockerfile = isRecord(rawBuild) && typeof rawBuild["dockerfile"] === "string" ? rawBuild["dockerfile"] : "Dockerfile";
       const args = isRecord(buildRecord["args"]) ? Object.fromEntries(Object.entries(buildRecord["args"]).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
-      builds.push({ service, imageName, context: rawContext, dockerfile: join(rawContext, rawDockerfile), args, source: ext.source ?? "build", budgets: ext.budgets ?? {} });
+      builds.push({ service, imageName, context: rawContext, dockerfile: join(rawContext, rawDockerfile), args, source: ext.source ?? "build", budgets: ext.budgets ?? {}, ...(ext.baseline ? { baseline: ext.baseline } : {}) });
     } else if (typeof body["image"] === "string") {
       spec.image = body["image"];
     } else {

@@ -125,9 +125,9 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
   function fillImages(records: ReturnType<typeof store.all>, observed: Observed | undefined): void {
     const rows = imageSeries(records, machine, {
       ...(desired ? { desired: desired.images } : {}),
-      ...(observed ? { presentImageIds: new Set(observed.images.map((i) => i.id)) } : {}),
+      ...(observed ? { presentImageIds: new Set(observed.images.map((i) => i.id)), engineImages: observed.images } : {}),
     });
-    for (const g of [m.imageSize, m.imageShared, m.imageReduction, m.imageBuildDuration, m.imageCacheHit, m.imageSizeBudget, m.imageBuildDurationBudget, m.imageCacheHitBudget, m.budgetExceeded]) g.reset();
+    for (const g of [m.imageSize, m.imageShared, m.imageReduction, m.imageBuildDuration, m.imageCacheHit, m.imageSizeBudget, m.imageBuildDurationBudget, m.imageCacheHitBudget, m.imageReductionBudget, m.budgetExceeded]) g.reset();
     for (const row of rows) {
       const labels = { image: row.image, machine };
       m.imageSize.set(labels, row.sizeBytes);
@@ -138,7 +138,7 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
       for (const b of row.budgets) {
         m.budgetExceeded.set({ image: row.image, budget: b.budget }, b.exceeded ? 1 : 0);
         if (Number.isNaN(b.limit)) continue;
-        const limitGauge = b.budget === "size" ? m.imageSizeBudget : b.budget === "build_time" ? m.imageBuildDurationBudget : m.imageCacheHitBudget;
+        const limitGauge = { size: m.imageSizeBudget, build_time: m.imageBuildDurationBudget, cache_hit_ratio: m.imageCacheHitBudget, min_reduction: m.imageReductionBudget }[b.budget];
         limitGauge.set(labels, b.limit);
       }
     }

@@ -14,7 +14,7 @@ describe("imageSeries", () => {
 
     const rows = imageSeries(records, "gpu-1");
 
-    expect(rows).toEqual([{ image: "api", sizeBytes: 80 * MIB, sharedBytes: 60 * MIB, reductionRatio: expect.closeTo(0.2, 10), buildDurationSeconds: 42, cacheHitRatio: 0.75, budgets: [] }]);
+    expect(rows).toEqual([{ image: "api", sizeBytes: 80 * MIB, sharedBytes: 60 * MIB, baseline: { kind: "previous", sizeBytes: 100 * MIB }, reductionRatio: expect.closeTo(0.2, 10), buildDurationSeconds: 42, cacheHitRatio: 0.75, budgets: [] }]);
   });
 
   it("skips other machines, images gone from the engine, and images left out of the desired state", () => {
@@ -60,6 +60,33 @@ describe("imageSeries", () => {
 
     const [row] = imageSeries(records, "m");
 
-    expect(row).toEqual({ image: "pulled", sizeBytes: 5, budgets: [] });
+    expect(row).toEqual({ image: "pulled", sizeBytes: 5, baseline: { kind: "previous" }, budgets: [] });
+  });
+
+  it("measures the reduction against a declared baseline image read from the engine, not the previous image", () => {
+    const records = [imageRecord("m", "app", { imageId: "sha256:a", sizeBytes: 30 * MIB, previousSizeBytes: 32 * MIB })];
+    const desired = new Map([["app", { name: "app", budgets: { minReduction: 0.55 }, baseline: { image: "legacy/app:2023" } }]]);
+    const engineImages = [{ repoTags: ["legacy/app:2023"], sizeBytes: 100 * MIB }];
+
+    const [row] = imageSeries(records, "m", { desired, engineImages });
+
+    expect(row?.baseline).toEqual({ kind: "image", ref: "legacy/app:2023", sizeBytes: 100 * MIB });
+    expect(row?.reductionRatio).toBeCloseTo(0.7);
+    expect(row?.budgets).toEqual([{ budget: "min_reduction", limit: 0.55, exceeded: false }]);
+  });
+
+  it("flags minReduction against a declared size, and leaves the reduction out when the baseline image is gone", () => {
+    const records = [imageRecord("m", "small", { imageId: "sha256:s", sizeBytes: 60 * MIB }), imageRecord("m", "lost", { imageId: "sha256:l", sizeBytes: 60 * MIB, previousSizeBytes: 90 * MIB })];
+    const desired = new Map([
+      ["small", { name: "small", budgets: { minReduction: 0.55 }, baseline: { sizeMiB: 100 } }],
+      ["lost", { name: "lost", budgets: { minReduction: 0.55 }, baseline: { image: "gone:1" } }],
+    ]);
+
+    const [small, lost] = imageSeries(records, "m", { desired, engineImages: [] });
+
+    expect(small?.reductionRatio).toBeCloseTo(0.4);
+    expect(small?.budgets).toEqual([{ budget: "min_reduction", limit: 0.55, exceeded: true }]);
+    expect(lost?.reductionRatio).toBeUndefined();
+    expect(lost?.budgets).toEqual([{ budget: "min_reduction", limit: 0.55, exceeded: false }]);
   });
 });

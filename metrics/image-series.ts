@@ -1,4 +1,6 @@
 // Image series from the status store's build facts: sizes, reduction, build time, cache hits, budgets.
+import { reductionBaseline, reductionRatio } from "../desired-state/image-baseline.ts";
+import type { EngineImage, ReductionBaseline } from "../desired-state/image-baseline.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 import { getCondition } from "../status/conditions.ts";
 import type { DesiredImageView } from "./desired-view.ts";
@@ -8,6 +10,8 @@ export type ImageSeries = {
   image: string;
   sizeBytes: number;
   sharedBytes?: number;
+  /** What the reduction is measured against (a declared baseline, else the previous image). */
+  baseline: ReductionBaseline;
   reductionRatio?: number;
   buildDurationSeconds?: number;
   cacheHitRatio?: number;
@@ -41,7 +45,7 @@ function budgetFromReason(reason: string): BudgetName | undefined {
 export function imageSeries(
   records: readonly ResourceStatus[],
   machine: string,
-  options: { desired?: ReadonlyMap<string, DesiredImageView>; presentImageIds?: ReadonlySet<string> } = {},
+  options: { desired?: ReadonlyMap<string, DesiredImageView>; presentImageIds?: ReadonlySet<string>; engineImages?: readonly EngineImage[] } = {},
 ): ImageSeries[] {
   const present = options.presentImageIds ? new Set([...options.presentImageIds].map(stripAlgo)) : undefined;
   const out: ImageSeries[] = [];
@@ -52,13 +56,15 @@ export function imageSeries(
     const desired = options.desired?.get(name);
     if (options.desired && !desired) continue;
     if (present && !present.has(stripAlgo(build.imageId))) continue;
-    const baseline = desired?.baselineSizeBytes ?? build.previousSizeBytes;
+    const baseline = reductionBaseline(desired?.baseline, build.previousSizeBytes, options.engineImages ?? []);
+    const reduction = reductionRatio(build.sizeBytes, baseline);
     const budgets: ImageSeries["budgets"] = [];
     if (desired) {
-      const { sizeMiB, buildSeconds, cacheHitRatio } = desired.budgets;
+      const { sizeMiB, buildSeconds, cacheHitRatio, minReduction } = desired.budgets;
       if (sizeMiB !== undefined) budgets.push({ budget: "size", limit: sizeMiB * MIB, exceeded: build.sizeBytes > sizeMiB * MIB });
       if (buildSeconds !== undefined) budgets.push({ budget: "build_time", limit: buildSeconds, exceeded: build.durationSeconds !== undefined && build.durationSeconds > buildSeconds });
       if (cacheHitRatio !== undefined) budgets.push({ budget: "cache_hit_ratio", limit: cacheHitRatio, exceeded: build.cacheHitRatio !== undefined && build.cacheHitRatio < cacheHitRatio });
+      if (minReduction !== undefined) budgets.push({ budget: "min_reduction", limit: minReduction, exceeded: reduction !== undefined && reduction < minReduction });
     } else {
       const condition = getCondition(record.conditions, "BudgetExceeded");
       const budget = condition?.status === "True" ? budgetFromReason(condition.reason) : undefined;
@@ -68,7 +74,8 @@ export function imageSeries(
       image: name,
       sizeBytes: build.sizeBytes,
       ...(build.sharedBytes !== undefined ? { sharedBytes: build.sharedBytes } : {}),
-      ...(baseline !== undefined && baseline > 0 ? { reductionRatio: 1 - build.sizeBytes / baseline } : {}),
+      baseline,
+      ...(reduction !== undefined ? { reductionRatio: reduction } : {}),
       ...(build.action === "build" && build.durationSeconds !== undefined ? { buildDurationSeconds: build.durationSeconds } : {}),
       ...(build.action === "build" && build.cacheHitRatio !== undefined ? { cacheHitRatio: build.cacheHitRatio } : {}),
       budgets,

@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 export const SERVICE_HEALTH_STATES = ["healthy", "unhealthy", "starting", "none", "missing"] as const;
 export type ServiceHealthState = (typeof SERVICE_HEALTH_STATES)[number];
 
-export const BUDGET_NAMES = ["size", "build_time", "cache_hit_ratio"] as const;
+export const BUDGET_NAMES = ["size", "build_time", "cache_hit_ratio", "min_reduction"] as const;
 export type BudgetName = (typeof BUDGET_NAMES)[number];
 
 export const RECONCILE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -40,7 +40,8 @@ export function createMetricFamilies(registry: Registry, collect: () => Promise<
     imageSizeBudget: gauge("berth_image_size_budget_bytes", "Declared size budget of the image.", ["image", "machine"]),
     imageBuildDurationBudget: gauge("berth_image_build_duration_budget_seconds", "Declared build-time budget of the image.", ["image", "machine"]),
     imageCacheHitBudget: gauge("berth_image_build_cache_hit_ratio_budget", "Declared minimum cache-hit ratio of the image's builds.", ["image", "machine"]),
-    budgetExceeded: gauge("berth_budget_exceeded", "1 when the current image breaks the named budget (size, build_time, cache_hit_ratio), else 0.", ["image", "budget"]),
+    imageReductionBudget: gauge("berth_image_size_reduction_budget_ratio", "Declared least size reduction of the image against its baseline.", ["image", "machine"]),
+    budgetExceeded: gauge("berth_budget_exceeded", "1 when the current image breaks the named budget (size, build_time, cache_hit_ratio, min_reduction), else 0.", ["image", "budget"]),
     imageBuilds: counter("berth_image_builds_total", "Image builds by result.", ["image", "result"]),
     imagePulls: counter("berth_image_pulls_total", "Image pulls by result.", ["image", "result"]),
     // services

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetBreaches, sharedBytesWithParent, sizeReduction } from "./build-facts.ts";
+import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
 
 const MIB = 1024 * 1024;
 
@@ -24,8 +24,16 @@ describe("build facts", () => {
     expect(rebuild.map((b) => b.message)).toEqual(["cache-hit ratio 0.00 < budget 0.7"]);
   });
 
-  it("expresses the size reduction against the previous image as a fraction", () => {
-    expect(sizeReduction({ sizeBytes: 40, previousSizeBytes: 100 })).toBeCloseTo(0.6);
-    expect(sizeReduction({ sizeBytes: 40 })).toBeUndefined();
+  it("breaches minReduction when the image is not enough smaller than its baseline", () => {
+    const facts = { action: "reuse" as const, sizeBytes: 60 * MIB };
+    const [breach] = budgetBreaches(facts, { minReduction: 0.55 }, { kind: "image", ref: "legacy/app:old", sizeBytes: 100 * MIB });
+    expect(breach).toMatchObject({ budget: "minReduction", limit: 0.55, actual: expect.closeTo(0.4, 10) });
+    expect(breach?.message).toBe("size reduction 40.0 % < budget 55 % (60.0 MiB against baseline legacy/app:old, 100.0 MiB)");
+    expect(budgetBreaches(facts, { minReduction: 0.3 }, { kind: "sizeMiB", sizeBytes: 100 * MIB })).toEqual([]);
+  });
+
+  it("leaves minReduction unchecked when the baseline has no size", () => {
+    expect(budgetBreaches({ action: "build", sizeBytes: 60 * MIB }, { minReduction: 0.55 }, { kind: "image", ref: "gone:1" })).toEqual([]);
+    expect(budgetBreaches({ action: "build", sizeBytes: 60 * MIB }, { minReduction: 0.55 }, { kind: "previous" })).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 // Build facts and budgets: bytes shared with the parent, and which budget an image breaches.
 import type { Budgets } from "../../desired-state/budgets-schema.ts";
+import { reductionRatio } from "../../desired-state/image-baseline.ts";
+import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { BuildFacts } from "../../status/resource-status.ts";
 
 export type LayeredImage = { sizeBytes: number; layers: readonly string[] };
@@ -12,15 +14,16 @@ export function sharedBytesWithParent(image: LayeredImage, parent: LayeredImage 
   return prefix ? Math.min(parent.sizeBytes, image.sizeBytes) : 0;
 }
 
-export type BudgetBreach = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio"; limit: number; actual: number; message: string };
+export type BudgetBreach = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction"; limit: number; actual: number; message: string };
 
 const MIB = 1024 * 1024;
 
 /**
  * Budgets apply to what was measured: size always, build time only for a build, cache hits only
- * for a build that had a cache to hit (a first build with an empty cache is not a cache miss).
+ * for a build that had a cache to hit (a first build with an empty cache is not a cache miss),
+ * the size reduction when the baseline has a size.
  */
-export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio" | "cacheExisted">, budgets: Budgets): BudgetBreach[] {
+export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio" | "cacheExisted">, budgets: Budgets, baseline?: ReductionBaseline): BudgetBreach[] {
   const out: BudgetBreach[] = [];
   const sizeMiB = facts.sizeBytes / MIB;
   if (budgets.sizeMiB !== undefined && sizeMiB > budgets.sizeMiB) {
@@ -32,11 +35,10 @@ export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | 
   if (facts.action === "build" && facts.cacheExisted !== false && budgets.cacheHitRatio !== undefined && facts.cacheHitRatio !== undefined && facts.cacheHitRatio < budgets.cacheHitRatio) {
     out.push({ budget: "cacheHitRatio", limit: budgets.cacheHitRatio, actual: facts.cacheHitRatio, message: `cache-hit ratio ${facts.cacheHitRatio.toFixed(2)} < budget ${budgets.cacheHitRatio}` });
   }
+  const reduction = baseline ? reductionRatio(facts.sizeBytes, baseline) : undefined;
+  if (budgets.minReduction !== undefined && baseline && reduction !== undefined && reduction < budgets.minReduction) {
+    const against = baseline.kind === "image" ? `baseline ${baseline.ref}` : baseline.kind === "sizeMiB" ? "the declared baseline" : "the previous image";
+    out.push({ budget: "minReduction", limit: budgets.minReduction, actual: reduction, message: `size reduction ${(reduction * 100).toFixed(1)} % < budget ${(budgets.minReduction * 100).toFixed(0)} % (${(facts.sizeBytes / MIB).toFixed(1)} MiB against ${against}, ${((baseline.sizeBytes ?? 0) / MIB).toFixed(1)} MiB)` });
+  }
   return out;
-}
-
-/** Size reduction against the previous image of the same name, as a fraction (0.6 = 60 % smaller). */
-export function sizeReduction(facts: Pick<BuildFacts, "sizeBytes" | "previousSizeBytes">): number | undefined {
-  if (!facts.previousSizeBytes) return undefined;
-  return 1 - facts.sizeBytes / facts.previousSizeBytes;
 }

@@ -1,6 +1,8 @@
 // Carries out the images plan for one machine: reuse, pull, or build (then push) every image in
 // hierarchy order, and records conditions and build facts in status.
-import type { DesiredState } from "../../desired-state/desired-state.ts";
+import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.ts";
+import { reductionBaseline } from "../../desired-state/image-baseline.ts";
+import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
@@ -310,6 +312,14 @@ export function createImagesReconciler(deps: ImagesDeps) {
     };
   }
 
+  /** The baseline of a `minReduction` budget; a baseline image's size is read from the engine. */
+  async function budgetBaseline(spec: ImageSpec, facts: BuildFacts): Promise<ReductionBaseline | undefined> {
+    if (spec.budgets.minReduction === undefined) return undefined;
+    const ref = spec.baseline?.image;
+    const inspected = ref ? await deps.engine.inspectImage(ref) : undefined;
+    return reductionBaseline(spec.baseline, facts.previousSizeBytes, ref && inspected ? [{ repoTags: [ref], sizeBytes: inspected.sizeBytes }] : []);
+  }
+
   async function record(state: DesiredState, machine: string, input: ImageInput, outcome: ImageOutcome): Promise<void> {
     if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
     const key = statusKey(machine, input.name);
@@ -323,7 +333,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = removeCondition(conditions, "Stalled");
       if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
       else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
-      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets) : [];
+      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts)) : [];
       outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
