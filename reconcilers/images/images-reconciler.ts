@@ -6,7 +6,7 @@ import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
-import type { Observed } from "../../platform/observed.ts";
+import type { Observed, ObservedImage } from "../../platform/observed.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { removeCondition, setCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
@@ -155,6 +155,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const plan = await planImagesForMachine(state, machine, { ...deps, hashCache }, options);
     const inputs = new Map(plan.inputs.map((input) => [input.name, input]));
     const outcomes = new Map<string, ImageOutcome>();
+    let listed: Promise<readonly ObservedImage[]> | undefined;
+    const engineImages = (): Promise<readonly ObservedImage[]> => (listed ??= options.observed ? Promise.resolve(options.observed.images) : deps.engine.listImages());
     for (const step of plan.steps) {
       const input = inputs.get(step.name);
       if (!input) continue;
@@ -166,7 +168,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
         ? stalledOutcome(step, "ParentFailed", `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`)
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
-      await record(state, machine, input, outcome);
+      await record(state, machine, input, outcome, engineImages);
       options.progress?.(doneEvent(outcome));
     }
     const list = [...outcomes.values()];
@@ -312,15 +314,13 @@ export function createImagesReconciler(deps: ImagesDeps) {
     };
   }
 
-  /** The baseline of a `minReduction` budget; a baseline image's size is read from the engine. */
-  async function budgetBaseline(spec: ImageSpec, facts: BuildFacts): Promise<ReductionBaseline | undefined> {
+  /** The baseline of a `minReduction` budget; a baseline image's size comes from the pass's engine look, as in the metrics. */
+  async function budgetBaseline(spec: ImageSpec, facts: BuildFacts, engineImages: () => Promise<readonly ObservedImage[]>): Promise<ReductionBaseline | undefined> {
     if (spec.budgets.minReduction === undefined) return undefined;
-    const ref = spec.baseline?.image;
-    const inspected = ref ? await deps.engine.inspectImage(ref) : undefined;
-    return reductionBaseline(spec.baseline, facts.previousSizeBytes, ref && inspected ? [{ repoTags: [ref], sizeBytes: inspected.sizeBytes }] : []);
+    return reductionBaseline(spec.baseline, facts.previousSizeBytes, spec.baseline?.image ? await engineImages() : []);
   }
 
-  async function record(state: DesiredState, machine: string, input: ImageInput, outcome: ImageOutcome): Promise<void> {
+  async function record(state: DesiredState, machine: string, input: ImageInput, outcome: ImageOutcome, engineImages: () => Promise<readonly ObservedImage[]>): Promise<void> {
     if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
     const key = statusKey(machine, input.name);
     const previous = deps.store.get(key);
@@ -333,7 +333,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = removeCondition(conditions, "Stalled");
       if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
       else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
-      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts)) : [];
+      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts, engineImages)) : [];
       outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
