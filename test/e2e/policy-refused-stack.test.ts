@@ -84,7 +84,7 @@ describe("agent: a stack the host policy refuses", () => {
     const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run({ positionals: [root], flags: { machine: "test", "state-dir": stateDir, policy: policyFile } }, { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
     expect(code).toBe(1);
     expect(err.join("")).toMatch(new RegExp(`  ${kept}: refused by the host policy, left as it runs: stacks/${kept}/compose\\.yaml:\\d+: services\\.web\\.privileged`));
-    expect(out.join("")).toContain(`ok   ${rolls}/web unchanged Healthy`);
+    expect(out.join("")).toContain(`✓ service ${rolls}/web  unchanged Healthy`);
     expect(await running(kept)).toEqual(before);
   });
 
