@@ -23,6 +23,8 @@ import { createComposeCli } from "../platform/compose-cli.ts";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 import { createDockerEngine } from "../platform/docker-engine.ts";
 import type { DockerEngine } from "../platform/docker-engine.ts";
+import { describeEngine, processEngineSelection } from "../platform/engine-selection.ts";
+import type { EngineSelection } from "../platform/engine-selection.ts";
 import { LABELS } from "../platform/labels.ts";
 import { createLogger } from "../platform/logger.ts";
 import type { Logger } from "../platform/logger.ts";
@@ -51,6 +53,7 @@ import { createSharedHostLock } from "./shared-host-lock.ts";
 import { watchDockerEvents } from "./sources/docker-events-source.ts";
 import { everyInterval } from "./sources/interval-source.ts";
 import { buildStatusView } from "./status-view.ts";
+import type { EngineView } from "./status-view.ts";
 import { createWorkQueue, TerminalError } from "./work-queue.ts";
 
 export const SOURCE_KEY = "source";
@@ -59,7 +62,8 @@ export const IMAGES_KEY = "images";
 export const PRUNE_KEY = "prune";
 const STACK_PREFIX = "stack/";
 
-export type AgentDeps = { engine?: DockerEngine; compose?: ComposeCli; clock?: Clock; logger?: Logger };
+/** `selection`: the one engine every part drives (API client, compose, buildx, docker CLI, metrics); default: the process environment's. */
+export type AgentDeps = { selection?: EngineSelection; engine?: DockerEngine; compose?: ComposeCli; clock?: Clock; logger?: Logger };
 
 export type Agent = {
   /** Resolves when the agent has stopped (SIGTERM, stop(), or the end of --once). */
@@ -82,18 +86,32 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const policy = policyLoad.policy;
   logger.info({ file: policyLoad.file ?? "(none)", level: policy.level }, "host policy loaded");
   const clock = deps.clock ?? systemClock;
-  const engine = deps.engine ?? createDockerEngine();
-  const compose = deps.compose ?? createComposeCli();
+  const selection = deps.selection ?? processEngineSelection();
+  const engine = deps.engine ?? createDockerEngine(selection);
+  const compose = deps.compose ?? createComposeCli({ env: selection.childEnv });
   const normalizer = createComposeNormalizer(compose);
   const store = await openStatusStore(config.stateDir);
   for (const problem of store.loadProblems) logger.warn({ problem }, "unreadable state file skipped");
   const hostLock = hostLockFor(config.stateDir);
   const sharedLock = createSharedHostLock(hostLock);
-  const ops = createContainerOps();
+  const ops = createContainerOps({ env: selection.childEnv });
   const registry = new Registry();
   const gpu = createNvidiaSmiReader({ onProblem: (message) => logger.info({ detail: message }, "gpu metrics unavailable") });
   const metrics = createBerthMetrics({ registry, store, engine, gpu, machine: config.machine ?? "unknown" });
-  const images = createImagesReconciler({ engine, store, logger: logger.child({ reconciler: "images" }), events: metrics.events });
+  const images = createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, logger: logger.child({ reconciler: "images" }), events: metrics.events });
+  /** The engine as logs and the status view name it; the server version is asked again when the event stream reconnects (an upgraded dockerd). */
+  let engineView: EngineView = { endpoint: selection.endpoint, source: describeEngine(selection) };
+  async function lookAtEngine(): Promise<void> {
+    try {
+      const info = await engine.engineInfo();
+      engineView = { endpoint: selection.endpoint, source: describeEngine(selection), serverVersion: info.serverVersion };
+      logger.info({ engine: selection.endpoint, selectedBy: selection.source, ...(selection.context ? { context: selection.context } : {}), serverVersion: info.serverVersion, imageStore: info.imageStore }, "engine selected");
+    } catch (error) {
+      engineView = { endpoint: selection.endpoint, source: describeEngine(selection), error: error instanceof Error ? error.message : String(error) };
+      logger.warn({ engine: selection.endpoint, selectedBy: selection.source, err: engineView.error }, "engine not answering");
+    }
+  }
+  await lookAtEngine();
   const apiToken = config.apiTokenFile ? (await readFile(config.apiTokenFile, "utf8")).trim() : undefined;
   const webhookSecret = config.webhookSecretFile ? (await readFile(config.webhookSecretFile, "utf8")).trim() : undefined;
 
@@ -362,7 +380,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         const ours = store.get(stackKey(stack)) !== undefined || forMachine(current.state, current.machine).stacks.some((s) => s.name === stack);
         if (ours) queue.add(`${STACK_PREFIX}${stack}`);
       },
-      onReconnect: () => queue.add(SOURCE_KEY),
+      onReconnect: () => {
+        void lookAtEngine();
+        queue.add(SOURCE_KEY);
+      },
       onEvent: (event) => metrics.engineEvent(event),
     });
     stops.push(() => events.stop());
@@ -406,7 +427,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   let cachedContainers: Awaited<ReturnType<DockerEngine["listContainers"]>> = [];
   function statusView() {
-    return buildStatusView({ machine: current?.machine ?? config.machine ?? "unknown", ready, statuses: store.all(), containers: cachedContainers });
+    return buildStatusView({ machine: current?.machine ?? config.machine ?? "unknown", ready, statuses: store.all(), containers: cachedContainers, engine: engineView });
   }
   const refreshContainers = async () => {
     cachedContainers = await engine.listContainers({ label: [`${LABELS.managed}=true`] }).catch(() => cachedContainers);

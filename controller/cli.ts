@@ -1,6 +1,7 @@
 // The `berth` command line: parses flags and dispatches to one command module each.
 import { parseArgs } from "node:util";
 import type { LogFormat } from "../platform/logger.ts";
+import { EngineSelectionError } from "../platform/engine-selection.ts";
 import type { CliIo, CommandSpec } from "./cli-io.ts";
 import { agentCommand } from "./commands/agent-command.ts";
 import { applyCommand } from "./commands/apply-command.ts";
@@ -81,7 +82,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     io.stderr(`berth ${name}: ${error instanceof Error ? error.message : String(error)}\n${command.usage}\n`);
     return 2;
   }
-  return command.run({ positionals: parsed.positionals, flags: parsed.values as Record<string, string | boolean | string[] | undefined> }, io);
+  try {
+    return await command.run({ positionals: parsed.positionals, flags: parsed.values as Record<string, string | boolean | string[] | undefined> }, io);
+  } catch (error) {
+    if (!(error instanceof EngineSelectionError)) throw error;
+    io.stderr(`berth ${name}: ${error.message}\n`);
+    return 2;
+  }
 }
 
 export async function version(): Promise<string> {

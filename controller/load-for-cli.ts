@@ -1,5 +1,6 @@
 // Loads a desired state the way every CLI command and the agent do (with compose
-// normalisation), picks this host's machine the same way everywhere, and applies the host policy.
+// normalisation), picks this host's machine the same way everywhere, applies the host policy,
+// and resolves the engine a command drives once from its environment.
 import { hostname } from "node:os";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
@@ -12,14 +13,31 @@ import { checkHostPolicy } from "../policy/check-host-policy.ts";
 import { loadPolicy } from "../policy/load-policy.ts";
 import { createComposeCli } from "../platform/compose-cli.ts";
 import { createDockerEngine } from "../platform/docker-engine.ts";
+import { selectEngine } from "../platform/engine-selection.ts";
+import type { EngineSelection } from "../platform/engine-selection.ts";
 import { selectMachine } from "../profiles/select-machine.ts";
 import type { CliIo, CommandArgs } from "./cli-io.ts";
 import { stringFlag } from "./cli-io.ts";
 
-const normalizer = createComposeNormalizer(createComposeCli());
+const selections = new WeakMap<CliIo, EngineSelection>();
 
-export function loadForCli(dir: string, revision?: string): Promise<LoadResult> {
-  return loadDesiredState(dir, { compose: normalizer, ...(revision ? { revision } : {}) });
+/**
+ * The engine a command drives, from its environment (DOCKER_HOST, the docker context, the default
+ * socket), resolved once per invocation. Throws EngineSelectionError, which `main` prints.
+ */
+export function cliEngine(io: CliIo): EngineSelection {
+  let selection = selections.get(io);
+  if (!selection) {
+    selection = selectEngine(io.env);
+    selections.set(io, selection);
+  }
+  return selection;
+}
+
+/** `io` names the environment compose normalises with (its engine selection); without it, the process's. */
+export function loadForCli(dir: string, io?: CliIo): Promise<LoadResult> {
+  const compose = createComposeCli(io ? { env: cliEngine(io).childEnv } : {});
+  return loadDesiredState(dir, { compose: createComposeNormalizer(compose) });
 }
 
 /**
@@ -39,7 +57,7 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
     for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 2 };
   }
-  const loaded = await loadForCli(dir);
+  const loaded = await loadForCli(dir, io);
   if (!loaded.ok) {
     for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 1 };
@@ -51,7 +69,7 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
     io.stderr(`${selection.message}\n`);
     return { ok: false, code: 2 };
   }
-  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, { env: io.env, engine: createDockerEngine() });
+  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, { env: io.env, engine: createDockerEngine(cliEngine(io)) });
   if (denials.fleet.length > 0) {
     for (const problem of denials.fleet) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 1 };

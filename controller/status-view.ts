@@ -16,8 +16,12 @@ export type ServiceRow = {
   lastRollback?: string;
 };
 
+/** The engine this host's berth drives: its endpoint, what selected it, and its server version (or why it did not answer). */
+export type EngineView = { endpoint: string; source: string; serverVersion?: string; error?: string };
+
 export type StatusView = {
   machine: string;
+  engine?: EngineView;
   ready: boolean;
   observedRevision?: string;
   lastAppliedRevision?: string;
@@ -28,7 +32,7 @@ export type StatusView = {
   other: ResourceStatus[];
 };
 
-export function buildStatusView(input: { machine: string; ready: boolean; statuses: readonly ResourceStatus[]; containers: readonly ObservedContainer[] }): StatusView {
+export function buildStatusView(input: { machine: string; ready: boolean; statuses: readonly ResourceStatus[]; containers: readonly ObservedContainer[]; engine?: EngineView }): StatusView {
   const services: ServiceRow[] = [];
   const images: StatusView["images"] = [];
   const stacks: StatusView["stacks"] = [];
@@ -62,6 +66,7 @@ export function buildStatusView(input: { machine: string; ready: boolean; status
   }
   return {
     machine: input.machine,
+    ...(input.engine ? { engine: input.engine } : {}),
     ready: input.ready,
     ...(source?.observedRevision ? { observedRevision: source.observedRevision } : {}),
     ...(source?.lastAppliedRevision ? { lastAppliedRevision: source.lastAppliedRevision } : {}),
@@ -93,6 +98,7 @@ export function formatStatus(view: StatusView): string {
   const lines: string[] = [];
   const sourceProblem = view.source?.conditions.find((c) => c.status === "True" && (c.type === "Stalled" || c.type === "Degraded")) ?? view.source?.conditions.find((c) => c.type === "SourceVerified" && c.status === "False");
   lines.push(`machine ${view.machine}  ready ${view.ready ? "yes" : "no"}  desired ${short(view.observedRevision)}  applied ${short(view.lastAppliedRevision)}`);
+  if (view.engine) lines.push(`engine ${view.engine.source}  ${view.engine.serverVersion ? `docker ${view.engine.serverVersion}` : `not answering: ${view.engine.error ?? "unknown"}`}`);
   if (sourceProblem) lines.push(`desired state: ${sourceProblem.type}=${sourceProblem.status} ${sourceProblem.reason}: ${sourceProblem.message}`);
   lines.push("");
   if (view.services.length > 0) {

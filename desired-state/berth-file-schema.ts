@@ -1,6 +1,6 @@
 // Schema of berth.yaml, the fleet file at the root of a desired state (strict: typos are errors).
 import { z } from "zod";
-import { cronProblem } from "./cron-expression.ts";
+import { cronProblem, DAY_RULE_HINT } from "./cron-schedule.ts";
 import { durationSchema } from "./duration.ts";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
@@ -23,7 +23,7 @@ export const pruneSchema = z.strictObject({
     .min(1)
     .check((ctx) => {
       const problem = cronProblem(ctx.value);
-      if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `"${ctx.value}" is not a cron expression (e.g. "0 4 * * *"): ${problem}` });
+      if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `"${ctx.value}" is not a cron expression (e.g. "0 4 * * *"): ${problem} (note: ${DAY_RULE_HINT})` });
     })
     .optional(),
   keep: z.int().min(1).max(100).optional(),

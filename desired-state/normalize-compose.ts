@@ -41,9 +41,8 @@ export function createComposeNormalizer(compose: ComposeCli, options: { maxEntri
       }
       const release = await slots.acquire();
       try {
-        // An empty environment except PATH/HOME: the desired state must not depend on the agent's shell.
-        const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root", DOCKER_HOST: process.env["DOCKER_HOST"] ?? "" };
-        const model = await compose.config({ name: project, directory, files: [file] }, { env, timeoutMs: NORMALIZE_TIMEOUT_MS });
+        // Compose runs with the engine selection's minimal environment: the model never depends on the agent's shell.
+        const model = await compose.config({ name: project, directory, files: [file] }, { timeoutMs: NORMALIZE_TIMEOUT_MS });
         if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
         cache.set(key, { directory, json: JSON.stringify(model) });
         return { ok: true, model };

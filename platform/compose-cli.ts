@@ -1,5 +1,7 @@
 // `docker compose` called directly (not the npm wrapper: see docs/decisions.md): always with
-// an explicit project name and directory, no ANSI, a timeout, and real Errors.
+// an explicit project name and directory, no ANSI, a timeout, real Errors, and only the selected
+// engine's environment (never the agent's own).
+import { processEngineSelection } from "./engine-selection.ts";
 import { runCommand } from "./run-command.ts";
 import type { CommandResult, RunOptions } from "./run-command.ts";
 
@@ -15,15 +17,17 @@ export function composeArgs(project: ComposeProject, args: readonly string[]): s
   return ["compose", "--ansi", "never", "-p", project.name, "--project-directory", project.directory, ...project.files.flatMap((f) => ["-f", f]), ...args];
 }
 
-export function createComposeCli(options: { docker?: string; defaultTimeoutMs?: number } = {}): ComposeCli {
+/** `env` is the whole environment of every compose process: the engine selection's `childEnv`. */
+export function createComposeCli(options: { docker?: string; defaultTimeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): ComposeCli {
   const docker = options.docker ?? "docker";
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 300_000;
+  const env = options.env ?? processEngineSelection().childEnv;
   return {
     run(project, args, runOptions = {}) {
-      return runCommand(docker, composeArgs(project, args), { timeoutMs: defaultTimeoutMs, ...runOptions });
+      return runCommand(docker, composeArgs(project, args), { timeoutMs: defaultTimeoutMs, ...runOptions, env });
     },
     async config(project, runOptions = {}) {
-      const result = await runCommand(docker, composeArgs(project, ["config", "--format", "json"]), { timeoutMs: 30_000, ...runOptions });
+      const result = await runCommand(docker, composeArgs(project, ["config", "--format", "json"]), { timeoutMs: 30_000, ...runOptions, env });
       return JSON.parse(result.stdout) as Record<string, unknown>;
     },
   };

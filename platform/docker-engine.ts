@@ -1,6 +1,11 @@
-// The Docker Engine API behind a small interface (one real implementation, over the Unix socket).
+// The Docker Engine API behind a small interface: one real implementation, dockerode, on the
+// engine the selection names (platform/engine-selection.ts).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Docker from "dockerode";
 import { z } from "zod";
-import { createEngineHttp } from "./engine-http.ts";
+import { processEngineSelection } from "./engine-selection.ts";
+import type { EngineSelection } from "./engine-selection.ts";
 import { healthFromStatus } from "./observed.ts";
 import type { Observed, ObservedContainer, ObservedImage } from "./observed.ts";
 
@@ -102,17 +107,45 @@ const eventSchema = z.looseObject({
   time: z.number().default(0),
 });
 
-/**
- * The Engine API over its Unix socket with node:http, not dockerode: dockerode loads ssh2 and
- * gRPC (27 MB of resident memory for features berth never uses) and its idle-socket timeout cuts
- * event streams (docs/decisions.md).
- */
-export function createDockerEngine(options: { socketPath?: string } = {}): DockerEngine {
-  const api = createEngineHttp(options.socketPath ?? process.env["DOCKER_SOCKET"] ?? "/var/run/docker.sock");
+/** How long one API call may take before it is aborted (the event stream has none: it is long-lived by design). */
+const CALL_TIMEOUT_MS = 60_000;
 
-  async function listContainers(filters?: Record<string, string[]>): Promise<ObservedContainer[]> {
-    const list = containerListSchema.parse(await api.json("GET", "/containers/json", { all: 1, ...(filters ? { filters: JSON.stringify(filters) } : {}) }));
-    return list.map((c) => ({
+/** dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes in. */
+export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptions {
+  const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined, username: undefined, timeout: undefined, version: undefined };
+  const address = selection.address;
+  if (address.kind === "unix") return { ...none, socketPath: address.socketPath };
+  if (address.kind === "ssh") {
+    return { ...none, protocol: "ssh", host: address.host, port: address.port ?? 22, username: address.username, ...(selection.childEnv["SSH_AUTH_SOCK"] ? { sshOptions: { agent: selection.childEnv["SSH_AUTH_SOCK"] } } : {}) };
+  }
+  if (!selection.tls) return { ...none, protocol: "http", host: address.host, port: address.port };
+  const read = (file: string) => readFileSync(join(selection.tls?.certPath ?? "", file));
+  return { ...none, protocol: "https", host: address.host, port: address.port, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+}
+
+/**
+ * The Engine API through dockerode, on the engine the selection names. Unversioned paths (the
+ * engine answers with its own API version); every call has its own deadline and abort signal,
+ * never dockerode's client-wide idle `timeout`, which would cut the event stream (docs/decisions.md).
+ */
+export function createDockerEngine(selection: EngineSelection = processEngineSelection()): DockerEngine {
+  const docker = new Docker(dockerodeOptions(selection));
+
+  /** One API call with a deadline and the caller's signal; an abort by deadline says what did not answer. */
+  async function call<T>(what: string, work: (abortSignal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal | undefined; timeoutMs?: number } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      return await work(options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
+    } catch (error) {
+      if (deadline.aborted && !options.signal?.aborted) throw new Error(`${what}: no answer from the engine at ${selection.endpoint} in ${timeoutMs} ms`, { cause: error });
+      throw error;
+    }
+  }
+
+  async function listContainers(filters?: Record<string, string[]>, signal?: AbortSignal): Promise<ObservedContainer[]> {
+    const raw = await call("GET /containers/json", (abortSignal) => docker.listContainers({ all: true, ...(filters ? { filters: JSON.stringify(filters) } : {}), abortSignal }), { signal });
+    return containerListSchema.parse(raw).map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? "").replace(/^\//, ""),
       image: c.Image,
@@ -125,9 +158,9 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
     }));
   }
 
-  async function listImages(): Promise<ObservedImage[]> {
-    const list = imageListSchema.parse(await api.json("GET", "/images/json"));
-    return list.map((i) => ({
+  async function listImages(signal?: AbortSignal): Promise<ObservedImage[]> {
+    const raw = await call("GET /images/json", (abortSignal) => docker.listImages({ abortSignal }), { signal });
+    return imageListSchema.parse(raw).map((i) => ({
       id: i.Id,
       repoTags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
       repoDigests: (i.RepoDigests ?? []).filter((d) => !d.startsWith("<none>")),
@@ -148,15 +181,15 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
 
   return {
     async observe(signal) {
-      const [containers, images] = await Promise.all([listContainers(), listImages()]);
+      const [containers, images] = await Promise.all([listContainers(undefined, signal), listImages(signal)]);
       signal?.throwIfAborted();
       return { containers, images, takenAt: Date.now() };
     },
-    listContainers,
-    listImages,
+    listContainers: (filters) => listContainers(filters),
+    listImages: () => listImages(),
     inspectContainer: (id) =>
       orMissing(async () => {
-        const c = containerInspectSchema.parse(await api.json("GET", `/containers/${id}/json`));
+        const c = containerInspectSchema.parse(await call(`GET /containers/${id}/json`, (abortSignal) => docker.getContainer(id).inspect({ abortSignal })));
         const health = c.State.Health;
         const last = health?.Log?.[health.Log.length - 1];
         return {
@@ -178,16 +211,17 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
       }),
     inspectImage: (ref) =>
       orMissing(async () => {
-        const i = imageInspectSchema.parse(await api.json("GET", `/images/${ref}/json`));
+        const raw = await call(`GET /images/${ref}/json`, (abortSignal) => dial(docker, { path: `/images/${ref}/json`, method: "GET", abortSignal, statusCodes: { 200: true, 404: "no such image", 500: "server error" } }));
+        const i = imageInspectSchema.parse(raw);
         return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, layers: i.RootFS?.Layers ?? [], repoTags: i.RepoTags ?? [], created: i.Created, user: i.Config?.User ?? "" };
       }),
     async tagImage(source, target) {
       const { repo, tag } = splitRef(target);
-      await api.json("POST", `/images/${source}/tag`, { repo, tag });
+      await call(`POST /images/${source}/tag`, (abortSignal) => docker.getImage(source).tag({ repo, tag, abortSignal }));
     },
     async removeImage(ref) {
       try {
-        await api.json("DELETE", `/images/${ref}`, { force: false, noprune: false });
+        await call(`DELETE /images/${ref}`, (abortSignal) => docker.getImage(ref).remove({ force: false, noprune: false, abortSignal }));
         return "removed";
       } catch (error) {
         const code = statusCode(error);
@@ -197,23 +231,26 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
       }
     },
     async removeContainer(id, opts) {
-      await orMissing(() => api.json("DELETE", `/containers/${id}`, { force: opts?.force ?? false, v: false }));
+      await orMissing(() => call(`DELETE /containers/${id}`, (abortSignal) => docker.getContainer(id).remove({ force: opts?.force ?? false, v: false, abortSignal })));
     },
     async stopContainer(id, timeoutSeconds = 10) {
       try {
-        await api.json("POST", `/containers/${id}/stop`, { t: timeoutSeconds }, { timeoutMs: (timeoutSeconds + 30) * 1000 });
+        await call(`POST /containers/${id}/stop`, (abortSignal) => docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }), { timeoutMs: (timeoutSeconds + 30) * 1000 });
       } catch (error) {
         const code = statusCode(error);
         if (code !== 304 && code !== 404) throw error;
       }
     },
     async engineInfo() {
-      const info = infoSchema.parse(await api.json("GET", "/info"));
+      const info = infoSchema.parse(await call("GET /info", (abortSignal) => dial(docker, { path: "/info", method: "GET", abortSignal, statusCodes: { 200: true, 500: "server error" } })));
       const containerd = (info.DriverStatus ?? []).some(([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"));
       return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
     },
     async events({ since, filters, signal, onEvent, onConnected }) {
-      await api.stream("/events", { since, ...(filters ? { filters: JSON.stringify(filters) } : {}) }, signal, (line) => {
+      // No deadline: the stream lives until the signal aborts or the engine ends it (the caller reconnects with since=).
+      const stream = await docker.getEvents({ ...(since !== undefined ? { since } : {}), ...(filters ? { filters: JSON.stringify(filters) } : {}), abortSignal: signal });
+      onConnected?.();
+      await readLines(stream, signal, (line) => {
         let raw: unknown;
         try {
           raw = JSON.parse(line);
@@ -224,9 +261,33 @@ export function createDockerEngine(options: { socketPath?: string } = {}): Docke
         if (!parsed.success) return;
         const e = parsed.data;
         onEvent({ type: e.Type, action: e.Action, id: e.Actor?.ID ?? "", labels: e.Actor?.Attributes ?? {}, time: e.time });
-      }, onConnected);
+      });
     },
   };
+}
+
+/** docker-modem's `dial` as a promise, for the calls whose dockerode method takes no abort signal (image inspect, info). */
+function dial(docker: Docker, options: { path: string; method: string; abortSignal: AbortSignal; statusCodes: Record<number, true | string> }): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(options, (error, data) => (error ? reject(error) : resolve(data)));
+  });
+}
+
+/** Newline-delimited JSON from a response stream until the engine ends it or the signal aborts. */
+function readLines(stream: NodeJS.ReadableStream, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+  let partial = "";
+  return new Promise<void>((resolve, reject) => {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      partial += chunk;
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) onLine(line);
+    });
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", (error) => (signal.aborted ? resolve() : reject(error)));
+  });
 }
 
 export function splitRef(ref: string): { repo: string; tag: string } {

@@ -2,6 +2,7 @@
 import { startAgent } from "../agent.ts";
 import { AGENT_OPTIONS, agentConfig, envName } from "../agent-config.ts";
 import type { CommandSpec } from "../cli-io.ts";
+import { selectEngine } from "../../platform/engine-selection.ts";
 
 export const agentCommand: CommandSpec = {
   name: "agent",
@@ -37,7 +38,7 @@ export const agentCommand: CommandSpec = {
     }
     let agent: Awaited<ReturnType<typeof startAgent>>;
     try {
-      agent = await startAgent(parsed.config);
+      agent = await startAgent(parsed.config, { selection: selectEngine(io.env) });
     } catch (error) {
       io.stderr(`berth agent: ${error instanceof Error ? error.message : String(error)}\n`);
       return 2;

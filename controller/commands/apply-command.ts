@@ -7,6 +7,8 @@ import { createComposeCli } from "../../platform/compose-cli.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { createLogger, logFormat } from "../../platform/logger.ts";
+import { describeEngine } from "../../platform/engine-selection.ts";
+import type { EngineSelection } from "../../platform/engine-selection.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
 import type { ProgressSink } from "../../status/progress-events.ts";
@@ -20,17 +22,17 @@ import { reconcileStacks } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadWithMachine } from "../load-for-cli.ts";
+import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { createProgressWriter } from "../progress-writer.ts";
 
-export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; store: StatusStore; logger: Logger; observed: Observed; progress: ProgressSink };
+export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; selection: EngineSelection; store: StatusStore; logger: Logger; observed: Observed; progress: ProgressSink };
 
 /** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
 export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
 
 export type ApplyDeps = {
   resolveImages: ImagesStep;
-  engine: () => DockerEngine;
+  engine: (selection: EngineSelection) => DockerEngine;
   /** Extra context for the stacks step (tests: a faster health poll, an admission hook). */
   stackContext?: Partial<StackContext>;
 };
@@ -39,13 +41,13 @@ export type ApplyDeps = {
  * INTEGRATION POINT (lead): the images step runs the images reconciler exactly as the agent's
  * pass does (same store, same tags). Replace or wrap it here when apply talks to a running agent.
  */
-export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, store, logger, observed, progress }) => {
-  const result = await createImagesReconciler({ engine, store, logger }).reconcile(state, machine, { observed, progress });
+export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, selection, store, logger, observed, progress }) => {
+  const result = await createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, logger }).reconcile(state, machine, { observed, progress });
   return { ok: result.ok, tags: Object.fromEntries(result.tags), holds: Object.fromEntries(result.holds), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
 };
 
 export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandSpec {
-  const deps: ApplyDeps = { resolveImages: imagesReconcilerStep, engine: () => createDockerEngine(), ...overrides };
+  const deps: ApplyDeps = { resolveImages: imagesReconcilerStep, engine: (selection) => createDockerEngine(selection), ...overrides };
   const spec: CommandSpec = {
     name: "apply",
     summary: "run one full reconcile pass (images, then stacks) in the foreground",
@@ -70,20 +72,21 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const progress = writer.sink;
       const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
-      const engine = deps.engine();
-      writer.line(`berth apply: revision ${state.revision}, machine ${machine}`);
+      const selection = cliEngine(io);
+      const engine = deps.engine(selection);
+      writer.line(`berth apply: revision ${state.revision}, machine ${machine}, engine ${describeEngine(selection)}`);
       let images: Awaited<ReturnType<ImagesStep>>;
       let stacks: StackResult[];
       try {
-        images = await deps.resolveImages({ state, machine, engine, store, logger, observed: await engine.observe(), progress });
+        images = await deps.resolveImages({ state, machine, engine, selection, store, logger, observed: await engine.observe(), progress });
         stacks = await reconcileStacks({
           engine,
-          compose: createComposeCli(),
+          compose: createComposeCli({ env: selection.childEnv }),
           store,
           clock: systemClock,
           logger,
           events: noEvents,
-          ops: createContainerOps(),
+          ops: createContainerOps({ env: selection.childEnv }),
           machine,
           profile: profileOf(state, machine),
           state,

@@ -10,7 +10,7 @@ import { openStatusStore } from "../../status/status-store.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadWithMachine } from "../load-for-cli.ts";
+import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { createProgressWriter } from "../progress-writer.ts";
 
 export const buildCommand: CommandSpec = {
@@ -54,7 +54,7 @@ export const buildCommand: CommandSpec = {
       const json = boolFlag(args, "json");
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
-      const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, logger });
+      const reconciler = createImagesReconciler({ engine: createDockerEngine(cliEngine(io)), dockerEnv: cliEngine(io).childEnv, store, logger });
       const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink }).finally(() => writer.close());
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);

@@ -39,7 +39,7 @@ export const ciMatrixCommand: CommandSpec = {
       io.stderr(`${ciMatrixCommand.usage}\n`);
       return 2;
     }
-    const loaded = await loadForCli(dir);
+    const loaded = await loadForCli(dir, io);
     if (!loaded.ok) {
       for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
       return 1;

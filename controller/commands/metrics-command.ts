@@ -11,7 +11,7 @@ import { selectMachine } from "../../profiles/select-machine.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { stringFlag, boolFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadForCli } from "../load-for-cli.ts";
+import { cliEngine, loadForCli } from "../load-for-cli.ts";
 
 const DEFAULT_STATE_DIR = "/var/lib/berth";
 
@@ -34,7 +34,7 @@ export const metricsCommand: CommandSpec = {
       io.stderr(`${metricsCommand.usage}\n`);
       return 2;
     }
-    const loaded = await loadForCli(dir);
+    const loaded = await loadForCli(dir, io);
     const flag = stringFlag(args, "machine");
     const env = io.env["BERTH_MACHINE"];
     let machine = flag ?? env;
@@ -56,7 +56,7 @@ export const metricsCommand: CommandSpec = {
     const gpu = boolFlag(args, "no-gpu")
       ? undefined
       : createNvidiaSmiReader({ onProblem: (message) => (message.includes("not found") ? undefined : io.stderr(`berth metrics: ${message}\n`)) });
-    const metrics = createBerthMetrics({ registry: new Registry(), store, engine: createDockerEngine(), ...(gpu ? { gpu } : {}), machine, scrapeWaitMs: 15_000 });
+    const metrics = createBerthMetrics({ registry: new Registry(), store, engine: createDockerEngine(cliEngine(io)), ...(gpu ? { gpu } : {}), machine, scrapeWaitMs: 15_000 });
     metrics.setDesiredState(loaded);
     const { body } = await renderExposition(metrics.registry);
     const engineError = metrics.engineError();

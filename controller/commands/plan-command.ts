@@ -4,7 +4,7 @@ import { planImagesForMachine } from "../../reconcilers/images/images-reconciler
 import { openStatusStore } from "../../status/status-store.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadWithMachine } from "../load-for-cli.ts";
+import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { formatHostPlan, planHost } from "../plan-host.ts";
 
 export const planCommand: CommandSpec = {
@@ -16,7 +16,7 @@ export const planCommand: CommandSpec = {
     const loaded = await loadWithMachine(args, io, planCommand.usage);
     if (!loaded.ok) return loaded.code;
     const { state, machine, denied } = loaded;
-    const engine = createDockerEngine();
+    const engine = createDockerEngine(cliEngine(io));
     const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
     const observed = await engine.observe();
     const images = await planImagesForMachine(state, machine, { engine, store }, { observed });

@@ -12,7 +12,7 @@ import { openStatusStore } from "../../status/status-store.ts";
 import { formatProblem } from "../../desired-state/problem.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadForCli } from "../load-for-cli.ts";
+import { cliEngine, loadForCli } from "../load-for-cli.ts";
 
 const USAGE = `Usage: berth prune DIR --machine NAME --state-dir DIR [--dry-run] [--json]
                    [--repository PREFIX]... [--skip-dangling] [--skip-build-cache] [--wait SECONDS]
@@ -54,7 +54,7 @@ export const pruneCommand: CommandSpec = {
       io.stderr(`${USAGE}\n`);
       return 2;
     }
-    const loaded = await loadForCli(dir);
+    const loaded = await loadForCli(dir, io);
     if (!loaded.ok) {
       for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
       return 2;
@@ -69,13 +69,13 @@ export const pruneCommand: CommandSpec = {
     try {
       const report = await runPrune(
         {
-          engine: createDockerEngine(),
+          engine: createDockerEngine(cliEngine(io)),
           store: await openStatusStore(stateDir),
           lock: hostLockFor(stateDir),
           logger,
           events: noEvents,
           clock: systemClock,
-          buildCache: createBuildCache(),
+          buildCache: createBuildCache({ env: cliEngine(io).childEnv }),
         },
         {
           state: loaded.state,

@@ -1,12 +1,14 @@
 // `berth status [--json]`: what the running agent (or, without one, the state dir and the engine) says.
 import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { describeEngine } from "../../platform/engine-selection.ts";
 import { LABELS } from "../../platform/labels.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { agentAnswers, agentClient, callAgent, CLIENT_OPTIONS } from "../agent-client.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
+import { cliEngine } from "../load-for-cli.ts";
 import { buildStatusView, formatStatus } from "../status-view.ts";
-import type { StatusView } from "../status-view.ts";
+import type { EngineView, StatusView } from "../status-view.ts";
 
 export const statusCommand: CommandSpec = {
   name: "status",
@@ -26,8 +28,15 @@ export const statusCommand: CommandSpec = {
     } else {
       const stateDir = stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth";
       const store = await openStatusStore(stateDir);
-      const containers = await createDockerEngine().listContainers({ label: [`${LABELS.managed}=true`] });
-      view = buildStatusView({ machine: stringFlag(args, "machine") ?? io.env["BERTH_MACHINE"] ?? "-", ready: false, statuses: store.all(), containers });
+      const selection = cliEngine(io);
+      const engine = createDockerEngine(selection);
+      const source = describeEngine(selection);
+      const info = await engine.engineInfo().then(
+        (i): EngineView => ({ endpoint: selection.endpoint, source, serverVersion: i.serverVersion }),
+        (error: unknown): EngineView => ({ endpoint: selection.endpoint, source, error: error instanceof Error ? error.message : String(error) }),
+      );
+      const containers = info.error ? [] : await engine.listContainers({ label: [`${LABELS.managed}=true`] });
+      view = buildStatusView({ machine: stringFlag(args, "machine") ?? io.env["BERTH_MACHINE"] ?? "-", ready: false, statuses: store.all(), containers, engine: info });
       if (!boolFlag(args, "json")) io.stdout(`(no agent at ${client.url}; read from ${stateDir})\n`);
     }
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));

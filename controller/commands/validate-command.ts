@@ -31,7 +31,7 @@ export const validateCommand: CommandSpec = {
       for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
       return 2;
     }
-    const result = await loadForCli(dir);
+    const result = await loadForCli(dir, io);
     let problems: Problem[] = result.ok ? [] : result.problems;
     const machine = stringFlag(args, "machine") ?? policy.policy.machine;
     if (result.ok) {

@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { createProgressReader } from "./buildkit-progress.ts";
 import type { BuildStep, StepCounts } from "./buildkit-progress.ts";
@@ -51,7 +52,9 @@ export function buildxArgs(request: BuildRequest, metadataFile: string): string[
   return args;
 }
 
-export function createBuildxBuilder(options: { dockerBinary?: string } = {}): ImageBuilder {
+/** `env`: the engine selection's `childEnv`, the whole environment of every buildx call (the build runs on that engine). */
+export function createBuildxBuilder(options: { dockerBinary?: string; env?: Readonly<Record<string, string>> } = {}): ImageBuilder {
+  const env = options.env ?? processEngineSelection().childEnv;
   return {
     async build(request) {
       const dir = await mkdtemp(join(tmpdir(), "berth-build-"));
@@ -70,6 +73,7 @@ export function createBuildxBuilder(options: { dockerBinary?: string } = {}): Im
       try {
         const result = await runCommand(options.dockerBinary ?? "docker", buildxArgs(request, metadataFile), {
           allowFailure: true,
+          env,
           timeoutMs: request.timeoutMs ?? 30 * 60_000,
           ...(request.signal ? { signal: request.signal } : {}),
           onStderrLine: feed,

@@ -4,6 +4,7 @@ import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.
 import { reductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed, ObservedImage } from "../../platform/observed.ts";
@@ -40,6 +41,8 @@ export type ImagesDeps = {
   hashCache?: FileHashCache;
   now?: () => Date;
   dockerBinary?: string;
+  /** The engine selection's `childEnv`: the whole environment of buildx, `docker pull` and `docker push`. */
+  dockerEnv?: Readonly<Record<string, string>>;
 };
 
 export type ImagesOptions = {
@@ -142,7 +145,8 @@ function withAncestors(inputs: ImageInput[], only: readonly string[]): ImageInpu
 export function createImagesReconciler(deps: ImagesDeps) {
   const logger = deps.logger ?? silentLogger();
   const events = deps.events ?? noEvents;
-  const builder = deps.builder ?? createBuildxBuilder(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {});
+  const dockerEnv = deps.dockerEnv ?? processEngineSelection().childEnv;
+  const builder = deps.builder ?? createBuildxBuilder({ env: dockerEnv, ...(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {}) });
   const hashCache = deps.hashCache ?? createFileHashCache();
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
@@ -202,7 +206,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     }
     if (step.action === "pull") {
       options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "pulling" });
-      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], { allowFailure: true, timeoutMs: 15 * 60_000, ...(options.signal ? { signal: options.signal } : {}) }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
+      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], { allowFailure: true, env: dockerEnv, timeoutMs: 15 * 60_000, ...(options.signal ? { signal: options.signal } : {}) }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
       events.imagePulled(step.name, machine, pulled.exitCode === 0 ? "success" : "failure");
       if (pulled.exitCode === 0) {
         await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
@@ -290,7 +294,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
   async function push(image: string, tags: readonly string[]): Promise<void> {
     for (const tag of tags) {
       logger.info({ image, tag }, "image push");
-      await runCommand(docker, ["push", "--quiet", tag], { timeoutMs: 15 * 60_000 });
+      await runCommand(docker, ["push", "--quiet", tag], { timeoutMs: 15 * 60_000, env: dockerEnv });
     }
   }
 

@@ -1,4 +1,5 @@
 // The BuildKit cache as prune sees it: its size (`docker system df`) and trimming it (`docker builder prune --keep-storage`).
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { runCommand } from "../../platform/run-command.ts";
 
 export type BuildCache = {
@@ -8,11 +9,13 @@ export type BuildCache = {
   trim(keepBytes: number, signal?: AbortSignal): Promise<number>;
 };
 
-export function createBuildCache(options: { docker?: string } = {}): BuildCache {
+/** `env`: the engine selection's `childEnv`, the whole environment of every docker call. */
+export function createBuildCache(options: { docker?: string; env?: Readonly<Record<string, string>> } = {}): BuildCache {
   const docker = options.docker ?? "docker";
+  const env = options.env ?? processEngineSelection().childEnv;
   return {
     async usageBytes(signal) {
-      const { stdout } = await runCommand(docker, ["system", "df", "--format", "{{json .}}"], { timeoutMs: 120_000, ...(signal ? { signal } : {}) });
+      const { stdout } = await runCommand(docker, ["system", "df", "--format", "{{json .}}"], { timeoutMs: 120_000, env, ...(signal ? { signal } : {}) });
       for (const line of stdout.split("\n")) {
         if (!line.trim()) continue;
         const row = JSON.parse(line) as { Type?: string; Size?: string };
@@ -23,6 +26,7 @@ export function createBuildCache(options: { docker?: string } = {}): BuildCache 
     async trim(keepBytes, signal) {
       const { stdout } = await runCommand(docker, ["builder", "prune", "--force", "--keep-storage", String(Math.max(0, Math.floor(keepBytes)))], {
         timeoutMs: 600_000,
+        env,
         ...(signal ? { signal } : {}),
       });
       const match = /Total(?:\s+reclaimed space)?:\s*([\d.]+\s*[kMGTP]?i?B)/i.exec(stdout);

@@ -66,3 +66,36 @@ describe("prune schedule", () => {
     expect(scheduler.expression).toBeUndefined();
   });
 });
+
+describe("prune schedule on node-cron", () => {
+  it("fires on its schedule and stops firing once stopped", async () => {
+    // Arrange
+    let runs = 0;
+    scheduler = createPruneScheduler({ logger: silentLogger(), run: async () => void (runs += 1) });
+
+    // Act
+    scheduler.apply("* * * * * *");
+    await new Promise((r) => setTimeout(r, 2_300));
+    await scheduler.stop();
+    const stoppedAt = runs;
+    await new Promise((r) => setTimeout(r, 1_300));
+
+    // Assert
+    expect(stoppedAt).toBeGreaterThanOrEqual(1);
+    expect(runs).toBe(stoppedAt);
+    expect(scheduler.nextRun()).toBeNull();
+  }, 10_000);
+
+  it("matches day of month AND day of week when both are set (node-cron, unlike Vixie cron)", () => {
+    // Arrange
+    scheduler = createPruneScheduler({ logger: silentLogger(), run: async () => undefined });
+
+    // Act
+    scheduler.apply("0 0 13 * 5");
+    const next = scheduler.nextRun();
+
+    // Assert: a Friday the 13th, not the next 13th or the next Friday
+    expect(next?.getDate()).toBe(13);
+    expect(next?.getDay()).toBe(5);
+  });
+});

@@ -1,7 +1,8 @@
-// Runs prune on its cron schedule (one timer to the next firing, never two prunes at once);
-// follows schedule changes of the desired state.
-import { cronProblem, nextCronRun, parseCron } from "../../desired-state/cron-expression.ts";
-import type { CronExpression } from "../../desired-state/cron-expression.ts";
+// Runs prune on its cron schedule with node-cron (never two prunes at once); follows schedule
+// changes of the desired state.
+import { schedule } from "node-cron";
+import type { ScheduledTask } from "node-cron";
+import { cronProblem, DAY_RULE_HINT, restrictsBothDays } from "../../desired-state/cron-schedule.ts";
 import type { Logger } from "../../platform/logger.ts";
 
 export type PruneScheduler = {
@@ -20,23 +21,27 @@ export function validatePruneSchedule(expression: string): string | undefined {
   return problem ? `prune.schedule "${expression}" is not a cron expression: ${problem}` : undefined;
 }
 
-/** setTimeout's longest delay; a later firing is reached in several hops. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * `run` is the whole prune (it takes the host lock itself, so a firing during a build or swap
  * waits for it). A firing while the previous prune still runs is skipped and counted. A crash
  * loses at most one firing: the lock and the idempotent plan make a late or repeated run harmless.
+ * node-cron fires in the host's local time; its own messages (e.g. a missed firing) go to our log.
  */
 export function createPruneScheduler(options: { run: () => Promise<unknown>; logger: Logger }): PruneScheduler {
-  let schedule: { cron: CronExpression; next: Date | undefined; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
+  let current: { expression: string; task: ScheduledTask } | undefined;
   let running: Promise<void> | undefined;
   let overlaps = 0;
+  const cronLogger = {
+    info: (message: string) => options.logger.debug({ detail: message }, "cron scheduler note"),
+    warn: (message: string) => options.logger.warn({ detail: message }, "cron scheduler warning"),
+    error: (message: string | Error) => options.logger.error({ detail: String(message) }, "cron scheduler error"),
+    debug: (message: string | Error) => options.logger.debug({ detail: String(message) }, "cron scheduler note"),
+  };
 
   function fire(): void {
     if (running) {
       overlaps += 1;
-      options.logger.info({ schedule: schedule?.cron.source }, "prune skipped: the previous prune is still running");
+      options.logger.info({ schedule: current?.expression }, "prune skipped: the previous prune is still running");
       return;
     }
     running = (async () => {
@@ -50,47 +55,35 @@ export function createPruneScheduler(options: { run: () => Promise<unknown>; log
     })();
   }
 
-  function arm(): void {
-    if (!schedule) return;
-    const current = schedule;
-    const next = current.next;
-    if (!next) return;
-    const delay = next.getTime() - Date.now();
-    current.timer = setTimeout(() => {
-      if (schedule !== current) return;
-      if (Date.now() < next.getTime()) return arm(); // a long wait taken in hops
-      fire();
-      current.next = nextCronRun(current.cron, new Date(Math.max(Date.now(), next.getTime())));
-      arm();
-    }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
-    current.timer.unref?.();
-  }
-
-  function clear(): void {
-    if (schedule?.timer) clearTimeout(schedule.timer);
-    schedule = undefined;
+  async function clear(): Promise<void> {
+    const task = current?.task;
+    current = undefined;
+    await task?.destroy();
   }
 
   return {
     apply(expression) {
-      if (expression === schedule?.cron.source) return;
+      if (expression === current?.expression) return;
       const problem = validatePruneSchedule(expression);
       if (problem) throw new Error(problem);
-      clear();
-      const cron = parseCron(expression);
-      schedule = { cron, next: nextCronRun(cron, new Date()), timer: undefined };
-      arm();
-      options.logger.info({ schedule: expression, nextRun: schedule.next?.toISOString() }, "prune scheduled");
+      void clear();
+      // The callback returns nothing: node-cron never waits on a prune; `fire` keeps them from overlapping.
+      const task = schedule(expression, () => {
+        fire();
+      }, { name: "berth-prune", unref: true, logger: cronLogger });
+      current = { expression, task };
+      options.logger.info({ schedule: expression, nextRun: task.getNextRun()?.toISOString() }, "prune scheduled");
+      if (restrictsBothDays(expression)) options.logger.warn({ schedule: expression, hint: DAY_RULE_HINT }, "prune schedule restricts both day fields");
     },
     get expression() {
-      return schedule?.cron.source;
+      return current?.expression;
     },
-    nextRun: () => schedule?.next ?? null,
+    nextRun: () => current?.task.getNextRun() ?? null,
     get overlapsSkipped() {
       return overlaps;
     },
     async stop() {
-      clear();
+      await clear();
       await running;
     },
   };
