@@ -3,7 +3,7 @@
 #
 # Usage: scripts/test-env.sh [--debian]
 #   Installs (only when missing) docker-registry, busybox-static, debootstrap, prometheus (for
-#   promtool), apache2-utils (htpasswd) and openssl (authenticated TLS registries), and builds
+#   promtool), apache2-utils (htpasswd) and openssl (authenticated TLS registries, engine-* tests' TLS engines), and builds
 #   berth-test/busybox:1 when it is missing. With --debian it also creates debian:bookworm-slim
 #   with debootstrap + docker import when that image is missing.
 #   Idempotent; starts no long-running process (tests start their own registry).

@@ -1,0 +1,98 @@
+// E2E helper: a second dockerd beside the default one (own data root, exec root, pidfile and
+// socket, no default bridge, no iptables), optionally also on TCP+TLS on 127.0.0.1 with a
+// self-signed CA; the busybox test image is copied into it. Stopping it never touches the default engine.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCommand } from "../../platform/run-command.ts";
+import { ensureBusyboxImage } from "./busybox-image.ts";
+import { freeLoopbackPort } from "./local-registry.ts";
+
+export type SecondEngine = {
+  /** unix:///… of its own socket. */
+  socket: string;
+  /** tcp://127.0.0.1:PORT with TLS, when asked for. */
+  tls?: { host: string; clientCertPath: string };
+  serverVersion: string;
+  /** `docker` against this engine only (over its socket). */
+  docker(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+};
+
+async function openssl(cwd: string, ...args: string[]): Promise<void> {
+  await runCommand("openssl", args, { cwd, timeoutMs: 30_000 });
+}
+
+/** A CA, a server certificate for IP 127.0.0.1 and a client certificate (ca.pem, cert.pem, key.pem in `client/`). */
+async function makeCertificates(dir: string): Promise<{ server: string[]; client: string }> {
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(dir, "req", "-x509", ...key, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=engine-test-ca");
+  await writeFile(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  await writeFile(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
+  for (const [name, subject] of [["server", "/CN=127.0.0.1"], ["client", "/CN=engine-test-client"]] as const) {
+    await openssl(dir, "req", ...key, "-keyout", `${name}-key.pem`, "-out", `${name}.csr`, "-subj", subject);
+    await openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${name}-cert.pem`, "-days", "2", "-extfile", `${name}.ext`);
+  }
+  const client = join(dir, "client");
+  await mkdir(client);
+  await writeFile(join(client, "ca.pem"), await readFile(join(dir, "ca.pem")));
+  await writeFile(join(client, "cert.pem"), await readFile(join(dir, "client-cert.pem")));
+  await writeFile(join(client, "key.pem"), await readFile(join(dir, "client-key.pem")));
+  return { server: ["--tlsverify", "--tlscacert", join(dir, "ca.pem"), "--tlscert", join(dir, "server-cert.pem"), "--tlskey", join(dir, "server-key.pem")], client };
+}
+
+export async function startSecondEngine(options: { tls?: boolean } = {}): Promise<SecondEngine> {
+  const image = await ensureBusyboxImage();
+  // Short path: the socket and containerd's shim sockets live under it.
+  const dir = await mkdtemp(join(tmpdir(), "engine-d-"));
+  const socket = `unix://${join(dir, "d.sock")}`;
+  const hosts = ["-H", socket];
+  let tls: SecondEngine["tls"];
+  let tlsFlags: string[] = [];
+  if (options.tls) {
+    const certs = await makeCertificates(await mkdir(join(dir, "certs"), { recursive: true }).then(() => join(dir, "certs")));
+    const host = `tcp://127.0.0.1:${await freeLoopbackPort()}`;
+    hosts.push("-H", host);
+    tlsFlags = certs.server;
+    tls = { host, clientCertPath: certs.client };
+  }
+  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout", "2"];
+  const log = join(dir, "dockerd.log");
+  const child: ChildProcess = spawn("dockerd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const stderr: string[] = [];
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => void stderr.push(chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const docker = async (...a: string[]): Promise<string> => (await runCommand("docker", ["-H", socket, ...a], { timeoutMs: 120_000, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root" } })).stdout.trim();
+
+  async function stop(): Promise<void> {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    }
+    await writeFile(log, stderr.join("")).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  let serverVersion = "";
+  for (let i = 0; i < 120 && !serverVersion; i += 1) {
+    if (child.exitCode !== null) break;
+    serverVersion = await docker("version", "--format", "{{.Server.Version}}").catch(() => "");
+    if (!serverVersion) await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!serverVersion) {
+    await stop();
+    throw new Error(`the second dockerd did not answer on ${socket}: ${stderr.join("").split("\n").slice(-8).join("\n")}`);
+  }
+  try {
+    // The test image, copied from the default engine: nothing can be pulled here.
+    await runCommand("sh", ["-c", `docker save ${image} | docker -H ${socket} load`], { timeoutMs: 120_000 });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { socket, ...(tls ? { tls } : {}), serverVersion, docker, stop };
+}
