@@ -1,6 +1,6 @@
 // berth drives exactly the engine the user selected: a second dockerd on its own socket (and on
 // TCP+TLS), named by DOCKER_HOST, by a docker context, or DOCKER_TLS_VERIFY; the default engine
-// is left untouched. Builds are COPY-only (the second engine has no default bridge).
+// is left untouched (its containers, images and its docker0 bridge). Builds are COPY-only.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { createLogger } from "../../platform/logger.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { BUSYBOX_IMAGE } from "../support/busybox-image.ts";
 import { freeLoopbackPort } from "../support/local-registry.ts";
-import { startSecondEngine } from "../support/second-engine.ts";
+import { defaultBridgePresent, startSecondEngine } from "../support/second-engine.ts";
 import type { SecondEngine } from "../support/second-engine.ts";
 import { docker } from "../support/stacks-harness.ts";
 
@@ -37,6 +37,7 @@ describe("the engine the user selected (a second dockerd)", () => {
   const prefix = `engine-${randomBytes(3).toString("hex")}`;
   let second: SecondEngine;
   let dir: string;
+  let hadDefaultBridge: boolean;
 
   /** A desired state with one stack whose service berth builds (COPY-only) and runs with a healthcheck. */
   async function desiredState(stack: string): Promise<string> {
@@ -98,12 +99,14 @@ describe("the engine the user selected (a second dockerd)", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+    hadDefaultBridge = await defaultBridgePresent();
     second = await startSecondEngine({ tls: true });
   }, 180_000);
 
   afterAll(async () => {
     await second?.stop();
     await rm(dir, { recursive: true, force: true });
+    if (hadDefaultBridge && !(await defaultBridgePresent())) throw new Error("the default engine's docker0 bridge is gone after the second dockerd ran");
   }, 60_000);
 
   it("DOCKER_HOST=unix:///… berth apply builds, runs and reports the stack on that engine, not the default one, and compose never sees berth's own environment", async () => {
@@ -125,6 +128,7 @@ describe("the engine the user selected (a second dockerd)", () => {
     expect(applied.out).toMatch(/image web: ok build berth\/web:[0-9a-f]{12}/);
     expect(applied.out).toContain("box: Ready (1 stacks, 1 services, 1 changed)");
     await expectOnlyOnSecond(stack);
+    expect(await defaultBridgePresent()).toBe(hadDefaultBridge);
     const [web] = await containersOn(second.docker, stack);
     expect(await second.docker("inspect", "--format", "{{json .Config.Env}}", web?.id ?? "")).not.toContain("agent-secret");
     expect(status.code).toBe(0);

@@ -1,8 +1,10 @@
-// E2E helper: a second dockerd beside the default one (own data root, exec root, pidfile and
-// socket, no default bridge, no iptables), optionally also on TCP+TLS on 127.0.0.1 with a
-// self-signed CA; the busybox test image is copied into it. Stopping it never touches the default engine.
+// E2E helper: a second dockerd beside the default one (own data root, exec root, pidfile, socket
+// and default bridge, no iptables), optionally also on TCP+TLS on 127.0.0.1 with a self-signed CA;
+// the busybox test image is copied into it. It never touches the default engine: not
+// `--bridge=none`, which makes dockerd delete the host's docker0 (the default engine's bridge).
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,6 +45,11 @@ async function makeCertificates(dir: string): Promise<{ server: string[]; client
   return { server: ["--tlsverify", "--tlscacert", join(dir, "ca.pem"), "--tlscert", join(dir, "server-cert.pem"), "--tlskey", join(dir, "server-key.pem")], client };
 }
 
+/** Whether the host still has the default engine's bridge (docker0). */
+export async function defaultBridgePresent(): Promise<boolean> {
+  return runCommand("ip", ["link", "show", "docker0"], { timeoutMs: 10_000, allowFailure: true }).then((r) => r.exitCode === 0);
+}
+
 export async function startSecondEngine(options: { tls?: boolean } = {}): Promise<SecondEngine> {
   const image = await ensureBusyboxImage();
   // Short path: the socket and containerd's shim sockets live under it.
@@ -58,9 +65,21 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
     tlsFlags = certs.server;
     tls = { host, clientCertPath: certs.client };
   }
-  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout", "2"];
+  // Its own default bridge on a subnet outside docker's default address pools.
+  const bridge = `engine-br${randomBytes(2).toString("hex")}`;
+  const ip = (...a: string[]) => runCommand("ip", a, { timeoutMs: 10_000 });
+  await ip("link", "add", "name", bridge, "type", "bridge");
+  await ip("addr", "add", `10.213.${randomBytes(1)[0] ?? 1}.1/24`, "dev", bridge);
+  await ip("link", "set", bridge, "up");
+  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge", bridge, "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--shutdown-timeout", "2"];
   const log = join(dir, "dockerd.log");
-  const child: ChildProcess = spawn("dockerd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let child: ChildProcess;
+  try {
+    child = spawn("dockerd", args, { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (error) {
+    await ip("link", "del", bridge).catch(() => undefined);
+    throw error;
+  }
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => void stderr.push(chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -73,6 +92,7 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
       if (child.exitCode === null) child.kill("SIGKILL");
       await exited;
     }
+    await ip("link", "del", bridge).catch(() => undefined);
     await writeFile(log, stderr.join("")).catch(() => undefined);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
