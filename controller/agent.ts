@@ -111,7 +111,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       logger.warn({ engine: selection.endpoint, selectedBy: selection.source, err: engineView.error }, "engine not answering");
     }
   }
-  await lookAtEngine();
+  void lookAtEngine();
   const apiToken = config.apiTokenFile ? (await readFile(config.apiTokenFile, "utf8")).trim() : undefined;
   const webhookSecret = config.webhookSecretFile ? (await readFile(config.webhookSecretFile, "utf8")).trim() : undefined;
 

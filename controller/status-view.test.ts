@@ -71,4 +71,11 @@ describe("status view", () => {
     const text = formatStatus(view);
     expect(text).toContain("images: 3, 2 ready, 1 not ready\n  pc2/app Ready=False/BuildFailed: exit code: 3\n  pc2/app Stalled=True/BuildFailed: exit code: 3\nwarnings: 1\n  pc2/utils BudgetExceeded/BudgetWarning: size 190.0 MiB > budget 175 MiB\n");
   });
+
+  it("names the engine it reads from, with its server version or why it does not answer", () => {
+    const answering = buildStatusView({ machine: "pc2", ready: false, statuses: [], containers: [], engine: { endpoint: "unix:///run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock (DOCKER_HOST)", serverVersion: "26.1.5" } });
+    const silent = buildStatusView({ machine: "pc2", ready: false, statuses: [], containers: [], engine: { endpoint: "tcp://10.0.0.5:2376", source: "tcp://10.0.0.5:2376 (docker context remote, TLS)", error: "connect ECONNREFUSED" } });
+    expect(formatStatus(answering)).toContain("engine unix:///run/user/1000/docker.sock (DOCKER_HOST)  docker 26.1.5");
+    expect(formatStatus(silent)).toContain("engine tcp://10.0.0.5:2376 (docker context remote, TLS)  not answering: connect ECONNREFUSED");
+  });
 });
