@@ -165,11 +165,13 @@ describe("the engine the user selected (a second dockerd)", () => {
         const now = await containersOn(second.docker, stack);
         return now.length === 1 && /^Up .*\(healthy\)/.test(now[0]?.status ?? "");
       }, 60_000);
-      const scrape = await until("a restart counted", async () => {
+      // The scrape reads a cached engine look (0.5 s): wait for it to catch up with the restored container.
+      const healthy = `berth_service_health{stack="${stack}",service="web",state="healthy"} 1`;
+      const scrape = await until("a restart counted and the service healthy again", async () => {
         const text = await metrics();
-        return text.includes(`berth_service_restarts_total{stack="${stack}",service="web"} 1`) ? text : undefined;
+        return text.includes(healthy) && text.includes(`berth_service_restarts_total{stack="${stack}",service="web"}`) ? text : undefined;
       }, 30_000);
-      expect(scrape).toContain(`berth_service_health{stack="${stack}",service="web",state="healthy"} 1`);
+      expect(scrape).toContain(`berth_service_restarts_total{stack="${stack}",service="web"} 1`);
       expect(logs.find((l) => l["msg"] === "engine selected")).toMatchObject({ engine: second.socket, selectedBy: "DOCKER_HOST", serverVersion: second.serverVersion });
       expect((await status()).engine).toMatchObject({ endpoint: second.socket, serverVersion: second.serverVersion });
       expect(await containersOn(docker, stack)).toEqual([]);
