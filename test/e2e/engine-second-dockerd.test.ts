@@ -107,6 +107,9 @@ describe("the engine the user selected (a second dockerd)", () => {
     await second?.stop();
     await rm(dir, { recursive: true, force: true });
     if (hadDefaultBridge && !(await defaultBridgePresent())) throw new Error("the default engine's docker0 bridge is gone after the second dockerd ran");
+    // Its networks (pool 10.214.0.0/16) leave no bridge behind to shrink the default engine's address pools.
+    const leftover = (await runCommand("ip", ["-o", "-4", "addr", "show"], { timeoutMs: 10_000 })).stdout.split("\n").filter((line) => line.includes(" inet 10.214."));
+    if (leftover.length > 0) throw new Error(`the second dockerd left bridges behind:\n${leftover.join("\n")}`);
   }, 60_000);
 
   it("DOCKER_HOST=unix:///… berth apply builds, runs and reports the stack on that engine, not the default one, and compose never sees berth's own environment", async () => {

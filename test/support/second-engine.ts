@@ -71,7 +71,7 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
   await ip("link", "add", "name", bridge, "type", "bridge");
   await ip("addr", "add", `10.213.${randomBytes(1)[0] ?? 1}.1/24`, "dev", bridge);
   await ip("link", "set", bridge, "up");
-  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge", bridge, "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--shutdown-timeout", "2"];
+  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge", bridge, "--default-address-pool", "base=10.214.0.0/16,size=24", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--shutdown-timeout", "2"];
   const log = join(dir, "dockerd.log");
   let child: ChildProcess;
   try {
@@ -86,6 +86,9 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
   const docker = async (...a: string[]): Promise<string> => (await runCommand("docker", ["-H", socket, ...a], { timeoutMs: 120_000, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root" } })).stdout.trim();
 
   async function stop(): Promise<void> {
+    // dockerd keeps its networks when it stops, and their bridges would outlive the data root:
+    // note them now and delete their links once it has exited.
+    const networks = child.exitCode === null ? (await docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge").catch(() => "")).split("\n").filter(Boolean) : [];
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
@@ -93,6 +96,7 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
       await exited;
     }
     await ip("link", "del", bridge).catch(() => undefined);
+    for (const id of networks) await ip("link", "del", `br-${id.slice(0, 12)}`).catch(() => undefined);
     await writeFile(log, stderr.join("")).catch(() => undefined);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
