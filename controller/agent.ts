@@ -38,6 +38,8 @@ import { effectivePruneSpec, runPrune } from "../reconcilers/prune/prune-reconci
 import { createPruneScheduler } from "../reconcilers/prune/prune-schedule.ts";
 import { createContainerOps } from "../reconcilers/stacks/container-ops.ts";
 import { reconcileStack, stacksToReconcile } from "../reconcilers/stacks/stack-reconciler.ts";
+import { createImageResolver } from "../reconcilers/stacks/third-party-images.ts";
+import type { ImageResolver } from "../reconcilers/stacks/third-party-images.ts";
 import { pinServiceRollback, retryService } from "../reconcilers/stacks/manual-actions.ts";
 import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
@@ -141,6 +143,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   }
   let imageTags: Record<string, string> = {};
   let imageHolds: Record<string, string> = {};
+  /** The pass's registry look-ups and pulls of images berth does not build (new each pass). */
+  let imageResolver: ImageResolver | undefined;
   let imagesRevision: string | undefined;
   let ready = false;
   /** Why the git source may not be applied (verification failed, or a replayed tip with --no-rollback). */
@@ -246,6 +250,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const result = await sharedLock.shared("build images", () => images.reconcile(admittedState(state, denied), machine, { observed, signal }));
     imageTags = Object.fromEntries(result.tags);
     imageHolds = Object.fromEntries(result.holds);
+    imageResolver = createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
     imagesRevision = state.revision;
     passOk = result.ok;
     imagesOk = result.ok;
@@ -273,6 +278,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       imageTags,
       denied,
       imageHolds,
+      ...(imageResolver ? { imageResolver } : {}),
       admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
     };
   }
