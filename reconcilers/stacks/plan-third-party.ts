@@ -60,7 +60,7 @@ export function decideImage(service: ThirdPartyService, images: readonly Observe
   };
   const record = service.record?.ref === service.ref ? service.record : undefined;
   if (record && !record.refresh) {
-    const local = images.find((image) => image.id === record.imageId);
+    const local = images.find((image) => image.id === record.imageId || (record.digest !== undefined && image.repoDigests.includes(record.digest)));
     const running = record.digest ?? record.imageId;
     if (service.update === "track" && lookup?.kind === "failed" && local) {
       return use(local, { reason: lookup.reason, message: `${lookup.message}; ${service.ref} keeps running ${running}` });
