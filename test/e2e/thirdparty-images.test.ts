@@ -2,8 +2,6 @@
 // run pinned to their digest (a moved tag changes nothing), `track` follows the tag through the
 // health gate with automatic rollback, registry trouble leaves running services alone, and prune
 // keeps the pinned digest (pulled again by digest when it is gone anyway).
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_PRUNE } from "../../desired-state/desired-state.ts";
 import type { StackSpec } from "../../desired-state/desired-state.ts";
@@ -28,7 +26,6 @@ describe("third-party images: pull, pin, track, rollback", () => {
   let h: Harness;
   let registry: LocalRegistry;
   let lookups: string[] = [];
-  const built: string[] = [];
 
   beforeAll(async () => {
     [h, registry] = await Promise.all([createHarness("thirdparty"), startLocalRegistry()]);
@@ -36,29 +33,8 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
   afterAll(async () => {
     await h?.cleanup();
-    for (const tag of built) await docker("rmi", tag).catch(() => "");
     await registry?.destroy();
   });
-
-  /**
-   * `<prefix>/web:<version>`: busybox httpd serving the version, with a HEALTHCHECK. COPY only, no
-   * RUN: a RUN step needs the engine's default bridge, which another dockerd on this host may take.
-   */
-  async function buildWeb(version: string, options: { healthy?: boolean; startDelaySeconds?: number } = {}): Promise<string> {
-    const tag = `${h.prefix}/web:${version}`;
-    const context = join(h.dir, `web-${version}`);
-    await mkdir(join(context, "www"), { recursive: true });
-    await writeFile(join(context, "www", "index.html"), `${version}\n`);
-    if (options.healthy !== false) await writeFile(join(context, "www", "health"), "ok\n");
-    const delay = options.startDelaySeconds ?? 0;
-    await writeFile(
-      join(context, "Dockerfile"),
-      `FROM berth-test/busybox:1\nCOPY www /www\nHEALTHCHECK --interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\nCMD ["sh","-c","sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
-    );
-    await docker("build", "-q", "-t", tag, context);
-    built.push(tag);
-    return tag;
-  }
 
   /** `ref` in the registry names the image of local tag `source`; the host no longer has `ref`. */
   async function publish(source: string, ref: string): Promise<void> {
@@ -83,7 +59,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
   it("pulls a missing image before starting the service, pins its digest, and ignores the tag moving until `berth retry`", async () => {
     // Arrange: cache:1 is only in the registry
-    const [v1, v2] = await Promise.all([buildWeb("p1"), buildWeb("p2")]);
+    const [v1, v2] = await Promise.all([h.buildVersion("p1"), h.buildVersion("p2")]);
     const ref = `${registry.host}/${h.prefix}/pinned:1`;
     await publish(v1, ref);
     const stack = await h.stack("pinned", { web: { image: ref } });
@@ -121,7 +97,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
   it("tracks a tag: rolls out the new digest and rolls back from an unhealthy one with zero failed requests (start-first)", async () => {
     // Arrange: a start-first service following track:1, a prober on its network
-    const [v1, v2, v3] = await Promise.all([buildWeb("t1"), buildWeb("t2", { startDelaySeconds: 1 }), buildWeb("t3", { healthy: false })]);
+    const [v1, v2, v3] = await Promise.all([h.buildVersion("t1"), h.buildVersion("t2", { startDelaySeconds: 1 }), h.buildVersion("t3", { healthy: false })]);
     const ref = `${registry.host}/${h.prefix}/track:1`;
     await publish(v1, ref);
     const stack = withServices(await h.stack("track", { web: { image: ref, rollout: { strategy: "start-first", monitorSeconds: 2 } } }), (s) => ({ ...s, update: "track" }));
@@ -180,7 +156,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
   it("keeps the pinned digest through prune, and pulls it again by digest when it is gone anyway", async () => {
     // Arrange: a pinned service on k1; the tag moves to k2 on the host; the container is removed by hand
-    const [k1, k2] = await Promise.all([buildWeb("k1"), buildWeb("k2")]);
+    const [k1, k2] = await Promise.all([h.buildVersion("k1"), h.buildVersion("k2")]);
     const ref = `${registry.host}/${h.prefix}/keep:1`;
     await publish(k1, ref);
     const stack = await h.stack("keep", { web: { image: ref } });
@@ -210,7 +186,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
   it("waits with PullFailed for an image it cannot pull, keeps a tracked service running when the registry is down, and lets other services go on", async () => {
     // Arrange: a tracked service from the registry, one whose image is in no registry, one local image
-    const [f1, local] = await Promise.all([buildWeb("f1"), buildWeb("f-local")]);
+    const [f1, local] = await Promise.all([h.buildVersion("f1"), h.buildVersion("f-local")]);
     const ref = `${registry.host}/${h.prefix}/faults:1`;
     const missing = `${registry.host}/${h.prefix}/nowhere:1`;
     await publish(f1, ref);
