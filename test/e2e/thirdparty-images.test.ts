@@ -10,6 +10,7 @@ import { silentLogger } from "../../platform/logger.ts";
 import { runPrune } from "../../reconcilers/prune/prune-reconciler.ts";
 import { createRegistryClient } from "../../reconcilers/images/registry-client.ts";
 import { retryService } from "../../reconcilers/stacks/manual-actions.ts";
+import { rollbackTag } from "../../reconcilers/stacks/rollback-history.ts";
 import { reconcileStack } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { createImageResolver } from "../../reconcilers/stacks/third-party-images.ts";
@@ -95,6 +96,18 @@ describe("third-party images: pull, pin, track, rollback", () => {
     expect(third.status("web")?.image?.refresh).toBeUndefined();
   });
 
+  it("reads a tag's digest from the registry as the engine records it, and tells a missing tag from a missing registry", async () => {
+    const v = await h.buildVersion("d1");
+    const ref = `${registry.host}/${h.prefix}/digest:1`;
+    await docker("tag", v, ref);
+    await docker("push", "--quiet", ref);
+    const client = createRegistryClient();
+    const lookup = await client.resolveDigest(ref);
+    expect(lookup.kind === "digest" ? `${registry.host}/${h.prefix}/digest@${lookup.digest}` : lookup.message).toBe(await docker("image", "inspect", "-f", "{{index .RepoDigests 0}}", ref));
+    expect(await client.resolveDigest(`${registry.host}/${h.prefix}/digest:2`)).toMatchObject({ kind: "failed", reason: "NotInRegistry" });
+    expect(await client.resolveDigest(`127.0.0.1:1/${h.prefix}/digest:1`)).toMatchObject({ kind: "failed", reason: "RegistryUnreachable" });
+  });
+
   it("tracks a tag: rolls out the new digest and rolls back from an unhealthy one with zero failed requests (start-first)", async () => {
     // Arrange: a start-first service following track:1, a prober on its network
     const [v1, v2, v3] = await Promise.all([h.buildVersion("t1"), h.buildVersion("t2", { startDelaySeconds: 1 }), h.buildVersion("t3", { healthy: false })]);
@@ -119,6 +132,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
       expect(during.bodies).toEqual(new Set(["t1", "t2"]));
       expect((await h.containers(stack.name)).map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
       const goodDigest = rollout?.status("web")?.image?.digest ?? "";
+      expect(await h.imageId(rollbackTag(stack.name, "web", 1))).toBe(await h.imageId(v1));
 
       // Act: the tag moves to t3, which never turns healthy
       await publish(v3, ref);
