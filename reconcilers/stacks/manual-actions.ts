@@ -1,6 +1,6 @@
-// Operator overrides on a service's status: `berth retry` clears a failed rollout or a pin (and
-// re-pulls a third-party image),
-// `berth rollback --to N` pins the service to an older healthy version.
+// Operator overrides on a service's status: `berth retry` clears a failed rollout or a pin and
+// re-pulls an image berth does not build, `berth rollback --to N` pins the service to an older
+// healthy version.
 import type { ResourceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { serviceKey } from "./service-status.ts";
