@@ -38,6 +38,8 @@ import { effectivePruneSpec, runPrune } from "../reconcilers/prune/prune-reconci
 import { createPruneScheduler } from "../reconcilers/prune/prune-schedule.ts";
 import { createContainerOps } from "../reconcilers/stacks/container-ops.ts";
 import { reconcileStack, stacksToReconcile } from "../reconcilers/stacks/stack-reconciler.ts";
+import { createImageResolver } from "../reconcilers/stacks/third-party-images.ts";
+import type { ImageResolver } from "../reconcilers/stacks/third-party-images.ts";
 import { pinServiceRollback, retryService } from "../reconcilers/stacks/manual-actions.ts";
 import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
@@ -136,11 +138,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   function scheduleResync(seconds: number): void {
     if (config.once || resync?.seconds === seconds) return;
     resync?.stop();
-    const timer = everyInterval(seconds, () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY));
+    const timer = everyInterval(seconds, requestPass);
     resync = { seconds, stop: () => timer.stop() };
   }
   let imageTags: Record<string, string> = {};
   let imageHolds: Record<string, string> = {};
+  /** The pass's registry look-ups and pulls of images berth does not build (new each pass). */
+  let imageResolver: ImageResolver | undefined;
+  const newImageResolver = (machine: string): ImageResolver => createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
+  /** Set by a resync or `berth reconcile` under git-sync: run a pass even if the branch did not move. */
+  let passRequested = false;
+  /** A full pass (resync, `berth reconcile`): tracked tags are looked up again even without a new commit. */
+  function requestPass(): void {
+    if (!gitSync) return queue.add(SOURCE_KEY);
+    passRequested = true;
+    queue.add(GIT_KEY);
+  }
   let imagesRevision: string | undefined;
   let ready = false;
   /** Why the git source may not be applied (verification failed, or a replayed tip with --no-rollback). */
@@ -176,7 +189,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           { type: "Degraded", status: "False", reason: "Fine", message: "" },
         ),
       }));
-      if (result.changed || !current) queue.add(SOURCE_KEY);
+      if (result.changed || !current || passRequested) queue.add(SOURCE_KEY);
+      passRequested = false;
       return;
     }
     if (result.reason === "VerificationFailed" || result.reason === "NotDescendant") {
@@ -246,6 +260,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const result = await sharedLock.shared("build images", () => images.reconcile(admittedState(state, denied), machine, { observed, signal }));
     imageTags = Object.fromEntries(result.tags);
     imageHolds = Object.fromEntries(result.holds);
+    imageResolver = newImageResolver(machine);
     imagesRevision = state.revision;
     passOk = result.ok;
     imagesOk = result.ok;
@@ -273,6 +288,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       imageTags,
       denied,
       imageHolds,
+      ...(imageResolver ? { imageResolver } : {}),
       admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
     };
   }
@@ -408,7 +424,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
             await refreshContainers();
             return statusView();
           },
-          reconcile: () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY),
+          reconcile: requestPass,
           rollback: async ({ stack, service, to }) => {
             const result = await pinServiceRollback(store, { stack, service, to: to ?? 1, now: clock.now() });
             if (result.ok) queue.add(`${STACK_PREFIX}${stack}`);
@@ -416,6 +432,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           },
           retry: async ({ stack, service }) => {
             const result = await retryService(store, { stack, service });
+            // A fresh resolver: the pass's may remember a pull of this very reference.
+            if (result.ok && current) imageResolver = newImageResolver(current.machine);
             if (result.ok) queue.add(`${STACK_PREFIX}${stack}`);
             return result;
           },

@@ -7,9 +7,10 @@ import { summarizeProblems } from "../policy/policy-problems.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
-import { effectiveService } from "../reconcilers/stacks/effective-service.ts";
+import type { DigestLookup } from "../reconcilers/images/registry-client.ts";
 import { planStack } from "../reconcilers/stacks/plan-stack.ts";
 import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
+import { decideImage, effectiveWithImage, thirdPartyServices } from "../reconcilers/stacks/plan-third-party.ts";
 import { serviceKey } from "../reconcilers/stacks/service-status.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 
@@ -26,6 +27,8 @@ export type PlanHostInput = {
   statuses: ReadonlyMap<string, ResourceStatus>;
   /** Stacks the host policy refuses: shown as refused, not planned. */
   denied?: ReadonlyMap<string, Problem[]>;
+  /** The registry's digest of each tracked tag (images berth does not build, `x-berth.update: track`). */
+  lookups?: ReadonlyMap<string, DigestLookup>;
 };
 
 const SERVICE_REASON: Record<ServiceAction["kind"], string> = {
@@ -46,7 +49,17 @@ export function planHost(input: PlanHostInput): HostPlan {
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
   const profile = profileOf(input.state, input.machine);
-  for (const stack of forMachine(input.state, input.machine).stacks) {
+  const stacks = forMachine(input.state, input.machine).stacks;
+  // Images berth does not build: one `pull` line per reference, before the services that wait for it
+  // (none for a stack the host policy refuses).
+  const decisions = new Map(stacks.filter((stack) => !input.denied?.has(stack.name)).map((stack) => [stack.name, new Map(thirdPartyServices(stack, input.state, (key) => input.statuses.get(key)).map((s) => [s.name, decideImage(s, input.observed.images, input.lookups?.get(s.ref))]))]));
+  const pulls = new Set<string>();
+  for (const decision of [...decisions.values()].flatMap((byService) => [...byService.values()])) {
+    if (decision.kind !== "pull" || pulls.has(decision.pull)) continue;
+    pulls.add(decision.pull);
+    lines.push({ kind: "image", name: decision.pull, action: "pull", reason: decision.reason, detail: decision.message });
+  }
+  for (const stack of stacks) {
     const denied = input.denied?.get(stack.name);
     if (denied) {
       lines.push({ kind: "stack", name: stack.name, action: "refused", reason: "PolicyDenied", detail: summarizeProblems(denied, 1) });
@@ -54,13 +67,14 @@ export function planHost(input: PlanHostInput): HostPlan {
     }
     const services = stack.services.map((service) => {
       const status = input.statuses.get(serviceKey(stack.name, service.name));
-      return { name: service.name, selfHeal: service.selfHeal, effective: effectiveService(service, { machine: input.machine, profile, imageTags }), ...(status ? { status } : {}) };
+      return { name: service.name, selfHeal: service.selfHeal, effective: effectiveWithImage(service, decisions.get(stack.name)?.get(service.name), { machine: input.machine, profile, imageTags }), ...(status ? { status } : {}) };
     });
     const plan = planStack({ stack: stack.name, prune: stack.prune, services, containers: input.observed.containers, images: input.observed.images });
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
-      const pendingImage = spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull")) : undefined;
-      if (action.kind === "blocked" && action.reason === "ImageMissing" && pendingImage) {
+      const decision = decisions.get(stack.name)?.get(service);
+      const pendingImage = decision?.kind === "pull" ? { action: "pull", tag: decision.pull } : spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull")) : undefined;
+      if (action.kind === "blocked" && (action.reason === "ImageMissing" || action.reason === "PullPending") && pendingImage) {
         const hasContainer = input.observed.containers.some((c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service);
         lines.push({ kind: "service", name: `${stack.name}/${service}`, action: hasContainer ? "update" : "create", reason: `after its image is ${pendingImage.action === "build" ? "built" : "pulled"}`, detail: pendingImage.tag });
         continue;

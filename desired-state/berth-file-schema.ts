@@ -9,6 +9,10 @@ const name = (what: string) => z.string().regex(NAME_PATTERN, { error: `${what} 
 export const rolloutStrategySchema = z.union([z.literal("recreate"), z.literal("start-first")]);
 export type RolloutStrategy = z.output<typeof rolloutStrategySchema>;
 
+/** How a service whose image berth does not build follows its tag: see docs/stacks.md. */
+export const updatePolicySchema = z.union([z.literal("pinned"), z.literal("track")]);
+export type UpdatePolicy = z.output<typeof updatePolicySchema>;
+
 export const rolloutSchema = z.strictObject({
   strategy: rolloutStrategySchema.optional(),
   healthTimeout: durationSchema().optional(),
@@ -51,6 +55,8 @@ export const berthFileSchema = z.strictObject({
   rollout: rolloutSchema.optional(),
   prune: pruneSchema.optional(),
   resync: durationSchema().optional(),
+  /** Fleet default of services' `x-berth.update` (default pinned). */
+  update: updatePolicySchema.optional(),
   allowEmpty: z.boolean().optional(),
 });
 

@@ -1,6 +1,6 @@
 // Schemas of berth's compose extension fields: top-level and per-service `x-berth` (strict).
 import { z } from "zod";
-import { rolloutSchema } from "./berth-file-schema.ts";
+import { rolloutSchema, updatePolicySchema } from "./berth-file-schema.ts";
 import { budgetsSchema } from "./budgets-schema.ts";
 import { baselineSchema } from "./image-baseline.ts";
 
@@ -22,6 +22,8 @@ export const serviceExtensionSchema = z.strictObject({
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
   baseline: baselineSchema.optional(),
+  /** Images berth does not build: keep the digest first pulled (pinned) or follow the tag (track). */
+  update: updatePolicySchema.optional(),
 });
 
 export type StackExtension = z.output<typeof stackExtensionSchema>;

@@ -1,6 +1,6 @@
 // The loaded, validated desired state as plain data: what every planner and reconciler reads.
 import type { Profile } from "../profiles/profile-schema.ts";
-import type { RolloutStrategy } from "./berth-file-schema.ts";
+import type { RolloutStrategy, UpdatePolicy } from "./berth-file-schema.ts";
 import type { Budgets } from "./budgets-schema.ts";
 import type { GpuNeed } from "./compose-extension-schema.ts";
 import type { Baseline } from "./image-baseline.ts";
@@ -67,6 +67,8 @@ export type ServiceSpec = {
   selfHeal: boolean;
   gpu?: GpuNeed;
   source: ImageSource;
+  /** For an image berth does not build: pinned (default) or track; see docs/stacks.md. */
+  update?: UpdatePolicy;
   dependsOn: string[];
   /** A fixed host port or container_name rules out start-first. */
   hasFixedHostPort: boolean;

@@ -21,7 +21,7 @@ import type { ParsedDocument } from "./read-document.ts";
 import { checkComposeReferences } from "./compose-references.ts";
 import { contentRevision, gitRevision } from "./revision.ts";
 import { resolveInside } from "./safe-path.ts";
-import type { RolloutFileSpec } from "./berth-file-schema.ts";
+import type { RolloutFileSpec, UpdatePolicy } from "./berth-file-schema.ts";
 
 export type LoadOptions = {
   /** Normalises compose files; without it stacks are validated from their raw YAML only. */
@@ -140,7 +140,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   const stacks: StackSpec[] = [];
   const serviceImages: Array<{ spec: Omit<ImageSpec, "dockerfileFacts" | "dockerfile" | "context"> & { contextNamed: string; dockerfileNamed: string; baseDir: string; relFile: string } }> = [];
   // Compose normalisation is one process per stack: run them side by side.
-  const loaded = await Promise.all(rawStacks.map((raw) => loadStack(raw, { root, machineNames, rolloutDefaults, compose: options.compose, problems })));
+  const loaded = await Promise.all(rawStacks.map((raw) => loadStack(raw, { root, machineNames, rolloutDefaults, updateDefault: berth?.update ?? "pinned", compose: options.compose, problems })));
   for (const [index, raw] of rawStacks.entries()) {
     const stack = loaded[index];
     if (!stack) continue;
@@ -238,7 +238,7 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   };
 }
 
-type StackContext = { root: string; machineNames: string[]; rolloutDefaults: RolloutSpec; compose: ComposeNormalizer | undefined; problems: Problem[] };
+type StackContext = { root: string; machineNames: string[]; rolloutDefaults: RolloutSpec; updateDefault: UpdatePolicy; compose: ComposeNormalizer | undefined; problems: Problem[] };
 type ServiceBuild = { service: string; imageName: string; context: string; dockerfile: string; args: Record<string, string>; source: ImageSpec["source"]; budgets: ImageSpec["budgets"]; baseline?: ImageSpec["baseline"] };
 
 async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: StackSpec; builds: ServiceBuild[] } | undefined> {
@@ -323,8 +323,10 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
       const rawDockerfile = isRecord(rawBuild) && typeof rawBuild["dockerfile"] === "string" ? rawBuild["dockerfile"] : "Dockerfile";
       const args = isRecord(buildRecord["args"]) ? Object.fromEntries(Object.entries(buildRecord["args"]).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
       builds.push({ service, imageName, context: rawContext, dockerfile: join(rawContext, rawDockerfile), args, source: ext.source ?? "build", budgets: ext.budgets ?? {}, ...(ext.baseline ? { baseline: ext.baseline } : {}) });
+      if (ext.update) problems.push({ file: raw.relFile, line: raw.doc.lineOf(["services", service, "x-berth", "update"]), field: `services.${service}.x-berth.update`, message: "update applies to images berth does not build; berth rebuilds this one when its inputs change" });
     } else if (typeof body["image"] === "string") {
       spec.image = body["image"];
+      spec.update = ext.update ?? ctx.updateDefault;
     } else {
       problems.push({ file: raw.relFile, line, field: `services.${service}`, message: "needs an image or a build" });
     }

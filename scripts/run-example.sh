@@ -11,6 +11,8 @@ bash scripts/engine.sh
 bash scripts/test-env.sh --debian
 # The example's registry (127.0.0.1:5000) stands in for GHCR; keep its storage across runs.
 PORT=5000 bash scripts/registry.sh --storage "${BERTH_REGISTRY_STORAGE:-/var/lib/berth-example-registry}"
+# The fleet's one third-party image, pushed to that registry: the agent's first pass pulls it.
+bash scripts/example-cache.sh --push
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
 exec bin/berth.mjs agent \

@@ -30,6 +30,16 @@ export type RollbackEntry = {
   recordedAt: number;
 };
 
+/** The image a service runs when berth does not build it: its reference and what berth pinned it to. */
+export type PinnedImage = {
+  ref: string;
+  imageId: string;
+  /** `repo@sha256:…` as the registry named it, when the image came from one (pulled again by it). */
+  digest?: string;
+  /** Set by `berth retry`: pull the reference again on the next pass. */
+  refresh?: true;
+};
+
 export type ResourceStatus = {
   /** "image/<machine>/<name>", "service/<stack>/<service>", "stack/<name>", "source". */
   key: string;
@@ -45,6 +55,8 @@ export type ResourceStatus = {
   failed?: { revision: string; specHash: string; reason: string; message: string; at: number };
   /** Pinned by a manual rollback until the desired state changes or retry. */
   pinned?: { imageId: string; tag: string; revision: string; specHash: string; desiredSpecHash: string };
+  /** A service whose image berth does not build: the image it is pinned to. */
+  image?: PinnedImage;
   /** Image builds/pulls this host recorded, for prune's keep-newest rule (image tag → unix ms). */
   records?: Record<string, number>;
   updatedAt: string;

@@ -1,6 +1,10 @@
 // `berth plan DIR --machine NAME [--json]`: what the agent would do on this host, without doing it.
 import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { forMachine } from "../../desired-state/desired-state.ts";
 import { planImagesForMachine } from "../../reconcilers/images/images-reconciler.ts";
+import { createRegistryClient } from "../../reconcilers/images/registry-client.ts";
+import { refsToLookUp, thirdPartyServices } from "../../reconcilers/stacks/plan-third-party.ts";
+import { lookUpDigests } from "../../reconcilers/stacks/third-party-images.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
@@ -20,7 +24,11 @@ export const planCommand: CommandSpec = {
     const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
     const observed = await engine.observe();
     const images = await planImagesForMachine(state, machine, { engine, store }, { observed });
-    const plan = planHost({ state, machine, imageSteps: images.steps, observed, statuses: new Map(store.all().map((s) => [s.key, s])), denied });
+    const statuses = new Map(store.all().map((s) => [s.key, s]));
+    const tracked = forMachine(state, machine).stacks.filter((stack) => !denied?.has(stack.name)).flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statuses.get(key))));
+    const registry = createRegistryClient();
+    const lookups = await lookUpDigests(tracked, (ref) => registry.resolveDigest(ref));
+    const plan = planHost({ state, machine, imageSteps: images.steps, observed, statuses, lookups, denied });
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(plan, null, 2)}\n` : formatHostPlan(plan));
     return 0;
   },

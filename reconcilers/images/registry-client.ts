@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { createDockerCredentials } from "../../platform/docker-credentials.ts";
 import type { DockerCredentials, RegistryCredentials } from "../../platform/docker-credentials.ts";
+import { parseReference } from "./image-ref.ts";
 import type { RegistryView } from "./plan-images.ts";
+
+/** What the registry says a tag names now: `sha256:…` (the index digest for multi-platform images). */
+export type DigestLookup = { kind: "digest"; digest: string } | { kind: "failed"; reason: "NotInRegistry" | "RegistryUnreachable" | "RegistryUnauthorized"; message: string };
 
 export type ManifestCheck = "present" | "absent" | { unreachable: string } | { unauthorized: string };
 
@@ -18,6 +22,8 @@ export type RegistryClient = {
   manifestExists(ref: string): Promise<ManifestCheck>;
   /** Asks about every tag; the first network failure makes the whole registry unreachable, a refused tag is `denied`. */
   check(host: string, tags: readonly string[]): Promise<RegistryView>;
+  /** HEAD of the tag's manifest (index and manifest types accepted) → its Docker-Content-Digest. */
+  resolveDigest(ref: string): Promise<DigestLookup>;
 };
 
 export const MANIFEST_ACCEPT = [
@@ -329,8 +335,23 @@ export function createRegistryClient(options: RegistryHttpOptions & { concurrenc
     }
   }
 
+  async function resolveDigest(ref: string): Promise<DigestLookup> {
+    const parsed = parseReference(ref);
+    try {
+      const res = await http.request({ method: "HEAD", host: parsed.host, repository: parsed.repository, path: `manifests/${encodeURIComponent(parsed.digest ?? parsed.tag ?? "latest")}`, accept: MANIFEST_ACCEPT });
+      const digest = headerText(res.headers["docker-content-digest"]);
+      if (res.status === 200 && digest) return { kind: "digest", digest };
+      if (res.status === 404) return { kind: "failed", reason: "NotInRegistry", message: `${ref} is not in registry ${parsed.host}` };
+      return { kind: "failed", reason: "RegistryUnreachable", message: `HEAD ${res.url} answered ${res.status}${res.status === 200 ? " without a Docker-Content-Digest" : ""}` };
+    } catch (error) {
+      const failure = failureOf(error);
+      return "unauthorized" in failure ? { kind: "failed", reason: "RegistryUnauthorized", message: failure.unauthorized } : { kind: "failed", reason: "RegistryUnreachable", message: failure.unreachable };
+    }
+  }
+
   return {
     manifestExists,
+    resolveDigest,
     async check(host, tags) {
       const present = new Set<string>();
       const denied = new Map<string, string>();

@@ -98,6 +98,8 @@ export function planPrune(input: PrunePlanInput): PrunePlan {
       keep(idOf(status.build.tag), "current");
       record(status.build.imageId, status.build.recordedAt);
     }
+    // The image a service is pinned to (an image berth does not build), even before it runs.
+    if (status.image) keep(status.image.imageId, "current");
     if (status.pinned) {
       keep(status.pinned.imageId, "pinned");
       keep(idOf(status.pinned.tag), "pinned");

@@ -8,7 +8,7 @@ import { specHash } from "./spec-hash.ts";
 
 export type EffectiveService =
   | { ok: true; name: string; image: string; config: Record<string, unknown>; specHash: string }
-  | { ok: false; name: string; reason: "ImageNotReady"; message: string };
+  | { ok: false; name: string; reason: string; message: string };
 
 /** The image reference a service runs: the images reconciler's exact tag, or the service's own image. */
 export function resolveServiceImage(service: ServiceSpec, imageTags: Readonly<Record<string, string>>): string | undefined {

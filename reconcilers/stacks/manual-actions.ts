@@ -1,5 +1,6 @@
-// Operator overrides on a service's status: `berth retry` clears a failed rollout or a pin,
-// `berth rollback --to N` pins the service to an older healthy version.
+// Operator overrides on a service's status: `berth retry` clears a failed rollout or a pin and
+// re-pulls an image berth does not build, `berth rollback --to N` pins the service to an older
+// healthy version.
 import type { ResourceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { serviceKey } from "./service-status.ts";
@@ -17,11 +18,14 @@ export async function retryService(store: StatusStore, target: { stack: string; 
   const status = store.get(serviceKey(stack, service));
   if (!status) return { ok: false, message: `no status for ${stack}/${service} in ${store.dir}` };
   const { failed, pinned, ...rest } = status;
-  if (!failed && !pinned) return { ok: true, message: `${stack}/${service} has no failed rollout or pin; nothing to retry`, status };
-  const next = { ...rest, updatedAt: now.toISOString() };
+  // An image berth does not build is pulled again: a pinned tag may move on retry.
+  const image = rest.image ? { ...rest.image, refresh: true as const } : undefined;
+  if (!failed && !pinned && !image) return { ok: true, message: `${stack}/${service} has no failed rollout or pin; nothing to retry`, status };
+  const next = { ...rest, ...(image ? { image } : {}), updatedAt: now.toISOString() };
   await store.put(next);
   const what = [failed ? `failed revision ${failed.revision.slice(0, 7)}` : "", pinned ? "pin" : ""].filter(Boolean).join(" and ");
-  return { ok: true, message: `${stack}/${service}: cleared ${what}; the next pass tries the desired version again`, status: next };
+  const pull = image ? `pulls ${image.ref} again and ` : "";
+  return { ok: true, message: `${stack}/${service}: ${what ? `cleared ${what}; ` : ""}the next pass ${pull}tries the desired version again`, status: next };
 }
 
 export async function pinServiceRollback(store: StatusStore, target: { stack: string; service: string; to: number; now: number }): Promise<OverrideResult> {

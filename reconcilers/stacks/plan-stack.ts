@@ -10,6 +10,8 @@ export type DesiredService = {
   selfHeal: boolean;
   effective: EffectiveService;
   status?: ResourceStatus;
+  /** A problem around the image that leaves the service running (its registry does not answer). */
+  note?: { reason: string; message: string };
 };
 
 /** The version a service should run: the desired one, or a held one (failed rollout, manual pin). */

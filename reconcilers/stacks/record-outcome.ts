@@ -20,7 +20,12 @@ export function heldVerdict(status: ResourceStatus, hold: "failed" | "pinned" | 
   return undefined;
 }
 
-export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceSpec, status: ResourceStatus, outcome: SwapOutcome, desiredSpecHash: string, hold: "failed" | "pinned" | undefined): Promise<{ status: ResourceStatus; verdict: Verdict }> {
+/** A digest or image id a service is pinned to (images berth does not build), for messages. */
+function pinnedImage(image: unknown): string | undefined {
+  return typeof image === "string" && (image.includes("@sha256:") || image.startsWith("sha256:")) ? image : undefined;
+}
+
+export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceSpec, status: ResourceStatus, outcome: SwapOutcome, desiredSpecHash: string, hold: "failed" | "pinned" | undefined, image?: unknown): Promise<{ status: ResourceStatus; verdict: Verdict }> {
   const revision = ctx.state.revision;
   if (outcome.kind === "rolled-out") {
     ctx.events.rollout(stack, spec.name, "success");
@@ -31,10 +36,12 @@ export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceS
     return { status: hold === "pinned" ? rest : (({ pinned: _p, ...r }) => r)(rest), verdict };
   }
   const failure = outcome.failure;
-  const why = `revision ${shortRevision(revision)} (spec ${desiredSpecHash.slice(0, 12)}) failed: ${failure.reason}: ${failure.message}`;
+  const failedImage = pinnedImage(image);
+  const why = `revision ${shortRevision(revision)} (spec ${desiredSpecHash.slice(0, 12)}${failedImage ? `, image ${failedImage}` : ""}) failed: ${failure.reason}: ${failure.message}`;
   if (outcome.kind === "rolled-back") {
     ctx.events.rollout(stack, spec.name, "rolled_back");
-    const back = status.current ? `rolled back to revision ${shortRevision(status.current.revision)}` : "rolled back";
+    const previousImage = pinnedImage(status.current?.config["image"]);
+    const back = status.current ? `rolled back to revision ${shortRevision(status.current.revision)}${previousImage ? ` (image ${previousImage})` : ""}` : "rolled back";
     const message = outcome.restored ? `${why}; ${back}` : `${why}; ${back}, but the previous version is not healthy either: ${outcome.restoreMessage ?? "unknown"}`;
     if (hold === "pinned") {
       const { pinned: _p, ...rest } = status;

@@ -11,6 +11,7 @@ import type { ProgressSink } from "../../status/progress-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { ContainerOps } from "./container-ops.ts";
+import type { ImageResolver } from "./third-party-images.ts";
 
 export type Admission = { ok: true } | { ok: false; reason: string; message: string };
 
@@ -33,6 +34,8 @@ export type StackContext = {
   imageHolds?: Readonly<Record<string, string>>;
   /** GPU/VRAM admission before a new container starts (metrics helper). */
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
+  /** The pass's registry look-ups and pulls of images berth does not build; one per reconcile when absent. */
+  imageResolver?: ImageResolver;
   /** The pass's one batched observation; taken here when absent. */
   observed?: Observed;
   /** Health polling interval (default 500 ms) and "healthy" for services without a healthcheck. */

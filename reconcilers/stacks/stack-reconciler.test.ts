@@ -101,7 +101,8 @@ describe("reconcileStack over fakes", () => {
   it("takes one observation for an unchanged stack, and writes nothing the second time", async () => {
     const [service] = stack.services;
     if (!service) throw new Error("fixture has a service");
-    const eff = effectiveService(service, { machine: "box", profile: {}, imageTags: {} });
+    // An image berth does not build runs pinned to the image it found: llm:v1 is sha256:1 here.
+    const eff = effectiveService(service, { machine: "box", profile: {}, imageTags: { "llm:v1": "sha256:1" } });
     if (!eff.ok) throw new Error("expected ok");
     const running: ObservedContainer = { id: "c1", name: "shop-llm-1", image: "llm:v1", imageId: "sha256:1", labels: { "com.docker.compose.project": "shop", "com.docker.compose.service": "llm", "io.berth.managed": "true", "io.berth.spec-hash": eff.specHash }, state: "running", health: "healthy", created: 1, status: "Up 2 minutes (healthy)" };
     const first = await context([running]);

@@ -17,8 +17,8 @@ import type { ResourceStatus } from "../../status/resource-status.ts";
 import { dependencyWaves } from "./dependency-order.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
 import type { StackMeta } from "./effective-compose.ts";
-import { effectiveService } from "./effective-service.ts";
 import { planStack } from "./plan-stack.ts";
+import { effectiveWithImage } from "./plan-third-party.ts";
 import type { DesiredService, ServiceAction, Target } from "./plan-stack.ts";
 import { recoverStackIntents } from "./recover-intents.ts";
 import { afterSwap, heldVerdict, putIfChanged } from "./record-outcome.ts";
@@ -30,6 +30,7 @@ import type { StackContext } from "./stack-context.ts";
 import { withStackLock } from "./stack-lock.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
+import { createImageResolver, resolveThirdPartyImages } from "./third-party-images.ts";
 
 export type ServiceResult = { service: string; action: ServiceAction["kind"] | "removed"; ready: boolean; reason: string; message: string; retry?: boolean };
 
@@ -62,8 +63,9 @@ export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]>
   const { names, refused } = await stacksToReconcile(ctx);
   const desired = forMachine(ctx.state, ctx.machine).stacks.map((s) => s.name);
   const observed = ctx.observed ?? (await ctx.engine.observe());
+  const imageResolver = ctx.imageResolver ?? createImageResolver(ctx);
   const results: StackResult[] = [];
-  for (const name of names) results.push(await reconcileStack(name, { ...ctx, observed: desired.includes(name) ? observed : await ctx.engine.observe() }));
+  for (const name of names) results.push(await reconcileStack(name, { ...ctx, imageResolver, observed: desired.includes(name) ? observed : await ctx.engine.observe() }));
   for (const name of refused) results.push({ stack: name, ready: false, services: [], changed: 0, durationMs: 0, message: "the desired state has no stacks; refusing to remove everything without allowEmpty: true" });
   return results;
 }
@@ -88,11 +90,15 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   const recovered = await recoverStackIntents(ctx, stackName, stack);
   if (!stack) return removeDeletedStack(ctx, stackName, started);
   const observed = recovered > 0 || !ctx.observed ? await ctx.engine.observe() : ctx.observed;
+  // Images berth does not build are looked up, pulled and pinned before anything stops.
+  const thirdParty = await resolveThirdPartyImages(ctx, stack, observed.images);
   const desired: DesiredService[] = stack.services.map((s) => {
     const status = ctx.store.get(serviceKey(stack.name, s.name));
-    return { name: s.name, selfHeal: s.selfHeal, effective: effectiveService(s, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }), ...(status ? { status } : {}) };
+    const decision = thirdParty.decisions.get(s.name);
+    const note = decision?.kind === "use" ? decision.degraded : undefined;
+    return { name: s.name, selfHeal: s.selfHeal, effective: effectiveWithImage(s, decision, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }), ...(status ? { status } : {}), ...(note ? { note } : {}) };
   });
-  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: observed.images, holds: heldImages(ctx) });
+  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: thirdParty.images, holds: heldImages(ctx) });
   const actions = new Map(plan.services.map((p) => [p.service, p.action]));
   const fileConfigs: Record<string, Record<string, unknown>> = {};
   for (const d of desired) {
@@ -176,9 +182,10 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
       verdict = { ready: false, reason: "Drifted", message: `container ${action.drift} by hand; selfHeal is off, left as is`, degraded: { reason: "Drifted", message: `container ${action.drift} by hand` } };
       break;
     case "blocked":
+      // A pull that failed is tried again with the agent's backoff (the registry may come back).
       verdict = status.failed && action.reason === status.failed.reason
         ? { ready: false, reason: "RolloutFailed", message: action.message, degraded: { reason: "RolloutFailed", message: action.message } }
-        : { ready: false, reason: action.reason, message: action.message, waiting: true };
+        : { ready: false, reason: action.reason, message: action.message, waiting: true, ...(action.reason === "PullFailed" ? { retry: true } : {}) };
       break;
     case "restart": {
       ctx.progress?.({ type: "phase", resource: serviceResource(stack.name, spec.name), phase: "restoring" });
@@ -198,10 +205,12 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
         break;
       }
       const outcome = created ?? await swapService(ctx, { stack, service: spec, target: action.target, revision, ...(action.kind === "update" && action.from ? { from: action.from } : {}), ...(status.current ? { current: status.current } : {}), writeFile });
-      ({ status, verdict } = await afterSwap(ctx, stack.name, spec, status, outcome, desired?.effective.ok ? desired.effective.specHash : action.target.specHash, action.target.hold));
+      ({ status, verdict } = await afterSwap(ctx, stack.name, spec, status, outcome, desired?.effective.ok ? desired.effective.specHash : action.target.specHash, action.target.hold, action.target.config["image"]));
       break;
     }
   }
+  // The service runs, but something around its image needs attention (registry unreachable).
+  if (desired?.note && !verdict.degraded) verdict = { ...verdict, degraded: desired.note };
   const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
   ctx.progress?.({ type: "done", resource: serviceResource(stack.name, spec.name), ok: verdict.ready, action: action.kind, reason: verdict.reason, message: verdict.message });

@@ -28,6 +28,8 @@ describe("berth plan on the example fleet", () => {
     await cp(EXAMPLE, root, { recursive: true });
     const berthYaml = join(root, "berth.yaml");
     await writeFile(berthYaml, (await readFile(berthYaml, "utf8")).replace(/^registry:.*$/m, ""));
+    // The example's third-party image, built locally as the set-up script does (here not pushed).
+    await runCommand("bash", [new URL("../../scripts/example-cache.sh", import.meta.url).pathname]);
   });
 
   afterAll(async () => {
@@ -47,6 +49,7 @@ describe("berth plan on the example fleet", () => {
     expect(images).not.toContain("base-gpu");
     const services = plan.lines.filter((l) => l.kind === "service");
     expect(services.map((s) => [s.name, s.action])).toEqual([
+      ["memory-fusion-hub/cache", "create"],
       ["memory-fusion-hub/memory_fusion_hub", "create"],
       ["observability/observability_center", "create"],
     ]);

@@ -77,12 +77,16 @@ export async function createHarness(label: string): Promise<Harness> {
   async function buildVersion(version: string, options: VersionOptions = {}): Promise<string> {
     const tag = `${prefix}/web:${version}`;
     const context = join(dir, `build-${version}`);
-    await execFileP("mkdir", ["-p", context]);
+    // COPY, not RUN: a RUN step needs the engine's default bridge, which a second dockerd on the
+    // same host (started with --bridge=none) deletes.
+    await execFileP("mkdir", ["-p", join(context, "www")]);
+    await writeFile(join(context, "www", "index.html"), `${version}\n`);
+    if (options.healthy !== false) await writeFile(join(context, "www", "health"), "ok\n");
     const delay = options.startDelaySeconds ?? 0;
     const health = options.healthcheck === false ? "" : `HEALTHCHECK ${options.productionInterval ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s" : options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
     await writeFile(
       join(context, "Dockerfile"),
-      `FROM berth-test/busybox:1\nRUN mkdir -p /www && echo ${version} > /www/index.html${options.healthy === false ? "" : " && echo ok > /www/health"}\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
+      `FROM berth-test/busybox:1\nCOPY www /www\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
     );
     await docker("build", "-q", "-t", tag, context);
     tags.push(tag);
@@ -148,6 +152,9 @@ export async function createHarness(label: string): Promise<Harness> {
       for (const tag of rollbackTags) await docker("rmi", tag).catch(() => "");
     }
     for (const tag of tags) await docker("rmi", tag).catch(() => "");
+    // References under the harness's prefix on any registry (pulled by a test), by tag or digest.
+    const pulled = (await docker("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}").catch(() => "")).split("\n").map((l) => l.split(" ")).filter(([repo]) => repo?.includes(`/${prefix}/`));
+    for (const [repo, tag, digest] of pulled) await docker("rmi", tag && tag !== "<none>" ? `${repo}:${tag}` : `${repo}@${digest}`).catch(() => "");
     await rm(dir, { recursive: true, force: true });
   }
 
