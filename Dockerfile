@@ -2,7 +2,7 @@
 # with the docker CLI, compose v2, buildx, git and tini.
 #
 #   bash scripts/test-env.sh --trixie    # debian:trixie-slim made offline (debootstrap + docker import)
-#   docker build -t berth-agent:dev .
+#   docker compose -f deploy/compose.yaml build      # or: docker build -t berth-agent:0.1.0 .
 #
 # It runs as root on purpose: berth drives the host's Docker socket (mounted at
 # /var/run/docker.sock), which is root-equivalent anyway; a non-root user in the docker group
@@ -16,7 +16,11 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+# The optional build secret `ca` is a CA bundle for reaching the npm registry through a
+# TLS-inspecting proxy (deploy/compose.yaml passes the host's /etc/ssl/certs bundle).
+RUN --mount=type=secret,id=ca,required=false \
+    if [ -s /run/secrets/ca ]; then export npm_config_cafile=/run/secrets/ca; fi \
+ && npm ci --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --loglevel=error
 

@@ -123,7 +123,7 @@ debootstrap_image() {
   log "importing $root as $image"
   tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$image" >/dev/null \
     || die "docker import of $image failed"
-  docker run --rm "$image" true || die "$image was imported but does not run"
+  docker run --rm --network none "$image" true || die "$image was imported but does not run"
   log "created $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
 }
 [ "$want_debian" = 0 ] || debootstrap_image bookworm "$DEBIAN_IMAGE"
