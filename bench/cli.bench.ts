@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { effectiveComposePath } from "../reconcilers/stacks/effective-compose.ts";
 import { runCommand } from "../platform/run-command.ts";
+import { removeRollbackTags } from "../test/support/example-fleet.ts";
 import type { BenchRow } from "./bench-row.ts";
 import { medianMs } from "./bench-row.ts";
 import { generateFleet } from "./fleet-generator.ts";
@@ -50,6 +51,7 @@ export async function run(): Promise<BenchRow[]> {
     ];
   } finally {
     await runCommand("docker", ["compose", "-p", stack, "down", "-t", "1"], { allowFailure: true, timeoutMs: 300_000 });
+    await removeRollbackTags([stack]);
     await rm(fleet, { recursive: true, force: true });
     await rm(stateDir, { recursive: true, force: true });
   }

@@ -47,11 +47,15 @@ export async function copyExampleFleet(prefix: string, options: { registry?: boo
     },
     async cleanup() {
       for (const stack of stacks) await runCommand("docker", ["compose", "-p", stack, "down", "--remove-orphans", "-t", "1"], { allowFailure: true, timeoutMs: 120_000 });
-      // The rollback tags berth kept for these stacks' services.
-      const refs = (await runCommand("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "berth-rollback/*"], { allowFailure: true, timeoutMs: 60_000 })).stdout.split("\n");
-      const mine = refs.filter((ref) => stacks.some((stack) => ref.startsWith(`berth-rollback/${stack}-`)));
-      if (mine.length > 0) await runCommand("docker", ["image", "rm", ...mine], { allowFailure: true, timeoutMs: 120_000 });
+      await removeRollbackTags(stacks);
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes the rollback tags berth kept for these stacks' services (after their containers are gone). */
+export async function removeRollbackTags(stacks: readonly string[]): Promise<void> {
+  const refs = (await runCommand("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "berth-rollback/*"], { allowFailure: true, timeoutMs: 60_000 })).stdout.split("\n");
+  const mine = refs.filter((ref) => stacks.some((stack) => ref.startsWith(`berth-rollback/${stack}-`)));
+  if (mine.length > 0) await runCommand("docker", ["image", "rm", ...mine], { allowFailure: true, timeoutMs: 120_000 });
 }
