@@ -3,7 +3,7 @@
 // stacks until the host is Ready, and serves metrics. The copy has this test's stack names and
 // ports, state dir and image tag, so neither the example agent nor other tests collide with it.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,13 +50,15 @@ describe("the berth image running the agent on the example fleet", () => {
     await git(["commit", "-q", "-m", "example fleet"], fleet.root);
     const remote = join(work, "fleet.git");
     await git(["clone", "-q", "--bare", fleet.root, remote], work);
+    await mkdir(join(work, "etc-berth"));
     const tokenFile = join(work, "api-token");
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const override = join(work, "compose.override.yaml");
     await writeFile(override, `services:\n  berth:\n    volumes:\n      - ${remote}:${remote}:ro\n`);
     const port = await freeLoopbackPort();
     url = `http://127.0.0.1:${port}`;
-    env = { ...process.env, BERTH_IMAGE: image, BERTH_REPO: `file://${remote}`, BERTH_MACHINE: "pc2", BERTH_STATE_DIR: join(work, "state"), BERTH_LISTEN: `127.0.0.1:${port}`, BERTH_API_TOKEN_FILE: tokenFile };
+    // BERTH_CONFIG_DIR: this test's own /etc/berth (no policy file: the default level).
+    env = { ...process.env, BERTH_IMAGE: image, BERTH_REPO: `file://${remote}`, BERTH_MACHINE: "pc2", BERTH_STATE_DIR: join(work, "state"), BERTH_LISTEN: `127.0.0.1:${port}`, BERTH_API_TOKEN_FILE: tokenFile, BERTH_CONFIG_DIR: join(work, "etc-berth") };
     composeArgs = ["-p", prefix, "-f", DEPLOY, "-f", override];
 
     await compose(["build"], 30 * 60_000);
