@@ -13,7 +13,8 @@ import { build } from "esbuild";
 const KEEP_EXTERNAL = ["pino-pretty", "thread-stream", "cpu-features"];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const externalPackages = process.argv.includes("--external-packages");
+// Packages stay external by default: dockerode's ssh2 reads __dirname, which an ESM bundle lacks (measured: the bundled build fails at start).
+const externalPackages = !process.argv.includes("--bundle-packages");
 const outdir = process.argv.find((a) => a.startsWith("--outdir="))?.slice("--outdir=".length) ?? `${root}dist`;
 
 /** Native addons cannot be bundled: they stay `require()`s, resolved beside their package. */
