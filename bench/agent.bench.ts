@@ -116,10 +116,10 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
     // Unique project names: the generator's stack-N directories become <prefix>-sN.
     const stacks = Math.ceil(FLEET_SERVICES / 10);
     for (let s = 0; s < stacks; s += 1) await rename(join(root, "stacks", `stack-${s}`), join(root, "stacks", world.stackName(`s${s}`)));
-    // The footprint of the agent as shipped: compiled JavaScript (npm run build), not tsx.
-    // Inside the repository, so the compiled files resolve its node_modules.
+    // The footprint of the agent as shipped: the bundle (npm run build), not tsx.
+    // Inside the repository, so the bundle resolves its node_modules.
     const compiled = fileURLToPath(new URL("./.compiled", import.meta.url));
-    await runCommand("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", compiled], { timeoutMs: 300_000 });
+    await runCommand("node", ["scripts/build.mjs", `--outdir=${compiled}`], { timeoutMs: 300_000 });
     process.env["BERTH_COMPILED_DIR"] = compiled;
     const started = performance.now();
     const agent = await world.spawnAgent({ "desired-state": root, "state-dir": await world.newDir("state-fleet"), machine: "pc2" }).finally(() => delete process.env["BERTH_COMPILED_DIR"]);

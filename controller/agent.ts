@@ -51,6 +51,7 @@ import { openStatusStore } from "../status/status-store.ts";
 import type { StatusStore } from "../status/status-store.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { startHttpServer } from "./http-server.ts";
+import { composeCacheDir } from "./load-for-cli.ts";
 import { createSharedHostLock } from "./shared-host-lock.ts";
 import { watchDockerEvents } from "./sources/docker-events-source.ts";
 import { everyInterval } from "./sources/interval-source.ts";
@@ -91,7 +92,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const selection = deps.selection ?? processEngineSelection();
   const engine = deps.engine ?? createDockerEngine(selection);
   const compose = deps.compose ?? createComposeCli({ env: selection.childEnv });
-  const normalizer = createComposeNormalizer(compose);
+  const normalizer = createComposeNormalizer(compose, { cacheDir: composeCacheDir(config.stateDir) });
   const store = await openStatusStore(config.stateDir);
   for (const problem of store.loadProblems) logger.warn({ problem }, "unreadable state file skipped");
   const hostLock = hostLockFor(config.stateDir);

@@ -15,7 +15,6 @@ export type CommandArgs = {
 
 export type CommandSpec = {
   name: string;
-  summary: string;
   usage: string;
   /** Flags this command accepts (node:util parseArgs options). */
   options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;

@@ -1,38 +1,30 @@
-// The `berth` command line: parses flags and dispatches to one command module each.
+// The `berth` command line: parses flags and dispatches to one command module each, loaded on use.
 import { parseArgs } from "node:util";
 import type { LogFormat } from "../platform/logger.ts";
 import { EngineSelectionError } from "../platform/engine-selection.ts";
 import type { CliIo, CommandSpec } from "./cli-io.ts";
-import { agentCommand } from "./commands/agent-command.ts";
-import { applyCommand } from "./commands/apply-command.ts";
-import { buildCommand } from "./commands/build-command.ts";
-import { ciMatrixCommand } from "./commands/ci-matrix-command.ts";
-import { initCommand } from "./commands/init-command.ts";
-import { metricsCommand } from "./commands/metrics-command.ts";
-import { planCommand } from "./commands/plan-command.ts";
-import { pruneCommand } from "./commands/prune-command.ts";
-import { reconcileCommand } from "./commands/reconcile-command.ts";
-import { reportCommand } from "./commands/report-command.ts";
-import { retryCommand } from "./commands/retry-command.ts";
-import { rollbackCommand } from "./commands/rollback-command.ts";
-import { statusCommand } from "./commands/status-command.ts";
-import { validateCommand } from "./commands/validate-command.ts";
 
-const COMMANDS: CommandSpec[] = [
-  agentCommand,
-  statusCommand,
-  reconcileCommand,
-  validateCommand,
-  planCommand,
-  applyCommand,
-  buildCommand,
-  ciMatrixCommand,
-  rollbackCommand,
-  retryCommand,
-  pruneCommand,
-  metricsCommand,
-  initCommand,
-  reportCommand,
+/**
+ * Every command, loaded only when it runs: `berth --help` and a command's first line of output
+ * do not wait for the modules (zod, prom-client, pino, the reconcilers) other commands need.
+ */
+type CommandEntry = { name: string; summary: string; load: () => Promise<CommandSpec> };
+
+const COMMANDS: CommandEntry[] = [
+  { name: "agent", summary: "run the reconciling agent (watch or git-sync the desired state, converge, serve HTTP)", load: async () => (await import("./commands/agent-command.ts")).agentCommand },
+  { name: "status", summary: "show services, images and conditions of this host (from the agent, or the state dir)", load: async () => (await import("./commands/status-command.ts")).statusCommand },
+  { name: "reconcile", summary: "ask the running agent for a full reconcile pass now", load: async () => (await import("./commands/reconcile-command.ts")).reconcileCommand },
+  { name: "validate", summary: "check a desired-state directory and the host policy over it, listing every problem", load: async () => (await import("./commands/validate-command.ts")).validateCommand },
+  { name: "plan", summary: "show what the agent would build, pull, start, update or remove on this host", load: async () => (await import("./commands/plan-command.ts")).planCommand },
+  { name: "apply", summary: "run one full reconcile pass (images, then stacks) in the foreground", load: async () => (await import("./commands/apply-command.ts")).applyCommand },
+  { name: "build", summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)", load: async () => (await import("./commands/build-command.ts")).buildCommand },
+  { name: "ci-matrix", summary: "print the image × machine build matrix as JSON (for CI)", load: async () => (await import("./commands/ci-matrix-command.ts")).ciMatrixCommand },
+  { name: "rollback", summary: "pin a service to an older healthy version (rollback-N) until the desired state changes", load: async () => (await import("./commands/rollback-command.ts")).rollbackCommand },
+  { name: "retry", summary: "try a service's desired version again after a rollback or a pin", load: async () => (await import("./commands/retry-command.ts")).retryCommand },
+  { name: "prune", summary: "remove images no container, rollback or keep rule needs (--dry-run to preview)", load: async () => (await import("./commands/prune-command.ts")).pruneCommand },
+  { name: "metrics", summary: "print one Prometheus exposition of this host (no agent needed)", load: async () => (await import("./commands/metrics-command.ts")).metricsCommand },
+  { name: "init", summary: "scaffold a desired-state repo for this host (machine, profile, an example stack)", load: async () => (await import("./commands/init-command.ts")).initCommand },
+  { name: "report", summary: "print the migration table: image sizes against their baseline, build facts, budgets", load: async () => (await import("./commands/report-command.ts")).reportCommand },
 ];
 
 function helpText(): string {
@@ -66,11 +58,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     io.stdout(`${await version()}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr(`berth: unknown command "${name}"\n\n${helpText()}\n`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.stdout(`${command.usage}\n`);
     return 0;

@@ -1,7 +1,8 @@
 // Loads a desired state the way every CLI command and the agent do (with compose
-// normalisation), picks this host's machine the same way everywhere, applies the host policy,
-// and resolves the engine a command drives once from its environment.
+// normalisation, cached on disk in the state dir), picks this host's machine the same way
+// everywhere, applies the host policy, and resolves the engine a command drives once from its environment.
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { DesiredState } from "../desired-state/desired-state.ts";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import type { LoadResult } from "../desired-state/load-desired-state.ts";
@@ -34,10 +35,23 @@ export function cliEngine(io: CliIo): EngineSelection {
   return selection;
 }
 
-/** `io` names the environment compose normalises with (its engine selection); without it, the process's. */
-export function loadForCli(dir: string, io?: CliIo): Promise<LoadResult> {
+/** The state dir a CLI command works with: --state-dir, BERTH_STATE_DIR, or the agent's default. */
+export function cliStateDir(args: CommandArgs | undefined, env: NodeJS.ProcessEnv): string {
+  return (args ? stringFlag(args, "state-dir") : undefined) ?? env["BERTH_STATE_DIR"] ?? "/var/lib/berth";
+}
+
+/** Where `docker compose config` results are kept across processes, keyed by content. */
+export function composeCacheDir(stateDir: string): string {
+  return join(stateDir, "cache", "compose");
+}
+
+/**
+ * `io` names the environment compose normalises with (its engine selection); without it, the
+ * process's. Compose results are cached in `stateDir`'s cache across processes.
+ */
+export function loadForCli(dir: string, io?: CliIo, stateDir = cliStateDir(undefined, io?.env ?? process.env)): Promise<LoadResult> {
   const compose = createComposeCli(io ? { env: cliEngine(io).childEnv } : {});
-  return loadDesiredState(dir, { compose: createComposeNormalizer(compose) });
+  return loadDesiredState(dir, { compose: createComposeNormalizer(compose, { cacheDir: composeCacheDir(stateDir) }) });
 }
 
 /**
@@ -57,7 +71,7 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
     for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 2 };
   }
-  const loaded = await loadForCli(dir, io);
+  const loaded = await loadForCli(dir, io, cliStateDir(args, io.env));
   if (!loaded.ok) {
     for (const problem of loaded.problems) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 1 };

@@ -73,10 +73,12 @@ export function planHost(input: PlanHostInput): HostPlan {
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
       const decision = decisions.get(stack.name)?.get(service);
-      const pendingImage = decision?.kind === "pull" ? { action: "pull", tag: decision.pull } : spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull")) : undefined;
+      // An image still to pull (third-party), build, pull, or tag (the same input hash is present under another name).
+      const pendingImage = decision?.kind === "pull" ? { action: "pull", tag: decision.pull } : spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull" || (s.action === "reuse" && s.needsTag === true))) : undefined;
       if (action.kind === "blocked" && (action.reason === "ImageMissing" || action.reason === "PullPending") && pendingImage) {
         const hasContainer = input.observed.containers.some((c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service);
-        lines.push({ kind: "service", name: `${stack.name}/${service}`, action: hasContainer ? "update" : "create", reason: `after its image is ${pendingImage.action === "build" ? "built" : "pulled"}`, detail: pendingImage.tag });
+        const after = pendingImage.action === "build" ? "built" : pendingImage.action === "pull" ? "pulled" : "tagged";
+        lines.push({ kind: "service", name: `${stack.name}/${service}`, action: hasContainer ? "update" : "create", reason: `after its image is ${after}`, detail: pendingImage.tag });
         continue;
       }
       const detail =

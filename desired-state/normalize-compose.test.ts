@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 import { CommandError } from "../platform/run-command.ts";
 import { createComposeNormalizer } from "./normalize-compose.ts";
@@ -63,5 +66,65 @@ describe("compose normalizer", () => {
     };
     const result = await createComposeNormalizer(compose).normalize({ project: "x", directory: "/d", file: "compose.yaml", text: "services: {}" });
     expect(result).toEqual({ ok: false, reason: "TimedOut", message: "docker compose config did not finish within 30 s" });
+  });
+
+  describe("with a cache dir", () => {
+    const dirs: string[] = [];
+    afterEach(async () => {
+      for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+    });
+    async function cacheDir(): Promise<string> {
+      const dir = await mkdtemp(join(tmpdir(), "berth-normalize-"));
+      dirs.push(dir);
+      return join(dir, "compose");
+    }
+    const input = { project: "web", file: "compose.yaml", text: "services: {}", siblingsDigest: "d1" };
+
+    it("answers a later process (a new normalizer) from disk without calling compose", async () => {
+      const dir = await cacheDir();
+      const first = fakeCompose();
+      await createComposeNormalizer(first, { cacheDir: dir }).normalize({ ...input, directory: "/srv/a/web" });
+      const later = fakeCompose();
+
+      const result = await createComposeNormalizer(later, { cacheDir: dir }).normalize({ ...input, directory: "/srv/b/web" });
+
+      expect(first.calls).toBe(1);
+      expect(later.calls).toBe(0);
+      expect(result).toEqual({ ok: true, model: { services: { web: { build: { context: "/srv/b/web/app" }, volumes: [{ source: "/srv/b/web/data" }] } } } });
+    });
+
+    it("calls compose again for changed content and treats a corrupt cache file as a miss", async () => {
+      const dir = await cacheDir();
+      await createComposeNormalizer(fakeCompose(), { cacheDir: dir }).normalize({ ...input, directory: "/d" });
+      for (const name of await readdir(dir)) await writeFile(join(dir, name), "{not json");
+      const later = fakeCompose();
+      const normalizer = createComposeNormalizer(later, { cacheDir: dir });
+
+      await normalizer.normalize({ ...input, directory: "/d" });
+      await normalizer.normalize({ ...input, directory: "/d", text: "services: { web: {} }" });
+
+      expect(later.calls).toBe(2);
+    });
+
+    it("keeps at most maxEntries files", async () => {
+      const dir = await cacheDir();
+      const normalizer = createComposeNormalizer(fakeCompose(), { cacheDir: dir, maxEntries: 2 });
+
+      for (const text of ["a: 1", "b: 1", "c: 1"]) await normalizer.normalize({ ...input, directory: "/d", text });
+
+      expect((await readdir(dir)).filter((n) => n.endsWith(".json"))).toHaveLength(2);
+    });
+
+    it("still normalises when the cache dir cannot be written", async () => {
+      const parent = await cacheDir();
+      const blocker = join(parent, "..", "file");
+      await writeFile(blocker, "a file, not a directory");
+      const compose = fakeCompose();
+
+      const result = await createComposeNormalizer(compose, { cacheDir: join(blocker, "compose") }).normalize({ ...input, directory: "/d" });
+
+      expect(result.ok).toBe(true);
+      expect(compose.calls).toBe(1);
+    });
   });
 });

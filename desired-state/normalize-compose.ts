@@ -1,8 +1,12 @@
 // Normalises a stack's compose file with `docker compose config --format json`, cached by
 // the stack's content (the compose text and the files beside it, e.g. .env), not its path:
 // under git-sync every commit is a new directory, and an unchanged stack must cost nothing.
+// With a cache dir the results also survive the process (one file per content key), so a
+// CLI command on an unchanged stack does not start `docker compose` at all.
 import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { CommandError } from "../platform/run-command.ts";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 
@@ -20,21 +24,31 @@ export type ComposeNormalizer = {
 /** How long one `docker compose config` may take once it runs (time waiting for a slot is not counted). */
 export const NORMALIZE_TIMEOUT_MS = 30_000;
 
+export type NormalizerOptions = {
+  /** Entries kept in memory and on disk (oldest dropped first). */
+  maxEntries?: number;
+  /**
+   * Compose processes at once (default: the CPU count). 400 stacks started at once starve each
+   * other past any timeout; a few at a time finish sooner and never time out.
+   */
+  concurrency?: number;
+  /** Directory for the on-disk cache (created on first write); none: memory only. */
+  cacheDir?: string;
+};
+
 type Entry = { directory: string; json: string };
 
-/**
- * `concurrency`: compose processes at once (default: the CPU count). 400 stacks started at once
- * starve each other past any timeout; a few at a time finish sooner and never time out.
- */
-export function createComposeNormalizer(compose: ComposeCli, options: { maxEntries?: number; concurrency?: number } = {}): ComposeNormalizer {
+export function createComposeNormalizer(compose: ComposeCli, options: NormalizerOptions = {}): ComposeNormalizer {
   const maxEntries = options.maxEntries ?? 500;
   const slots = createSlots(options.concurrency ?? availableParallelism());
   const cache = new Map<string, Entry>();
+  const disk = options.cacheDir ? diskCache(options.cacheDir, maxEntries) : undefined;
   return {
     async normalize({ project, directory, file, text, siblingsDigest = "" }) {
       const key = createHash("sha256").update(project).update("\0").update(text).update("\0").update(siblingsDigest).digest("hex");
-      const hit = cache.get(key);
+      const hit = cache.get(key) ?? (await disk?.get(key));
       if (hit) {
+        if (!cache.has(key)) remember(key, hit);
         // The same stack at another path: compose's model differs only in the paths it resolved.
         const json = hit.directory === directory ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(directory).slice(1, -1));
         return { ok: true, model: JSON.parse(json) as Record<string, unknown> };
@@ -43,8 +57,9 @@ export function createComposeNormalizer(compose: ComposeCli, options: { maxEntri
       try {
         // Compose runs with the engine selection's minimal environment: the model never depends on the agent's shell.
         const model = await compose.config({ name: project, directory, files: [file] }, { timeoutMs: NORMALIZE_TIMEOUT_MS });
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
-        cache.set(key, { directory, json: JSON.stringify(model) });
+        const entry = { directory, json: JSON.stringify(model) };
+        remember(key, entry);
+        await disk?.put(key, entry);
         return { ok: true, model };
       } catch (error) {
         if (error instanceof CommandError && error.timedOut) return { ok: false, reason: "TimedOut", message: `docker compose config did not finish within ${NORMALIZE_TIMEOUT_MS / 1000} s` };
@@ -55,6 +70,45 @@ export function createComposeNormalizer(compose: ComposeCli, options: { maxEntri
       }
     },
   };
+
+  function remember(key: string, entry: Entry): void {
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value ?? "");
+    cache.set(key, entry);
+  }
+}
+
+/** One JSON file per key; unreadable, foreign or unwritable files are misses, never errors. */
+function diskCache(dir: string, maxEntries: number): { get(key: string): Promise<Entry | undefined>; put(key: string, entry: Entry): Promise<void> } {
+  return {
+    async get(key) {
+      try {
+        const parsed = JSON.parse(await readFile(join(dir, `${key}.json`), "utf8")) as Partial<Entry>;
+        return typeof parsed.directory === "string" && typeof parsed.json === "string" ? { directory: parsed.directory, json: parsed.json } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async put(key, entry) {
+      try {
+        await mkdir(dir, { recursive: true });
+        const file = join(dir, `${key}.json`);
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify(entry));
+        await rename(tmp, file);
+        await evictOldest(dir, maxEntries);
+      } catch {
+        // A cache that cannot be written (read-only or foreign state dir) only costs speed.
+      }
+    },
+  };
+}
+
+async function evictOldest(dir: string, maxEntries: number): Promise<void> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".json"));
+  if (names.length <= maxEntries) return;
+  const aged = await Promise.all(names.map(async (n) => ({ n, mtime: (await stat(join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  aged.sort((a, b) => a.mtime - b.mtime);
+  for (const { n } of aged.slice(0, names.length - maxEntries)) await unlink(join(dir, n)).catch(() => undefined);
 }
 
 /** A counting semaphore: at most `count` holders at once, the others wait in order. */

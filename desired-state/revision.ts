@@ -1,11 +1,14 @@
 // The revision of a desired-state root: its git commit, or a digest of its files.
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { access } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { runCommand } from "../platform/run-command.ts";
 import { compareText } from "../platform/compare-text.ts";
 
 export async function gitRevision(root: string): Promise<string | undefined> {
   // Only the root itself may be the repository: never climb to an unrelated parent checkout.
+  // Without root/.git (a directory, or a worktree's file) it is none: no git process to start.
+  if (!(await access(join(root, ".git")).then(() => true, () => false))) return undefined;
   const env = { ...process.env, GIT_CEILING_DIRECTORIES: dirname(root) };
   const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000, env }).catch(() => undefined);
   if (!result || result.exitCode !== 0) return undefined;

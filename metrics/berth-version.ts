@@ -5,7 +5,7 @@ function readVersion(): string {
   for (const relative of ["../package.json", "../../package.json"]) {
     try {
       const parsed = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as { name?: unknown; version?: unknown };
-      if (parsed.name === "berth" && typeof parsed.version === "string") return parsed.version;
+      if (parsed.name === "berth-agent" && typeof parsed.version === "string") return parsed.version;
     } catch {
       // try the next location
     }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Prepares the offline test environment: Debian test tools and the local base images (berth-test/busybox:1, optionally debian:bookworm-slim).
+# Prepares the offline test environment: Debian test tools and the local base images (berth-test/busybox:1, optionally debian:bookworm-slim and debian:trixie-slim).
 #
-# Usage: scripts/test-env.sh [--debian]
+# Usage: scripts/test-env.sh [--debian] [--trixie]
 #   Installs (only when missing) docker-registry, busybox-static, debootstrap, prometheus (for
 #   promtool), apache2-utils (htpasswd) and openssl (authenticated TLS registries, engine-* tests' TLS engines), and builds
 #   berth-test/busybox:1 when it is missing. With --debian it also creates debian:bookworm-slim
-#   with debootstrap + docker import when that image is missing.
+#   with debootstrap + docker import when that image is missing; with --trixie
+#   debian:trixie-slim (the base of berth's own image, see Dockerfile).
 #   Idempotent; starts no long-running process (tests start their own registry).
 set -euo pipefail
 
 BUSYBOX_IMAGE="berth-test/busybox:1"
 DEBIAN_IMAGE="debian:bookworm-slim"
+TRIXIE_IMAGE="debian:trixie-slim"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES=(docker-registry busybox-static debootstrap prometheus apache2-utils openssl)
 
@@ -18,11 +20,13 @@ log() { printf 'test-env: %s\n' "$*" >&2; }
 die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
 
 want_debian=0
+want_trixie=0
 for arg in "$@"; do
   case "$arg" in
     --debian) want_debian=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $arg (usage: scripts/test-env.sh [--debian])" ;;
+    --trixie) want_trixie=1 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $arg (usage: scripts/test-env.sh [--debian] [--trixie])" ;;
   esac
 done
 
@@ -99,26 +103,30 @@ EOF
   log "built $BUSYBOX_IMAGE ($(docker image inspect -f '{{.Size}}' "$BUSYBOX_IMAGE") bytes)"
 fi
 
-# --- 4. debian:bookworm-slim (optional) ------------------------------------------------------
-if [ "$want_debian" = 1 ]; then
-  if docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1; then
-    log "image present: $DEBIAN_IMAGE"
-  else
-    [ "$(id -u)" = 0 ] || die "creating $DEBIAN_IMAGE with debootstrap needs root"
-    root="$(mktemp -d "${TMPDIR:-/var/tmp}/berth-debootstrap.XXXXXX")"
-    workdirs+=("$root")
-    log "debootstrap --variant=minbase bookworm into $root (about 30-60 s)"
-    debootstrap --variant=minbase bookworm "$root" "$DEBIAN_MIRROR" >"$root.log" 2>&1 \
-      || { tail -n 20 "$root.log" >&2; die "debootstrap failed (full log: $root.log)"; }
-    rm -f "$root.log"
-    # Like the official slim image: no package cache, no downloaded lists.
-    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/bootstrap.log
-    log "importing $root as $DEBIAN_IMAGE"
-    tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null \
-      || die "docker import of $DEBIAN_IMAGE failed"
-    docker run --rm "$DEBIAN_IMAGE" true || die "$DEBIAN_IMAGE was imported but does not run"
-    log "created $DEBIAN_IMAGE ($(docker image inspect -f '{{.Size}}' "$DEBIAN_IMAGE") bytes)"
+# --- 4. debian:bookworm-slim / debian:trixie-slim (optional) ----------------------------------
+# debootstrap --variant=minbase SUITE, imported as IMAGE (like the official slim images).
+debootstrap_image() {
+  local suite=$1 image=$2 root
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    log "image present: $image"
+    return
   fi
-fi
+  [ "$(id -u)" = 0 ] || die "creating $image with debootstrap needs root"
+  root="$(mktemp -d "${TMPDIR:-/var/tmp}/berth-debootstrap.XXXXXX")"
+  workdirs+=("$root")
+  log "debootstrap --variant=minbase $suite into $root (about 30-60 s)"
+  debootstrap --variant=minbase "$suite" "$root" "$DEBIAN_MIRROR" >"$root.log" 2>&1 \
+    || { tail -n 20 "$root.log" >&2; die "debootstrap $suite failed (full log: $root.log)"; }
+  rm -f "$root.log"
+  # Like the official slim image: no package cache, no downloaded lists.
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/bootstrap.log
+  log "importing $root as $image"
+  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$image" >/dev/null \
+    || die "docker import of $image failed"
+  docker run --rm --network none "$image" true || die "$image was imported but does not run"
+  log "created $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
+}
+[ "$want_debian" = 0 ] || debootstrap_image bookworm "$DEBIAN_IMAGE"
+[ "$want_trixie" = 0 ] || debootstrap_image trixie "$TRIXIE_IMAGE"
 
 log "ready"

@@ -6,7 +6,6 @@ import { selectEngine } from "../../platform/engine-selection.ts";
 
 export const agentCommand: CommandSpec = {
   name: "agent",
-  summary: "run the reconciling agent (watch or git-sync the desired state, converge, serve HTTP)",
   usage: [
     "Usage: berth agent (--desired-state DIR | --repo URL [--branch main]) [options]",
     "",

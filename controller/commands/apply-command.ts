@@ -50,7 +50,6 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
   const deps: ApplyDeps = { resolveImages: imagesReconcilerStep, engine: (selection) => createDockerEngine(selection), ...overrides };
   const spec: CommandSpec = {
     name: "apply",
-    summary: "run one full reconcile pass (images, then stacks) in the foreground",
     usage: [
       "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
       "",

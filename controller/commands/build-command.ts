@@ -15,7 +15,6 @@ import { createProgressWriter } from "../progress-writer.ts";
 
 export const buildCommand: CommandSpec = {
   name: "build",
-  summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)",
   usage: [
     "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
     "",

@@ -30,7 +30,6 @@ export async function ciMatrix(state: DesiredState): Promise<{ include: MatrixRo
 
 export const ciMatrixCommand: CommandSpec = {
   name: "ci-matrix",
-  summary: "print the image × machine build matrix as JSON (for CI)",
   usage: "Usage: berth ci-matrix DIR\n\nPrints {\"include\":[{image, machine, tag, machineSpecific, parents}]} on one line, ready for a GitHub Actions matrix.",
   options: {},
   async run(args, io) {

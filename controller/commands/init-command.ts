@@ -10,7 +10,6 @@ import { DEFAULT_BASE, machineName, scaffoldFiles } from "../init-scaffold.ts";
 
 export const initCommand: CommandSpec = {
   name: "init",
-  summary: "scaffold a desired-state repo for this host (machine, profile, an example stack)",
   usage: [
     "Usage: berth init DIR [--machine NAME] [--stack NAME] [--base IMAGE]",
     "",

@@ -17,7 +17,6 @@ const DEFAULT_STATE_DIR = "/var/lib/berth";
 
 export const metricsCommand: CommandSpec = {
   name: "metrics",
-  summary: "print one Prometheus exposition of this host (no agent needed)",
   usage: [
     "Usage: berth metrics DIR [--machine NAME] [--state-dir PATH] [--output FILE] [--no-gpu]",
     "",

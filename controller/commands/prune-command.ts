@@ -33,7 +33,6 @@ Exit 0 when done, 1 when a removal failed, 2 on usage or desired-state errors, 3
 
 export const pruneCommand: CommandSpec = {
   name: "prune",
-  summary: "remove images no container, rollback or keep rule needs (--dry-run to preview)",
   usage: USAGE,
   options: {
     machine: { type: "string" },

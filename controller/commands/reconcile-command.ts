@@ -4,7 +4,6 @@ import type { CommandSpec } from "../cli-io.ts";
 
 export const reconcileCommand: CommandSpec = {
   name: "reconcile",
-  summary: "ask the running agent for a full reconcile pass now",
   usage: "Usage: berth reconcile [--agent URL] [--api-token-file FILE]",
   options: { ...CLIENT_OPTIONS },
   async run(args, io) {

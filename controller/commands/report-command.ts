@@ -11,7 +11,6 @@ import { loadWithMachine } from "../load-for-cli.ts";
 
 export const reportCommand: CommandSpec = {
   name: "report",
-  summary: "print the migration table: image sizes against their baseline, build facts, budgets",
   usage: [
     "Usage: berth report DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--format md|json]",
     "",

@@ -12,7 +12,6 @@ import type { EngineView, StatusView } from "../status-view.ts";
 
 export const statusCommand: CommandSpec = {
   name: "status",
-  summary: "show services, images and conditions of this host (from the agent, or the state dir)",
   usage: "Usage: berth status [--json] [--agent URL] [--state-dir DIR] [--machine NAME]\n\nAsks the running agent (--agent, $BERTH_AGENT_URL, default http://127.0.0.1:9464); when none answers, reads --state-dir and the engine directly.",
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, "state-dir": { type: "string" }, machine: { type: "string" } },
   async run(args, io) {

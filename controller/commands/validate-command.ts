@@ -6,20 +6,20 @@ import { checkHostPolicy } from "../../policy/check-host-policy.ts";
 import { loadPolicy } from "../../policy/load-policy.ts";
 import { stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
-import { loadForCli } from "../load-for-cli.ts";
+import { cliStateDir, loadForCli } from "../load-for-cli.ts";
 
 export const validateCommand: CommandSpec = {
   name: "validate",
-  summary: "check a desired-state directory and the host policy over it, listing every problem",
   usage: [
-    "Usage: berth validate DIR [--machine NAME] [--policy FILE] [--json]",
+    "Usage: berth validate DIR [--machine NAME] [--policy FILE] [--state-dir DIR] [--json]",
     "",
     "Exit 0 when valid; otherwise exit 1 with each problem as file:line: field: message.",
     "The host policy (--policy, default /etc/berth/policy.yaml when it exists, else level baseline)",
     "is checked over MACHINE's stacks and images (--machine, else the policy's machine), or over",
-    "every stack and image when neither names one.",
+    "every stack and image when neither names one. Compose results are cached by content in the",
+    "state dir (default $BERTH_STATE_DIR or /var/lib/berth).",
   ].join("\n"),
-  options: { machine: { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
+  options: { machine: { type: "string" }, policy: { type: "string" }, "state-dir": { type: "string" }, json: { type: "boolean" } },
   async run(args, io) {
     const dir = args.positionals[0];
     if (!dir) {
@@ -31,7 +31,7 @@ export const validateCommand: CommandSpec = {
       for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
       return 2;
     }
-    const result = await loadForCli(dir, io);
+    const result = await loadForCli(dir, io, cliStateDir(args, io.env));
     let problems: Problem[] = result.ok ? [] : result.problems;
     const machine = stringFlag(args, "machine") ?? policy.policy.machine;
     if (result.ok) {

@@ -4,15 +4,19 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricsCommand } from "../../controller/commands/metrics-command.ts";
 import { imageRecord, serviceRecord, sourceRecord } from "../../metrics/fixtures/status-records.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { openStatusStore } from "../../status/status-store.ts";
+import { copyExampleFleet } from "../support/example-fleet.ts";
+import type { ExampleCopy } from "../support/example-fleet.ts";
 
-const FLEET = fileURLToPath(new URL("../../examples/fleet/", import.meta.url));
 let workDir = "";
+// The example under this test's own stack names: the example agent may run on this engine.
+let fleet: ExampleCopy;
+let FLEET = "";
+let OBSERVABILITY = "";
 
 async function metricsCli(args: string[], flags: Record<string, string | boolean>): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -23,13 +27,17 @@ async function metricsCli(args: string[], flags: Record<string, string | boolean
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), `berth-t-${randomBytes(4).toString("hex")}-`));
+  fleet = await copyExampleFleet(`berth-t-metrics-${randomBytes(3).toString("hex")}`, { parent: workDir });
+  FLEET = fleet.root;
+  OBSERVABILITY = fleet.stack("observability");
   const store = await openStatusStore(join(workDir, "state"));
   await store.put(sourceRecord("0123456789abcdef0123456789abcdef01234567"));
   await store.put(imageRecord("mainpc", "base-python", { imageId: "sha256:not-on-this-engine", sizeBytes: 100 }));
-  await store.put(serviceRecord("observability", "observability_center", false));
+  await store.put(serviceRecord(OBSERVABILITY, "observability_center", false));
 });
 
 afterAll(async () => {
+  await fleet?.cleanup();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
@@ -42,7 +50,7 @@ describe("berth metrics", () => {
     expect(result.code).toBe(0);
     expect(result.out).toContain("berth_desired_state_valid 1");
     expect(result.out).toMatch(/^berth_desired_state_info\{revision="[^"]+"\} 1$/m);
-    expect(result.out).toContain('berth_service_health{stack="observability",service="observability_center",state="missing"} 1');
+    expect(result.out).toContain(`berth_service_health{stack="${OBSERVABILITY}",service="observability_center",state="missing"} 1`);
     expect(result.out).not.toContain('berth_image_size_bytes{image="base-python"');
     expect(`${lint.stdout}${lint.stderr}`).toBe("");
     expect(lint.exitCode).toBe(0);

@@ -1,14 +1,12 @@
 // The foundation's must-show on the real engine: `berth plan examples/fleet --machine pc2`
 // lists the right actions, and after the example is built and started it lists nothing to do.
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../controller/cli.ts";
 import type { HostPlan } from "../../controller/plan-host.ts";
 import { runCommand } from "../../platform/run-command.ts";
-
-const EXAMPLE = new URL("../../examples/fleet/", import.meta.url).pathname;
+import { copyExampleFleet } from "../support/example-fleet.ts";
+import type { ExampleCopy } from "../support/example-fleet.ts";
 
 async function berth(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -18,25 +16,22 @@ async function berth(...argv: string[]): Promise<{ code: number; out: string; er
 }
 
 describe("berth plan on the example fleet", () => {
+  let fleet: ExampleCopy;
   let root: string;
   let stateDir: string;
 
   beforeAll(async () => {
-    // A copy without the registry line: this host builds locally (no registry runs in this test).
-    root = await mkdtemp(join(tmpdir(), "berth-t-plan-"));
+    // A copy without the registry line (this host builds locally; no registry runs in this test),
+    // with its own stack names and host port: the example agent may run or have run on this engine.
+    fleet = await copyExampleFleet(`berth-t-plan-${Math.random().toString(36).slice(2, 8)}`, { registry: false });
+    root = fleet.root;
     stateDir = `${root}-state`;
-    await cp(EXAMPLE, root, { recursive: true });
-    const berthYaml = join(root, "berth.yaml");
-    await writeFile(berthYaml, (await readFile(berthYaml, "utf8")).replace(/^registry:.*$/m, ""));
     // The example's third-party image, built locally as the set-up script does (here not pushed).
     await runCommand("bash", [new URL("../../scripts/example-cache.sh", import.meta.url).pathname]);
   });
 
   afterAll(async () => {
-    for (const stack of ["memory-fusion-hub", "observability"]) {
-      await runCommand("docker", ["compose", "-p", stack, "down", "--remove-orphans"], { allowFailure: true });
-    }
-    await rm(root, { recursive: true, force: true });
+    await fleet.cleanup();
     await rm(stateDir, { recursive: true, force: true });
   });
 
@@ -49,9 +44,9 @@ describe("berth plan on the example fleet", () => {
     expect(images).not.toContain("base-gpu");
     const services = plan.lines.filter((l) => l.kind === "service");
     expect(services.map((s) => [s.name, s.action])).toEqual([
-      ["memory-fusion-hub/cache", "create"],
-      ["memory-fusion-hub/memory_fusion_hub", "create"],
-      ["observability/observability_center", "create"],
+      [`${fleet.stack("memory-fusion-hub")}/cache`, "create"],
+      [`${fleet.stack("memory-fusion-hub")}/memory_fusion_hub`, "create"],
+      [`${fleet.stack("observability")}/observability_center`, "create"],
     ]);
   });
 
@@ -65,7 +60,7 @@ describe("berth plan on the example fleet", () => {
     expect(plan.changes).toBe(0);
     expect(plan.lines.filter((l) => l.kind === "image").every((l) => l.action === "reuse")).toBe(true);
     expect(plan.lines.filter((l) => l.kind === "service").every((l) => l.action === "unchanged")).toBe(true);
-    const health = await runCommand("docker", ["ps", "--filter", "label=com.docker.compose.project=memory-fusion-hub", "--format", "{{.Status}}"]);
+    const health = await runCommand("docker", ["ps", "--filter", `label=com.docker.compose.project=${fleet.stack("memory-fusion-hub")}`, "--format", "{{.Status}}"]);
     expect(health.stdout).toContain("(healthy)");
   });
 });
