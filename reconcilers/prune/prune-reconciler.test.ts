@@ -12,6 +12,7 @@ import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { pruneStatusKey, runPrune } from "./prune-reconciler.ts";
 import type { PruneDeps } from "./prune-reconciler.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const NOW = Date.UTC(2026, 5, 1);
 let dir: string;
@@ -56,7 +57,7 @@ describe("runPrune", () => {
     const images = [img(1, ["berth/app:a"]), img(2, ["berth/app:b", "berth/app:latest"])];
     const engine = fakeEngine(images);
     const pruned: number[][] = [];
-    const deps: PruneDeps = { engine, store: await openStatusStore(dir), lock: createHostLock(dir), logger: silentLogger(), events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) }, clock: { now: () => NOW, sleep: async () => undefined } };
+    const deps: PruneDeps = { engine, store: await openStatusStore(dir), lock: openSharedHostLock(dir), logger: silentLogger(), events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) }, clock: { now: () => NOW, sleep: async () => undefined } };
 
     // Act
     const dry = await runPrune(deps, { state: state({ keep: 1, minAgeSeconds: 0 }), machine: "m1", dryRun: true, scope: { dangling: false, buildCache: false } });
@@ -82,7 +83,7 @@ describe("runPrune", () => {
     const order: string[] = [];
     const engine = fakeEngine([]);
     const lock = createHostLock(dir);
-    const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock, logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
+    const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock: openSharedHostLock(dir), logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
     let release!: () => void;
     const build = lock.withLock({ purpose: "build" }, async () => {
       order.push("build starts");

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createHostLock } from "../status/host-lock.ts";
+import { createHostLock } from "./host-lock.ts";
 import { createSharedHostLock } from "./shared-host-lock.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
