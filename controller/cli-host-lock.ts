@@ -1,7 +1,7 @@
 // The host lock of a CLI command's state dir (`berth apply`, `berth build`): the same port the agent's
 // reconcilers take, waiting at most --wait seconds and saying on stderr whom it waits for.
-import { createHostLock, LockBusyError } from "../status/host-lock.ts";
-import { createSharedHostLock } from "../status/shared-host-lock.ts";
+import { LockBusyError } from "../status/host-lock.ts";
+import { openSharedHostLock } from "../status/shared-host-lock.ts";
 import type { SharedHostLock } from "../status/shared-host-lock.ts";
 import { stringFlag } from "./cli-io.ts";
 import type { CliIo, CommandArgs, CommandSpec } from "./cli-io.ts";
@@ -18,7 +18,7 @@ export function cliHostLock(command: string, stateDir: string, args: CommandArgs
     io.stderr(`berth ${command}: --wait must be a number of seconds, got "${stringFlag(args, "wait") ?? ""}"\n`);
     return undefined;
   }
-  return createSharedHostLock(createHostLock(stateDir), {
+  return openSharedHostLock(stateDir, {
     waitMs: waitSeconds * 1000,
     onWait: (holder) => io.stderr(`berth ${command}: waiting up to ${waitSeconds} s for the host lock ${holder ? `held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose})` : "(holder unreadable)"}\n`),
   });
