@@ -7,7 +7,6 @@ import { DEFAULT_PRUNE, DEFAULT_ROLLOUT } from "../../desired-state/desired-stat
 import type { DesiredState, PruneSpec } from "../../desired-state/desired-state.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
-import { createHostLock } from "../../status/host-lock.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { pruneStatusKey, runPrune } from "./prune-reconciler.ts";
@@ -82,10 +81,10 @@ describe("runPrune", () => {
     // Arrange
     const order: string[] = [];
     const engine = fakeEngine([]);
-    const lock = createHostLock(dir);
-    const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock: openSharedHostLock(dir), logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
+    const lock = openSharedHostLock(dir);
+    const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock, logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
     let release!: () => void;
-    const build = lock.withLock({ purpose: "build" }, async () => {
+    const build = lock.shared("build", async () => {
       order.push("build starts");
       await new Promise<void>((r) => (release = r));
       order.push("build ends");
