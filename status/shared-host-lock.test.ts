@@ -65,8 +65,10 @@ describe("shared host lock", () => {
     const dir = await mkdtemp(join(tmpdir(), "berth-lock-"));
     dirs.push(dir);
     let release!: () => void;
-    const prune = createSharedHostLock(createHostLock(dir, { pollMs: 5 })).exclusive("prune", () => new Promise<void>((r) => (release = r)));
-    await sleep(20);
+    let held!: () => void;
+    const pruneHolds = new Promise<void>((r) => (held = r));
+    const prune = createSharedHostLock(createHostLock(dir, { pollMs: 5 })).exclusive("prune", () => new Promise<void>((r) => ((release = r), held())));
+    await pruneHolds;
     const told: Array<LockOwner | undefined> = [];
     const apply = createSharedHostLock(createHostLock(dir, { pollMs: 5 }), { waitMs: 100, onWait: (holder) => void told.push(holder) });
 
