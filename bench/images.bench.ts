@@ -16,6 +16,7 @@ import { createBuildxBuilder, countingBuilder } from "../reconcilers/images/imag
 import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
 import type { BenchRow } from "./bench-row.ts";
 import { medianMs } from "./bench-row.ts";
+import { openSharedHostLock } from "../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 const MB = 1024 * 1024;
@@ -107,7 +108,7 @@ async function noopPassRow(): Promise<BenchRow> {
       resyncSeconds: 300,
       allowEmpty: false,
     };
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), builder });
+    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
     const first = await reconciler.reconcile(state, "bench");
     if (!first.ok) throw new Error(`bench setup failed: ${first.outcomes.find((o) => !o.ok)?.message}`);
     builder.reset();

@@ -45,14 +45,13 @@ import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
 import { getCondition, setCondition } from "../status/conditions.ts";
 import type { Condition } from "../status/conditions.ts";
-import { hostLockFor } from "../status/host-lock.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 import { openStatusStore } from "../status/status-store.ts";
 import type { StatusStore } from "../status/status-store.ts";
+import { openSharedHostLock } from "../status/shared-host-lock.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { startHttpServer } from "./http-server.ts";
 import { composeCacheDir } from "./load-for-cli.ts";
-import { createSharedHostLock } from "./shared-host-lock.ts";
 import { watchDockerEvents } from "./sources/docker-events-source.ts";
 import { everyInterval } from "./sources/interval-source.ts";
 import { buildStatusView } from "./status-view.ts";
@@ -95,13 +94,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const normalizer = createComposeNormalizer(compose, { cacheDir: composeCacheDir(config.stateDir) });
   const store = await openStatusStore(config.stateDir);
   for (const problem of store.loadProblems) logger.warn({ problem }, "unreadable state file skipped");
-  const hostLock = hostLockFor(config.stateDir);
-  const sharedLock = createSharedHostLock(hostLock);
+  const lock = openSharedHostLock(config.stateDir, { onWait: (holder) => logger.info({ holder }, "waiting for the host lock") });
   const ops = createContainerOps({ env: selection.childEnv });
   const registry = new Registry();
   const gpu = createNvidiaSmiReader({ onProblem: (message) => logger.info({ detail: message }, "gpu metrics unavailable") });
   const metrics = createBerthMetrics({ registry, store, engine, gpu, machine: config.machine ?? "unknown" });
-  const images = createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, logger: logger.child({ reconciler: "images" }), events: metrics.events });
+  const images = createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, lock, logger: logger.child({ reconciler: "images" }), events: metrics.events });
   /** The engine as logs and the status view name it; the server version is asked again when the event stream reconnects (an upgraded dockerd). */
   let engineView: EngineView = { endpoint: selection.endpoint, source: describeEngine(selection) };
   async function lookAtEngine(): Promise<void> {
@@ -258,7 +256,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     emptyRefused = undefined;
     const observed = await engine.observe(signal);
     metrics.setObserved(observed);
-    const result = await sharedLock.shared("build images", () => images.reconcile(admittedState(state, denied), machine, { observed, signal }));
+    const result = await images.reconcile(admittedState(state, denied), machine, { observed, signal });
     imageTags = Object.fromEntries(result.tags);
     imageHolds = Object.fromEntries(result.holds);
     imageResolver = newImageResolver(machine);
@@ -279,6 +277,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       engine,
       compose,
       store,
+      lock,
       clock,
       logger: logger.child({ reconciler: "stacks" }),
       events: metrics.events,
@@ -297,7 +296,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   async function reconcileStackKey(name: string): Promise<{ requeueAfterMs?: number } | void> {
     if (!current || imagesRevision !== current.state.revision) return; // images first; the images key re-adds stacks
     const context = stackContext(current);
-    const result = await sharedLock.shared(`reconcile stack ${name}`, () => reconcileStack(name, context));
+    const result = await reconcileStack(name, context);
     if (!result.ready) passOk = false;
     if (pending.delete(name) && pending.size === 0) await completePass();
     else if (pending.size === 0) await followStacks();
@@ -355,7 +354,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   async function reconcilePrune(signal: AbortSignal): Promise<void> {
     if (!current) return;
-    const report = await runPrune({ engine, store, lock: hostLock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock }, { state: current.state, machine: current.machine, dryRun: false, signal });
+    const report = await runPrune({ engine, store, lock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock }, { state: current.state, machine: current.machine, dryRun: false, signal });
     logger.info({ removedImages: report.removedImages, reclaimedBytes: report.reclaimedBytes, kept: report.kept.length, failed: report.failed }, "prune complete");
   }
 

@@ -13,6 +13,7 @@ import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
 import type { ProgressSink } from "../../status/progress-events.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
+import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
@@ -22,10 +23,11 @@ import { reconcileStacks } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
+import { cliHostLock, exitsWhenLockBusy, LOCK_WAIT_USAGE } from "../cli-host-lock.ts";
 import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { createProgressWriter } from "../progress-writer.ts";
 
-export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; selection: EngineSelection; store: StatusStore; logger: Logger; observed: Observed; progress: ProgressSink };
+export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; selection: EngineSelection; store: StatusStore; lock: SharedHostLock; logger: Logger; observed: Observed; progress: ProgressSink };
 
 /** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
 export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
@@ -41,8 +43,8 @@ export type ApplyDeps = {
  * INTEGRATION POINT (lead): the images step runs the images reconciler exactly as the agent's
  * pass does (same store, same tags). Replace or wrap it here when apply talks to a running agent.
  */
-export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, selection, store, logger, observed, progress }) => {
-  const result = await createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, logger }).reconcile(state, machine, { observed, progress });
+export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, selection, store, lock, logger, observed, progress }) => {
+  const result = await createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, lock, logger }).reconcile(state, machine, { observed, progress });
   return { ok: result.ok, tags: Object.fromEntries(result.tags), holds: Object.fromEntries(result.holds), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
 };
 
@@ -51,7 +53,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
   const spec: CommandSpec = {
     name: "apply",
     usage: [
-      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
+      "Usage: berth apply DIR --machine NAME [--state-dir DIR] [--policy FILE] [--wait SECONDS] [--json] [--quiet]",
       "",
       "Builds or pulls the images MACHINE needs, then reconciles every stack: health-gated swaps,",
       "automatic rollback, drift repair, opt-in pruning. Exit 0 when every image and service is",
@@ -60,8 +62,9 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       "/etc/berth/policy.yaml when it exists, else level baseline) refuses a stack that breaks it:",
       "the stack is left as it runs, Stalled/PolicyDenied, and the exit code is 1. On a terminal,",
       "progress is shown live per image and service; --quiet prints only the result.",
+      LOCK_WAIT_USAGE,
     ].join("\n"),
-    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
+    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, wait: { type: "string" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
     async run(args, io) {
       const loaded = await loadWithMachine(args, io, spec.usage);
       if (!loaded.ok) return loaded.code;
@@ -69,7 +72,10 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const json = boolFlag(args, "json");
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
       const progress = writer.sink;
-      const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth");
+      const stateDir = stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth";
+      const lock = cliHostLock("apply", stateDir, args, io);
+      if (!lock) return 2;
+      const store = await openStatusStore(stateDir);
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
       const selection = cliEngine(io);
       const engine = deps.engine(selection);
@@ -77,11 +83,12 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       let images: Awaited<ReturnType<ImagesStep>>;
       let stacks: StackResult[];
       try {
-        images = await deps.resolveImages({ state, machine, engine, selection, store, logger, observed: await engine.observe(), progress });
+        images = await deps.resolveImages({ state, machine, engine, selection, store, lock, logger, observed: await engine.observe(), progress });
         stacks = await reconcileStacks({
           engine,
           compose: createComposeCli({ env: selection.childEnv }),
           store,
+          lock,
           clock: systemClock,
           logger,
           events: noEvents,
@@ -115,7 +122,7 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       return 1;
     },
   };
-  return spec;
+  return exitsWhenLockBusy(spec);
 }
 
 function stackFailures(stacks: readonly StackResult[]): string[] {

@@ -10,13 +10,14 @@ import { openStatusStore } from "../../status/status-store.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
+import { cliHostLock, exitsWhenLockBusy, LOCK_WAIT_USAGE } from "../cli-host-lock.ts";
 import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { createProgressWriter } from "../progress-writer.ts";
 
-export const buildCommand: CommandSpec = {
+export const buildCommand: CommandSpec = exitsWhenLockBusy({
   name: "build",
   usage: [
-    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--json] [--quiet]",
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--wait SECONDS] [--json] [--quiet]",
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
@@ -24,7 +25,8 @@ export const buildCommand: CommandSpec = {
     "the registry accepted the host's Docker credentials; a refusal is exit 1, never a quiet skip).",
     "Stacks the host policy refuses (--policy, default /etc/berth/policy.yaml or level baseline)",
     "are not built. On a terminal, each build's steps show live; --quiet prints only failures",
-    "and the counts.",
+    "and the counts. Without --state-dir, a throwaway one (and its lock) is used.",
+    LOCK_WAIT_USAGE,
   ].join("\n"),
   options: {
     machine: { type: "string", short: "m" },
@@ -32,6 +34,7 @@ export const buildCommand: CommandSpec = {
     push: { type: "boolean" },
     "state-dir": { type: "string" },
     policy: { type: "string" },
+    wait: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
   },
@@ -49,11 +52,13 @@ export const buildCommand: CommandSpec = {
     const explicitStateDir = stringFlag(args, "state-dir");
     const stateDir = explicitStateDir ?? (await mkdtemp(join(tmpdir(), "berth-build-state-")));
     try {
+      const lock = cliHostLock("build", stateDir, args, io);
+      if (!lock) return 2;
       const store = await openStatusStore(stateDir);
       const json = boolFlag(args, "json");
       const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
       const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
-      const reconciler = createImagesReconciler({ engine: createDockerEngine(cliEngine(io)), dockerEnv: cliEngine(io).childEnv, store, logger });
+      const reconciler = createImagesReconciler({ engine: createDockerEngine(cliEngine(io)), dockerEnv: cliEngine(io).childEnv, store, lock, logger });
       const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink }).finally(() => writer.close());
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
@@ -72,4 +77,4 @@ export const buildCommand: CommandSpec = {
       if (!explicitStateDir) await rm(stateDir, { recursive: true, force: true });
     }
   },
-};
+});

@@ -6,7 +6,8 @@ import { createLogger, logFormat } from "../../platform/logger.ts";
 import { createBuildCache } from "../../reconcilers/prune/build-cache.ts";
 import { runPrune } from "../../reconcilers/prune/prune-reconciler.ts";
 import type { PruneReport } from "../../reconcilers/prune/prune-reconciler.ts";
-import { hostLockFor, LockBusyError } from "../../status/host-lock.ts";
+import { LockBusyError } from "../../status/host-lock.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { formatProblem } from "../../desired-state/problem.ts";
@@ -70,7 +71,7 @@ export const pruneCommand: CommandSpec = {
         {
           engine: createDockerEngine(cliEngine(io)),
           store: await openStatusStore(stateDir),
-          lock: hostLockFor(stateDir),
+          lock: openSharedHostLock(stateDir),
           logger,
           events: noEvents,
           clock: systemClock,

@@ -15,6 +15,7 @@ import { imageResource } from "../../status/progress-events.ts";
 import type { ProgressEvent, ProgressSink } from "../../status/progress-events.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
@@ -34,6 +35,8 @@ import type { RegistryClient } from "./registry-client.ts";
 export type ImagesDeps = {
   engine: DockerEngine;
   store: StatusStore;
+  /** The state dir's host lock: every reconcile holds it shared, so no prune runs beside a build. */
+  lock: SharedHostLock;
   builder?: ImageBuilder;
   registryClient?: RegistryClient;
   logger?: Logger;
@@ -154,7 +157,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
   /** Local tag of each image that is ready this pass (children measure shared bytes against it). */
   const parentTags = new Map<string, string>();
 
-  async function reconcile(state: DesiredState, machine: string, options: ImagesOptions = {}): Promise<ImagesResult> {
+  function reconcile(state: DesiredState, machine: string, options: ImagesOptions = {}): Promise<ImagesResult> {
+    return deps.lock.shared(`build images for ${machine}`, () => reconcileHoldingLock(state, machine, options));
+  }
+
+  async function reconcileHoldingLock(state: DesiredState, machine: string, options: ImagesOptions): Promise<ImagesResult> {
     const started = performance.now();
     const plan = await planImagesForMachine(state, machine, { ...deps, hashCache }, options);
     const inputs = new Map(plan.inputs.map((input) => [input.name, input]));

@@ -7,11 +7,11 @@ import { DEFAULT_PRUNE, DEFAULT_ROLLOUT } from "../../desired-state/desired-stat
 import type { DesiredState, PruneSpec } from "../../desired-state/desired-state.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
-import { createHostLock } from "../../status/host-lock.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { pruneStatusKey, runPrune } from "./prune-reconciler.ts";
 import type { PruneDeps } from "./prune-reconciler.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const NOW = Date.UTC(2026, 5, 1);
 let dir: string;
@@ -56,7 +56,7 @@ describe("runPrune", () => {
     const images = [img(1, ["berth/app:a"]), img(2, ["berth/app:b", "berth/app:latest"])];
     const engine = fakeEngine(images);
     const pruned: number[][] = [];
-    const deps: PruneDeps = { engine, store: await openStatusStore(dir), lock: createHostLock(dir), logger: silentLogger(), events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) }, clock: { now: () => NOW, sleep: async () => undefined } };
+    const deps: PruneDeps = { engine, store: await openStatusStore(dir), lock: openSharedHostLock(dir), logger: silentLogger(), events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) }, clock: { now: () => NOW, sleep: async () => undefined } };
 
     // Act
     const dry = await runPrune(deps, { state: state({ keep: 1, minAgeSeconds: 0 }), machine: "m1", dryRun: true, scope: { dangling: false, buildCache: false } });
@@ -81,10 +81,10 @@ describe("runPrune", () => {
     // Arrange
     const order: string[] = [];
     const engine = fakeEngine([]);
-    const lock = createHostLock(dir);
+    const lock = openSharedHostLock(dir);
     const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock, logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
     let release!: () => void;
-    const build = lock.withLock({ purpose: "build" }, async () => {
+    const build = lock.shared("build", async () => {
       order.push("build starts");
       await new Promise<void>((r) => (release = r));
       order.push("build ends");

@@ -5,8 +5,8 @@ import type { Clock } from "../../platform/clock.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { setCondition } from "../../status/conditions.ts";
-import type { HostLock } from "../../status/host-lock.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { BuildCache } from "./build-cache.ts";
 import { planPrune, summarizePlan } from "./plan-prune.ts";
@@ -15,7 +15,8 @@ import type { BuildCachePlan, KeepRule, KeptImage, PruneCandidate, PrunePlan, Pr
 export type PruneDeps = {
   engine: Pick<DockerEngine, "observe" | "removeImage" | "inspectImage">;
   store: StatusStore;
-  lock: HostLock;
+  /** Held exclusively: no build or swap of any process runs beside a prune. */
+  lock: SharedHostLock;
   logger: Logger;
   events: ReconcileEvents;
   clock: Clock;
@@ -84,15 +85,11 @@ export function managedPrefix(state: DesiredState): string {
 }
 
 export async function runPrune(deps: PruneDeps, request: PruneRequest): Promise<PruneReport> {
-  return deps.lock.withLock(
-    {
-      purpose: request.dryRun ? "prune --dry-run" : "prune",
-      ...(request.lockWaitMs !== undefined ? { waitMs: request.lockWaitMs } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
-      onWait: (holder) => deps.logger.info({ holder }, "prune waiting for the host lock"),
-    },
-    () => pruneHoldingLock(deps, request),
-  );
+  return deps.lock.exclusive(request.dryRun ? "prune --dry-run" : "prune", () => pruneHoldingLock(deps, request), {
+    ...(request.lockWaitMs !== undefined ? { waitMs: request.lockWaitMs } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+    onWait: (holder) => deps.logger.info({ holder }, "prune waiting for the host lock"),
+  });
 }
 
 async function pruneHoldingLock(deps: PruneDeps, request: PruneRequest): Promise<PruneReport> {

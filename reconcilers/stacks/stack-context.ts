@@ -9,6 +9,7 @@ import type { Observed } from "../../platform/observed.ts";
 import type { Profile } from "../../profiles/profile-schema.ts";
 import type { ProgressSink } from "../../status/progress-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
+import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { ContainerOps } from "./container-ops.ts";
 import type { ImageResolver } from "./third-party-images.ts";
@@ -19,6 +20,8 @@ export type StackContext = {
   engine: DockerEngine;
   compose: ComposeCli;
   store: StatusStore;
+  /** The state dir's host lock: every stack reconcile holds it shared, so no prune runs beside a swap. */
+  lock: SharedHostLock;
   clock: Clock;
   logger: Logger;
   events: ReconcileEvents;

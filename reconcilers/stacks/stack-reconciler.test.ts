@@ -17,6 +17,7 @@ import type { ContainerOps } from "./container-ops.ts";
 import { effectiveService } from "./effective-service.ts";
 import type { StackContext } from "./stack-context.ts";
 import { reconcileStack, stacksToReconcile } from "./stack-reconciler.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const stack: StackSpec = {
   name: "shop",
@@ -64,7 +65,7 @@ describe("reconcileStack over fakes", () => {
 
   async function context(containers: ObservedContainer[], extra: Partial<StackContext> = {}) {
     const f = fakes(containers);
-    const ctx: StackContext = { engine: f.engine, compose: f.compose, ops: f.ops, store: await openStatusStore(dir), clock: { now: () => Date.parse("2026-01-01T00:00:00Z"), sleep: async () => undefined }, logger: silentLogger(), events: noEvents, machine: "box", profile: {}, state: state([stack]), imageTags: {}, ...extra };
+    const ctx: StackContext = { engine: f.engine, compose: f.compose, ops: f.ops, store: await openStatusStore(dir), lock: openSharedHostLock(dir), clock: { now: () => Date.parse("2026-01-01T00:00:00Z"), sleep: async () => undefined }, logger: silentLogger(), events: noEvents, machine: "box", profile: {}, state: state([stack]), imageTags: {}, ...extra };
     return { ctx, calls: f.calls };
   }
 

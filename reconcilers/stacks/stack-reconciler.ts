@@ -38,9 +38,9 @@ export type StackResult = { stack: string; ready: boolean; services: ServiceResu
 
 const ACTING: ReadonlySet<ServiceAction["kind"]> = new Set(["create", "update", "restart"]);
 
-/** One reconcile of one stack; calls for the same stack queue behind each other. */
+/** One reconcile of one stack, holding the host lock shared; calls for the same stack queue behind each other. */
 export function reconcileStack(stackName: string, ctx: StackContext): Promise<StackResult> {
-  return withStackLock(stackName, () => reconcileStackNow(stackName, ctx));
+  return withStackLock(stackName, () => ctx.lock.shared(`reconcile stack ${stackName}`, () => reconcileStackNow(stackName, ctx)));
 }
 
 /**

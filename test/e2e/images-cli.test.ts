@@ -14,6 +14,7 @@ import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/i
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { ownImageIds } from "../support/images-world.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 function captureIo(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -84,7 +85,7 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     const loaded = await loadDesiredState(root);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     const builder = countingBuilder(createBuildxBuilder());
-    const agent = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), builder });
+    const agent = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
     const pass = await agent.reconcile(loaded.state, "m1");
     expect(builder.count()).toBe(0);
     expect([...pass.tags.values()]).toEqual(report.images.map((i) => i.tag));

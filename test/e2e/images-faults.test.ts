@@ -16,6 +16,7 @@ import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { createWorld } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 
@@ -45,7 +46,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
     await world.write({ short: "orphan", dockerfile: "FROM berth-test/busybox:1\nRUN true\n", extraParents: [world.name("nope")] });
     await world.write({ short: "escape", dockerfile: "FROM berth-test/busybox:1\nCOPY secret.txt /\n", context: outside });
     store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, builder });
+    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, lock: openSharedHostLock(store.dir), builder });
 
     result = await reconciler.reconcile(world.state(), "m1");
   });
@@ -94,7 +95,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
 
   it("does not retry failed builds for the same inputs on the next pass", async () => {
     builder.reset();
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, builder });
+    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, lock: openSharedHostLock(store.dir), builder });
 
     const again = await reconciler.reconcile(world.state(), "m1");
 

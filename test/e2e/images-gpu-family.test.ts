@@ -15,6 +15,7 @@ import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/i
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
 import { inspectLocal } from "../support/images-world.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 const fleet = fileURLToPath(new URL("../../examples/fleet", import.meta.url));
@@ -36,7 +37,7 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
     const { registry: _registry, ...rest } = loaded.state;
     state = rest;
     stateDir = await mkdtemp(join(tmpdir(), `${prefix}-state-`));
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), builder });
+    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
     result = await reconciler.reconcile(state, "mainpc", { only: ["family-torch"], localPrefix: prefix });
   });
 

@@ -10,6 +10,7 @@ import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { createWorld, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 describe("images reconciler: hierarchy and change detection (real engine)", () => {
   let world: World;
@@ -45,7 +46,7 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
     reconcilers = {};
     for (const machine of ["m1", "m2"]) {
       const store = await openStatusStore(await world.newStateDir());
-      reconcilers[machine] = createImagesReconciler({ engine, store, builder });
+      reconcilers[machine] = createImagesReconciler({ engine, store, lock: openSharedHostLock(store.dir), builder });
     }
   });
 

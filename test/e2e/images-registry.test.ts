@@ -16,6 +16,7 @@ import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
 import { createWorld, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 
@@ -34,7 +35,7 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
 
   async function host(): Promise<{ store: StatusStore; reconcile: () => Promise<ImagesResult> }> {
     const store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({ engine, store, builder });
+    const reconciler = createImagesReconciler({ engine, store, lock: openSharedHostLock(store.dir), builder });
     return { store, reconcile: () => reconciler.reconcile(world.state({ registry: registry.host }), "m1") };
   }
 

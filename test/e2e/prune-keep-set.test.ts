@@ -12,11 +12,11 @@ import { silentLogger } from "../../platform/logger.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { executePrunePlan, runPrune } from "../../reconcilers/prune/prune-reconciler.ts";
 import type { PruneDeps, PruneReport } from "../../reconcilers/prune/prune-reconciler.ts";
-import { hostLockFor } from "../../status/host-lock.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,7 +61,7 @@ function desiredState(spec: Partial<PruneSpec>): DesiredState {
 }
 
 async function depsFor(stateDir: string): Promise<PruneDeps> {
-  return { engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: hostLockFor(stateDir), logger: silentLogger(), events: noEvents, clock: systemClock };
+  return { engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), logger: silentLogger(), events: noEvents, clock: systemClock };
 }
 
 const scope = { repositories: [`${prefix}/`], dangling: false, buildCache: false };

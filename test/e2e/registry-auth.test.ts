@@ -27,6 +27,7 @@ import { createWorld, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const USER = "registry-ci";
 const PASSWORD = "registry-Pa55-word-x7";
@@ -95,7 +96,7 @@ describe.each(["htpasswd", "token"] as const)("images reconciler with an authent
     const logger = logs
       ? createLogger({ level: "debug", destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } }) })
       : undefined;
-    const reconciler = createImagesReconciler({ engine, store, builder, dockerBinary: dockerWrapper, ...(logger ? { logger } : {}), ...(options.metrics ? { events: options.metrics.events } : {}) });
+    const reconciler = createImagesReconciler({ engine, store, lock: openSharedHostLock(stateDir), builder, dockerBinary: dockerWrapper, ...(logger ? { logger } : {}), ...(options.metrics ? { events: options.metrics.events } : {}) });
     return {
       store,
       stateDir,

@@ -15,7 +15,6 @@ import { reconcileStack } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { createImageResolver } from "../../reconcilers/stacks/third-party-images.ts";
 import { getCondition } from "../../status/conditions.ts";
-import { hostLockFor } from "../../status/host-lock.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ResourceStatus } from "../../status/resource-status.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
@@ -183,7 +182,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
     // Act: a prune that may remove images berth does not manage
     const ctx = await h.context([stack]);
     const state = { ...ctx.state, machines: { test: { name: "test", profile: "", hostnames: [], prune: { ...DEFAULT_PRUNE, keep: 1, minAgeSeconds: 0, foreign: true } } } };
-    const report = await runPrune({ engine: h.engine, store: ctx.store, lock: hostLockFor(h.stateDir), logger: silentLogger(), events: noEvents, clock: systemClock }, { state, machine: "test", dryRun: true, scope: { repositories: [`${registry.host}/${h.prefix}/`, `${h.prefix}/`, `berth-rollback/${h.prefix}-`], dangling: false, buildCache: false } });
+    const report = await runPrune({ engine: h.engine, store: ctx.store, lock: ctx.lock, logger: silentLogger(), events: noEvents, clock: systemClock }, { state, machine: "test", dryRun: true, scope: { repositories: [`${registry.host}/${h.prefix}/`, `${h.prefix}/`, `berth-rollback/${h.prefix}-`], dangling: false, buildCache: false } });
 
     // Assert: the pinned image is kept as the service's current image
     expect(report.kept.find((k) => k.imageId === pinned?.imageId)?.rules[0]).toBe("current");

@@ -18,6 +18,7 @@ import { openStatusStore } from "../../status/status-store.ts";
 import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
 import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
 import { ensureBusyboxImage } from "./busybox-image.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 
@@ -69,6 +70,7 @@ export async function createHarness(label: string): Promise<Harness> {
   const prefix = `berth-t-${label}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   const stateDir = join(dir, "state");
+  const lock = openSharedHostLock(stateDir);
   const engine = createDockerEngine();
   const compose = createComposeCli({ defaultTimeoutMs: 120_000 });
   const tags: string[] = [];
@@ -123,6 +125,7 @@ export async function createHarness(label: string): Promise<Harness> {
       engine,
       compose,
       store: await openStatusStore(stateDir),
+      lock,
       clock: systemClock,
       logger: silentLogger(),
       events: noEvents,

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createHostLock } from "../status/host-lock.ts";
+import { createHostLock, LockBusyError } from "./host-lock.ts";
+import type { LockOwner } from "./host-lock.ts";
 import { createSharedHostLock } from "./shared-host-lock.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,5 +58,30 @@ describe("shared host lock", () => {
     });
     await Promise.all([a, b, prune]);
     expect(log).toEqual(["a start", "b start", "b end", "a end", "prune"]);
+  });
+
+  it("gives up a bounded wait with the holder named, after telling once whom it waits for", async () => {
+    // Arrange: a prune of another lock instance (as another command would) holds the file
+    const dir = await mkdtemp(join(tmpdir(), "berth-lock-"));
+    dirs.push(dir);
+    let release!: () => void;
+    let held!: () => void;
+    const pruneHolds = new Promise<void>((r) => (held = r));
+    const prune = createSharedHostLock(createHostLock(dir, { pollMs: 5 })).exclusive("prune", () => new Promise<void>((r) => ((release = r), held())));
+    await pruneHolds;
+    const told: Array<LockOwner | undefined> = [];
+    const apply = createSharedHostLock(createHostLock(dir, { pollMs: 5 }), { waitMs: 100, onWait: (holder) => void told.push(holder) });
+
+    // Act
+    const outcome = await apply.shared("reconcile stack web", async () => "ran").catch((error: unknown) => error);
+    release();
+    await prune;
+    const after = await apply.shared("reconcile stack web", async () => "ran");
+
+    // Assert
+    expect(outcome).toBeInstanceOf(LockBusyError);
+    expect(outcome).toMatchObject({ holder: { purpose: "prune" } });
+    expect(told.map((h) => h?.purpose)).toEqual(["prune"]);
+    expect(after).toBe("ran");
   });
 });
