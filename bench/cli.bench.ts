@@ -1,7 +1,6 @@
 // Whole-process CLI benchmarks of the shipped bundle (npm run build), each measured side by side
 // in one run: `berth --help`, a warm `berth validate` of the example, and a no-op `berth apply`
-// of 50 running services against a no-op `docker compose up -d` of the same 50 services. The
-// packages-external variant of the build runs too, as the measure behind bundling them.
+// of 50 running services against a no-op `docker compose up -d` of the same 50 services.
 import { rename, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -21,9 +20,8 @@ function berth(dist: string, args: string[]): Promise<unknown> {
 }
 
 export async function run(): Promise<BenchRow[]> {
-  const variants = { shipped: join(ROOT, "bench/.compiled-cli"), external: join(ROOT, "bench/.compiled-cli-external") };
-  await runCommand("node", ["scripts/build.mjs", `--outdir=${variants.shipped}`], { cwd: ROOT, timeoutMs: 120_000 });
-  await runCommand("node", ["scripts/build.mjs", "--bundle-packages", `--outdir=${variants.external}`], { cwd: ROOT, timeoutMs: 120_000 });
+  const dist = join(ROOT, "bench/.compiled-cli");
+  await runCommand("node", ["scripts/build.mjs", `--outdir=${dist}`], { cwd: ROOT, timeoutMs: 120_000 });
   const fleet = await generateFleet({ services: SERVICES, images: 0, perStack: SERVICES });
   const stack = `bench-cli-${Math.random().toString(36).slice(2, 8)}`;
   await rename(join(fleet, "stacks", "stack-0"), join(fleet, "stacks", stack));
@@ -31,23 +29,23 @@ export async function run(): Promise<BenchRow[]> {
   const example = join(ROOT, "examples/fleet");
   try {
     const nodeAlone = await medianMs(15, () => runCommand("node", ["-e", "0"], { timeoutMs: 30_000 }));
-    const help = { shipped: await medianMs(15, () => berth(variants.shipped, ["--help"])), external: await medianMs(15, () => berth(variants.external, ["--help"])) };
-    await berth(variants.shipped, ["validate", example, "--state-dir", stateDir]);
-    const validate = { shipped: await medianMs(9, () => berth(variants.shipped, ["validate", example, "--state-dir", stateDir])), external: await medianMs(9, () => berth(variants.external, ["validate", example, "--state-dir", stateDir])) };
+    const help = await medianMs(15, () => berth(dist, ["--help"]));
+    await berth(dist, ["validate", example, "--state-dir", stateDir]);
+    const validate = await medianMs(9, () => berth(dist, ["validate", example, "--state-dir", stateDir]));
 
-    const first = (await runCommand("node", [join(ROOT, "bin/berth.mjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], { env: { ...process.env, BERTH_COMPILED_DIR: variants.shipped, BERTH_LOG_LEVEL: "silent" }, timeoutMs: 600_000, allowFailure: true }));
+    const first = (await runCommand("node", [join(ROOT, "bin/berth.mjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], { env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" }, timeoutMs: 600_000, allowFailure: true }));
     if (first.exitCode !== 0) throw new Error(`the first apply of ${SERVICES} services failed: ${first.stdout}${first.stderr}`.slice(0, 500));
     const applyArgs = ["apply", fleet, "--machine", "pc2", "--state-dir", stateDir];
-    const apply = { shipped: await medianMs(7, () => berth(variants.shipped, applyArgs)), external: await medianMs(7, () => berth(variants.external, applyArgs)) };
+    const apply = await medianMs(7, () => berth(dist, applyArgs));
     const composeArgs = ["compose", "-p", stack, "--project-directory", join(fleet, "stacks", stack), "-f", effectiveComposePath(stateDir, stack), "up", "-d"];
     const compose = await medianMs(7, () => runCommand("docker", composeArgs, { timeoutMs: 120_000 }));
     const load = `load average ${loadavg()[0]?.toFixed(1)}`;
     const round = (ms: number) => Math.round(ms * 10) / 10;
 
     return [
-      { name: "berth --help, whole process", value: round(help.shipped), unit: "ms", target: "≤ 120 ms", pass: help.shipped <= 120, note: `median of 15; \`node -e 0\` alone ${round(nodeAlone)} ms; packages bundled instead: ${round(help.external)} ms; ${load}` },
-      { name: "berth validate examples/fleet, warm, whole process", value: round(validate.shipped), unit: "ms", target: "≤ 300 ms", pass: validate.shipped <= 300, note: `median of 9, compose config results from the state dir's cache; packages bundled instead: ${round(validate.external)} ms` },
-      { name: `no-op berth apply, ${SERVICES} running services, whole process`, value: round(apply.shipped), unit: "ms", target: `≤ ${round(compose / 2)} ms (0.5× compose)`, pass: apply.shipped <= compose / 2, note: `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ${(apply.shipped / compose).toFixed(2)}); medians of 7; packages bundled instead: ${round(apply.external)} ms; ${load}` },
+      { name: "berth --help, whole process", value: round(help), unit: "ms", target: "≤ 120 ms", pass: help <= 120, note: `median of 15; \`node -e 0\` alone ${round(nodeAlone)} ms; ${load}` },
+      { name: "berth validate examples/fleet, warm, whole process", value: round(validate), unit: "ms", target: "≤ 300 ms", pass: validate <= 300, note: `median of 9, compose config results from the state dir's cache; ${load}` },
+      { name: `no-op berth apply, ${SERVICES} running services, whole process`, value: round(apply), unit: "ms", target: `≤ ${round(compose / 2)} ms (0.5× compose)`, pass: apply <= compose / 2, note: `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ${(apply / compose).toFixed(2)}); medians of 7; ${load}` },
     ];
   } finally {
     await runCommand("docker", ["compose", "-p", stack, "down", "-t", "1"], { allowFailure: true, timeoutMs: 300_000 });
