@@ -7,6 +7,7 @@ import { profileSchema, RESERVED_VARIABLES } from "../profiles/profile-schema.ts
 import type { Profile } from "../profiles/profile-schema.ts";
 import { berthFileSchema } from "./berth-file-schema.ts";
 import type { BerthFile } from "./berth-file-schema.ts";
+import { composeInputFiles } from "./compose-inputs.ts";
 import { serviceExtensionSchema, stackExtensionSchema } from "./compose-extension-schema.ts";
 import { DEFAULT_PLATFORM, DEFAULT_PRUNE, DEFAULT_RESYNC_SECONDS, DEFAULT_ROLLOUT } from "./desired-state.ts";
 import type { DesiredState, ImageSpec, MachineSpec, RolloutSpec, ServiceSpec, StackSpec } from "./desired-state.ts";
@@ -270,7 +271,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
 
   let model: Record<string, unknown> = value;
   if (ctx.compose) {
-    const normalized = await ctx.compose.normalize({ project: raw.name, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(ctx.root, raw.dir, raw.composePath) });
+    const normalized = await ctx.compose.normalize({ project: raw.name, root: ctx.root, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(ctx.root, raw.dir, raw.composePath, value) });
     if (!normalized.ok) {
       problems.push({ file: raw.relFile, field: "", message: normalized.reason === "TimedOut" ? `could not be checked: ${normalized.message} (the host is overloaded; the file itself may be fine)` : `docker compose rejects it: ${normalized.message}` });
       return undefined;
@@ -430,11 +431,12 @@ async function readParsed(root: string, absPath: string, relFile: string, format
   return { text: read.text, doc: parsed.doc };
 }
 
-/** Digest of the small regular files beside a compose file (.env, env files), which can change its model. */
-async function siblingsDigest(root: string, dir: string, composePath: string): Promise<string> {
+/** Digest of the small regular files beside a compose file (.env) and those it reads (env_file, include, extends), which can change its model. */
+async function siblingsDigest(root: string, dir: string, composePath: string, model: unknown): Promise<string> {
   const hash = createHash("sha256");
-  for (const name of await listDir(dir)) {
-    const path = join(dir, name);
+  const beside = (await listDir(dir)).map((name) => join(dir, name));
+  for (const path of [...new Set([...beside, ...(await composeInputFiles(composePath, model))])]) {
+    const name = relative(dir, path);
     if (path === composePath) continue;
     // Regular files inside the root only (a symlink may point at one), within the size limit.
     const read = await readFileLimited(path, name, root);

@@ -127,4 +127,14 @@ describe("compose normalizer", () => {
       expect(compose.calls).toBe(1);
     });
   });
+
+  it("moves a cached model to a new root, paths outside the stack's folder included", async () => {
+    const fake = { calls: 0, run: () => Promise.reject(new Error("not used")), config: () => { fake.calls += 1; return Promise.resolve({ services: { web: { volumes: [{ source: "/srv/worktrees/aaa/shared/app.conf" }] } } }); } };
+    const normalizer = createComposeNormalizer(fake);
+    const input = { project: "web", file: "compose.yaml", text: "services: {}" };
+    await normalizer.normalize({ ...input, root: "/srv/worktrees/aaa", directory: "/srv/worktrees/aaa/stacks/web" });
+    const second = await normalizer.normalize({ ...input, root: "/srv/worktrees/bbb", directory: "/srv/worktrees/bbb/stacks/web" });
+    expect(fake.calls).toBe(1);
+    expect(second).toEqual({ ok: true, model: { services: { web: { volumes: [{ source: "/srv/worktrees/bbb/shared/app.conf" }] } } } });
+  });
 });

@@ -13,6 +13,8 @@ import type { ComposeCli } from "../platform/compose-cli.ts";
 export type ComposeNormalizer = {
   normalize(input: {
     project: string;
+    /** The desired-state root: a cached model is moved to a new root (paths outside the stack's folder included). */
+    root?: string;
     directory: string;
     file: string;
     text: string;
@@ -36,6 +38,7 @@ export type NormalizerOptions = {
   cacheDir?: string;
 };
 
+/** `directory`: the root (or directory) the model's paths were resolved against. */
 type Entry = { directory: string; json: string };
 
 export function createComposeNormalizer(compose: ComposeCli, options: NormalizerOptions = {}): ComposeNormalizer {
@@ -44,20 +47,21 @@ export function createComposeNormalizer(compose: ComposeCli, options: Normalizer
   const cache = new Map<string, Entry>();
   const disk = options.cacheDir ? diskCache(options.cacheDir, maxEntries) : undefined;
   return {
-    async normalize({ project, directory, file, text, siblingsDigest = "" }) {
+    async normalize({ project, root, directory, file, text, siblingsDigest = "" }) {
+      const base = root ?? directory;
       const key = createHash("sha256").update(project).update("\0").update(text).update("\0").update(siblingsDigest).digest("hex");
       const hit = cache.get(key) ?? (await disk?.get(key));
       if (hit) {
         if (!cache.has(key)) remember(key, hit);
         // The same stack at another path: compose's model differs only in the paths it resolved.
-        const json = hit.directory === directory ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(directory).slice(1, -1));
+        const json = hit.directory === base ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(base).slice(1, -1));
         return { ok: true, model: JSON.parse(json) as Record<string, unknown> };
       }
       const release = await slots.acquire();
       try {
         // Compose runs with the engine selection's minimal environment: the model never depends on the agent's shell.
         const model = await compose.config({ name: project, directory, files: [file] }, { timeoutMs: NORMALIZE_TIMEOUT_MS });
-        const entry = { directory, json: JSON.stringify(model) };
+        const entry = { directory: base, json: JSON.stringify(model) };
         remember(key, entry);
         await disk?.put(key, entry);
         return { ok: true, model };

@@ -5,6 +5,7 @@ import { planImagesForMachine } from "../../reconcilers/images/images-reconciler
 import { createRegistryClient } from "../../reconcilers/images/registry-client.ts";
 import { refsToLookUp, thirdPartyServices } from "../../reconcilers/stacks/plan-third-party.ts";
 import { lookUpDigests } from "../../reconcilers/stacks/third-party-images.ts";
+import { resolveStackSources } from "../../reconcilers/stacks/stack-sources.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
@@ -27,7 +28,9 @@ export const planCommand: CommandSpec = {
     const tracked = forMachine(state, machine).stacks.filter((stack) => !denied?.has(stack.name)).flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statuses.get(key))));
     const registry = createRegistryClient();
     const lookups = await lookUpDigests(tracked, (ref) => registry.resolveDigest(ref));
-    const plan = planHost({ state, machine, imageSteps: images.steps, observed, statuses, lookups, denied });
+    // The same host paths the reconciler would mount (content-addressed copies, data folders), nothing created.
+    const stacks = await Promise.all(state.stacks.map((stack) => resolveStackSources(stack, { root: state.root, stateDir: store.dir, materialize: false })));
+    const plan = planHost({ state: { ...state, stacks }, machine, imageSteps: images.steps, observed, statuses, lookups, denied });
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(plan, null, 2)}\n` : formatHostPlan(plan));
     return 0;
   },

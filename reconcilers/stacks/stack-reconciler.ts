@@ -1,6 +1,6 @@
 // The stacks reconciler: one pass over one stack (plan from one observation, then swaps in
 // depends_on order), and a pass over every stack of this machine with the pruning rules.
-import { readdir, rm } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { forMachine } from "../../desired-state/desired-state.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
@@ -28,6 +28,7 @@ import { createServices, swapService, upAndWait } from "./service-swap.ts";
 import type { SwapOutcome } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
 import { withStackLock } from "./stack-lock.ts";
+import { stackDataDir, resolveStackSources } from "./stack-sources.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
 import { createImageResolver, resolveThirdPartyImages } from "./third-party-images.ts";
@@ -84,9 +85,10 @@ async function knownStacks(stateDir: string): Promise<string[]> {
 
 async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<StackResult> {
   const started = ctx.clock.now();
-  const stack = forMachine(ctx.state, ctx.machine).stacks.find((s) => s.name === stackName);
-  const denied = stack ? ctx.denied?.get(stackName) : undefined;
+  const found = forMachine(ctx.state, ctx.machine).stacks.find((s) => s.name === stackName);
+  const denied = found ? ctx.denied?.get(stackName) : undefined;
   if (denied) return refuseStack(ctx, stackName, denied, started);
+  const stack = found && (await resolveStackSources(found, { root: ctx.state.root, stateDir: ctx.store.dir, materialize: true }));
   const recovered = await recoverStackIntents(ctx, stackName, stack);
   if (!stack) return removeDeletedStack(ctx, stackName, started);
   const observed = recovered > 0 || !ctx.observed ? await ctx.engine.observe() : ctx.observed;
@@ -239,9 +241,12 @@ async function removeManaged(ctx: StackContext, container: ObservedContainer): P
 async function removeDeletedStack(ctx: StackContext, stackName: string, started: number): Promise<StackResult> {
   const last = await readEffectiveCompose(ctx.store.dir, stackName);
   const key = stackKey(stackName);
+  // The data folder is never removed by berth: a human deletes it (docs/stacks.md).
+  const dataDir = stackDataDir(ctx.store.dir, stackName);
+  const dataNote = (await stat(dataDir).then((s) => s.isDirectory(), () => false)) ? `; its data folder ${dataDir} is kept` : "";
   if (!last?.meta?.prune) {
-    await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: true, reason: "Retained", message: "left the desired state; prune is off, its containers are kept" }, new Date(ctx.clock.now())), undefined);
-    return { stack: stackName, ready: true, services: [], changed: 0, durationMs: ctx.clock.now() - started, message: "retained (prune is off)" };
+    await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: true, reason: "Retained", message: `left the desired state; prune is off, its containers are kept${dataNote}` }, new Date(ctx.clock.now())), undefined);
+    return { stack: stackName, ready: true, services: [], changed: 0, durationMs: ctx.clock.now() - started, message: `retained (prune is off)${dataNote}` };
   }
   const project = await ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stackName}`] });
   const containers = project.filter((c) => c.labels[LABELS.managed] === "true" && c.labels[LABELS.stack] === stackName);
@@ -251,17 +256,14 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
   for (const status of ctx.store.all()) if (status.key.startsWith(`service/${stackName}/`)) await ctx.store.remove(status.key);
   await ctx.store.remove(key);
   await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
-  ctx.logger.info({ stack: stackName, containers: containers.length }, "stack pruned");
-  return { stack: stackName, ready: true, services: [], changed: containers.length, durationMs: ctx.clock.now() - started, message: `removed ${containers.length} container(s) (prune: true)` };
+  ctx.logger.info({ stack: stackName, containers: containers.length, ...(dataNote ? { dataDir } : {}) }, "stack pruned");
+  return { stack: stackName, ready: true, services: [], changed: containers.length, durationMs: ctx.clock.now() - started, message: `removed ${containers.length} container(s) (prune: true)${dataNote}` };
 }
 
-/**
- * The project's networks go with its last container, through `compose down` on the last effective
- * file (the state folder as project directory: a git-sync worktree may be gone).
- */
+/** The project's networks go with its last container, through `compose down` on the last effective file. */
 async function removeStackNetworks(ctx: StackContext, stackName: string, project: ComposeProject): Promise<void> {
   try {
-    await ctx.compose.run({ ...project, directory: join(ctx.store.dir, "stacks", stackName) }, ["down", "--remove-orphans"]);
+    await ctx.compose.run(project, ["down", "--remove-orphans"]);
   } catch (error) {
     ctx.logger.warn({ stack: stackName, err: error instanceof Error ? error.message : String(error) }, "stack networks not removed");
   }
