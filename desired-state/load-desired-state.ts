@@ -7,6 +7,7 @@ import { profileSchema, RESERVED_VARIABLES } from "../profiles/profile-schema.ts
 import type { Profile } from "../profiles/profile-schema.ts";
 import { berthFileSchema } from "./berth-file-schema.ts";
 import type { BerthFile } from "./berth-file-schema.ts";
+import { unsupportedComposeFeatures } from "./compose-features.ts";
 import { composeInputFiles } from "./compose-inputs.ts";
 import { serviceExtensionSchema, stackExtensionSchema } from "./compose-extension-schema.ts";
 import { DEFAULT_PLATFORM, DEFAULT_PRUNE, DEFAULT_RESYNC_SECONDS, DEFAULT_ROLLOUT } from "./desired-state.ts";
@@ -277,6 +278,7 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
       return undefined;
     }
     model = normalized.model;
+    problems.push(...unsupportedComposeFeatures(model, { relFile: raw.relFile, lineOf: raw.doc.lineOf }));
   }
   const services: ServiceSpec[] = [];
   const builds: ServiceBuild[] = [];

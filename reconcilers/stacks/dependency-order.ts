@@ -16,3 +16,17 @@ export function dependencyWaves(services: ReadonlyArray<{ name: string; dependsO
   }
   return waves;
 }
+
+/**
+ * The first `depends_on` entry with `condition: service_healthy` that is not Ready in this pass
+ * (pure): compose would not start the service before it, and neither does berth.
+ */
+export function unreadyHealthyDependency(config: Readonly<Record<string, unknown>>, ready: ReadonlyMap<string, boolean>): string | undefined {
+  const dependsOn = config["depends_on"];
+  if (typeof dependsOn !== "object" || dependsOn === null || Array.isArray(dependsOn)) return undefined;
+  for (const [name, spec] of Object.entries(dependsOn as Record<string, unknown>)) {
+    const condition = typeof spec === "object" && spec !== null ? (spec as Record<string, unknown>)["condition"] : undefined;
+    if (condition === "service_healthy" && ready.get(name) !== true) return name;
+  }
+  return undefined;
+}

@@ -14,7 +14,7 @@ import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer } from "../../platform/observed.ts";
 import { serviceResource } from "../../status/progress-events.ts";
 import type { ResourceStatus } from "../../status/resource-status.ts";
-import { dependencyWaves } from "./dependency-order.ts";
+import { dependencyWaves, unreadyHealthyDependency } from "./dependency-order.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
 import type { StackMeta } from "./effective-compose.ts";
 import { planStack } from "./plan-stack.ts";
@@ -116,6 +116,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   const results = new Map<string, ServiceResult>();
   let changed = 0;
   for (const wave of dependencyWaves(stack.services)) {
+    holdForDependencies(stack, wave, actions, results);
     const created = await createWave(ctx, stack, wave, actions, fileConfigs, meta);
     for (const name of wave) {
       const spec = stack.services.find((s) => s.name === name);
@@ -141,6 +142,18 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
   return { stack: stack.name, ready, services, changed, durationMs };
+}
+
+/** A service that would start while a `service_healthy` dependency is not Ready waits (compose's order, health-gated). */
+function holdForDependencies(stack: StackSpec, wave: readonly string[], actions: Map<string, ServiceAction>, results: ReadonlyMap<string, ServiceResult>): void {
+  const ready = new Map([...results].map(([name, result]) => [name, result.ready]));
+  for (const name of wave) {
+    const action = actions.get(name);
+    const spec = stack.services.find((s) => s.name === name);
+    if (!spec || (action?.kind !== "create" && action?.kind !== "restart")) continue;
+    const dependency = unreadyHealthyDependency(spec.config, ready);
+    if (dependency) actions.set(name, { kind: "blocked", reason: "DependencyNotReady", message: `waits for ${dependency} to be healthy (depends_on condition: service_healthy)` });
+  }
 }
 
 /** New services of one wave start together: one compose call, health waits in parallel. */

@@ -2,7 +2,7 @@
 // file secrets/configs inside the desired-state root become content-addressed copies (tracked
 // files) or the stack's persistent data folder (paths the commit does not have).
 import { createHash, randomBytes } from "node:crypto";
-import { cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat } from "node:fs/promises";
+import { cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import type { ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 
@@ -65,16 +65,17 @@ async function resolveServiceSources(stack: StackSpec, service: ServiceSpec, opt
     for (const ref of refs) {
       const name = typeof ref === "string" ? ref : isRecord(ref) && typeof ref["source"] === "string" ? ref["source"] : undefined;
       const top = name === undefined ? undefined : (stack.model[kind] as Record<string, unknown> | undefined)?.[name];
-      const file = isRecord(top) && typeof top["file"] === "string" ? top["file"] : undefined;
-      if (name === undefined || file === undefined || !insideRoot(options.root, file)) {
+      const file = isRecord(top) && typeof top["file"] === "string" && insideRoot(options.root, top["file"]) ? top["file"] : undefined;
+      const content = kind === "configs" && isRecord(top) && typeof top["content"] === "string" ? top["content"] : undefined;
+      if (name === undefined || (file === undefined && content === undefined)) {
         kept.push(ref);
         continue;
       }
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile()) throw new Error(`stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} does not exist in the commit`);
+      if (file !== undefined && !(await stat(file).catch(() => undefined))?.isFile()) throw new Error(`stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} does not exist in the commit`);
       const target = isRecord(ref) && typeof ref["target"] === "string" ? ref["target"] : undefined;
       // Compose (without swarm) bind-mounts file secrets and configs read-only; berth does it from the copy.
-      volumes.push({ type: "bind", source: await trackedCopy(stack.name, file, options), target: mountTarget(kind, name, target), read_only: true });
+      const source = file !== undefined ? await trackedCopy(stack.name, file, options) : await contentCopy(stack.name, name, content ?? "", options);
+      volumes.push({ type: "bind", source, target: mountTarget(kind, name, target), read_only: true });
       converted[kind].add(name);
     }
     if (kept.length > 0) config[kind] = kept;
@@ -113,12 +114,34 @@ async function trackedCopy(stack: string, source: string, options: SourcesOption
   await mkdir(temp, { recursive: true });
   try {
     await cp(source, join(temp, basename(source)), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await publishCopy(temp, dir, path);
+  return path;
+}
+
+/** A finished temp folder becomes the content-addressed folder; another pass may have made it first (same content). */
+async function publishCopy(temp: string, dir: string, path: string): Promise<void> {
+  try {
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
-    // Another pass made the same copy first: same content, same folder.
     if (!(await lstat(path).then(() => true, () => false))) throw error;
   }
+}
+
+/** An inline `configs: {x: {content}}` as a file, like a tracked one: `<sources>/<hash>/<name>`. */
+async function contentCopy(stack: string, name: string, content: string, options: SourcesOptions): Promise<string> {
+  const hash = createHash("sha256").update(`content\0${name}\0`).update(content).digest("hex");
+  const dir = join(stackSourcesDir(options.stateDir, stack), hash.slice(0, 32));
+  const path = join(dir, name);
+  if (!options.materialize || (await lstat(path).then(() => true, () => false))) return path;
+  const temp = join(stackSourcesDir(options.stateDir, stack), `.tmp-${randomBytes(6).toString("hex")}`);
+  await mkdir(temp, { recursive: true });
+  await writeFile(join(temp, name), content);
+  await publishCopy(temp, dir, path);
   return path;
 }
 
