@@ -25,6 +25,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "metrics", summary: "print one Prometheus exposition of this host (no agent needed)", load: async () => (await import("./commands/metrics-command.ts")).metricsCommand },
   { name: "init", summary: "scaffold a desired-state repo for this host (machine, profile, an example stack)", load: async () => (await import("./commands/init-command.ts")).initCommand },
   { name: "report", summary: "print the migration table: image sizes against their baseline, build facts, budgets", load: async () => (await import("./commands/report-command.ts")).reportCommand },
+  { name: "import", summary: "write a desired-state repo from the compose projects running on this host", load: async () => (await import("./commands/import-command.ts")).importCommand },
 ];
 
 function helpText(): string {
