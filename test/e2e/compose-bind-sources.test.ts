@@ -27,6 +27,7 @@ describe("compose bind sources under git-sync", () => {
 
   function files(appConf: string, otherConf: string, extra: Record<string, string> = {}): Record<string, string> {
     const compose = {
+      "x-berth": { prune: true },
       services: {
         app: { ...service("/etc/app.conf"), volumes: ["./data:/data", "./conf/app.conf:/etc/app.conf"] },
         other: { ...service("/etc/other.conf"), volumes: ["./other-data:/data", "./conf/other.conf:/etc/other.conf:ro"] },
@@ -43,8 +44,8 @@ describe("compose bind sources under git-sync", () => {
   }
 
   /** One `berth agent --once` process: sync, one pass, exit. */
-  async function agentOnce(): Promise<{ exitCode: number; output: string }> {
-    const result = await runCommand(BERTH_BIN, ["agent", "--repo", remote.url, "--once", "--machine", "test", "--state-dir", stateDir, "--listen", "127.0.0.1:0"], { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 180_000, env: { ...process.env, BERTH_LOG_LEVEL: "warn" } });
+  async function agentOnce(logLevel = "warn"): Promise<{ exitCode: number; output: string }> {
+    const result = await runCommand(BERTH_BIN, ["agent", "--repo", remote.url, "--once", "--machine", "test", "--state-dir", stateDir, "--listen", "127.0.0.1:0"], { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 180_000, env: { ...process.env, BERTH_LOG_LEVEL: logLevel } });
     return { exitCode: result.exitCode, output: result.stdout + result.stderr };
   }
 
@@ -76,7 +77,7 @@ describe("compose bind sources under git-sync", () => {
     await world?.cleanup();
   });
 
-  it("keeps a data folder through four commits, agent restarts and a rollback; a config-only commit rolls only its service", async () => {
+  it("keeps a data folder through four commits, agent restarts, a rollback and the stack's removal; a config-only commit rolls only its service", async () => {
     // Arrange: the first commit; the service writes data into its data folder.
     const first = await commitAndSync(files("ok v1\n", "ok v1\n"), "v1");
     expect(first.exitCode, first.output).toBe(0);
@@ -122,5 +123,14 @@ describe("compose bind sources under git-sync", () => {
       expect(mounts).toContain(join(stateDir, "sources", stack));
       expect(mounts).not.toContain(join(stateDir, "source", "worktrees"));
     }
+
+    // The stack leaves the desired state (prune: true): its containers go, its data folder stays and is named.
+    await remote.source.commit({ [`stacks/${stack}/compose.yaml`]: null, [`stacks/${stack}/conf/app.conf`]: null, [`stacks/${stack}/conf/other.conf`]: null, "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nallowEmpty: true\n" }, "remove the stack");
+    await remote.push();
+    const removed = await agentOnce("info");
+    expect(removed.exitCode, removed.output).toBe(0);
+    expect(await ids()).toEqual({});
+    expect(removed.output).toContain(join(stateDir, "data", stack));
+    expect(await readFile(join(onHost, "precious"), "utf8")).toBe("precious\n");
   }, 600_000);
 });
