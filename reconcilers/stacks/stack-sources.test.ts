@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -89,5 +89,11 @@ describe("stack sources", () => {
     const planned = await resolveStackSources(stackAt(root), { root, stateDir, materialize: false });
     const applied = await resolveStackSources(stackAt(root), { root, stateDir, materialize: true });
     expect(planned.services[0]?.config).toEqual(applied.services[0]?.config);
+  });
+
+  it("refuses a bind source that is a symlink leading outside the root", async () => {
+    await rm(join(root, "stacks", "web", "conf", "app.conf"));
+    await symlink("/etc/hostname", join(root, "stacks", "web", "conf", "app.conf"));
+    await expect(resolveStackSources(stackAt(root), { root, stateDir, materialize: true })).rejects.toThrow("bind source stacks/web/conf/app.conf is a symlink that leads outside the desired-state root");
   });
 });

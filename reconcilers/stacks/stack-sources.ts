@@ -2,7 +2,7 @@
 // file secrets/configs inside the desired-state root become content-addressed copies (tracked
 // files) or the stack's persistent data folder (paths the commit does not have).
 import { createHash, randomBytes } from "node:crypto";
-import { cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from "node:fs/promises";
+import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import type { ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 
@@ -95,7 +95,11 @@ function mountTarget(kind: "secrets" | "configs", name: string, target: string |
 async function resolveBindSource(stack: StackSpec, source: string, options: SourcesOptions): Promise<string> {
   if (!insideRoot(options.root, source)) return source;
   const info = await lstat(source).catch(() => undefined);
-  if (info && !(info.isDirectory() && (await onlyPlaceholders(source)))) return trackedCopy(stack.name, source, options);
+  // The engine would follow a symlink on the host: it must lead to a path inside the commit.
+  if (info?.isSymbolicLink() && !insideRoot(options.root, await realpath(source).catch(() => ""))) {
+    throw new Error(`stack ${stack.name}: bind source ${relative(options.root, source)} is a symlink that leads outside the desired-state root`);
+  }
+  if (info && !(info.isDirectory() && (await onlyPlaceholders(source)))) return trackedCopy(stack.name, await realpath(source), options);
   const inStack = relative(stack.dir, source);
   const key = inStack.startsWith(`..${sep}`) || inStack === ".." ? join("_root", relative(options.root, source)) : inStack;
   const dataPath = join(stackDataDir(options.stateDir, stack.name), key);
