@@ -28,7 +28,7 @@ import { createServices, swapService, upAndWait } from "./service-swap.ts";
 import type { SwapOutcome } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
 import { withStackLock } from "./stack-lock.ts";
-import { stackDataDir, resolveStackSources } from "./stack-sources.ts";
+import { pruneStackSources, resolveStackSources, stackDataDir } from "./stack-sources.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
 import { createImageResolver, resolveThirdPartyImages } from "./third-party-images.ts";
@@ -134,6 +134,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     results.set(service, { service, action: "removed", ready: true, reason: "Pruned", message: "left the desired state; removed (prune: true)" });
     ctx.progress?.({ type: "done", resource: serviceResource(stack.name, service), ok: true, action: "removed", reason: "Pruned", message: "left the desired state; removed (prune: true)" });
   }
+  await pruneUnusedSources(ctx, stack);
   const services = [...results.values()];
   const ready = services.every((s) => s.ready);
   const notReady = services.filter((s) => !s.ready);
@@ -142,6 +143,14 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
   return { stack: stack.name, ready, services, changed, durationMs };
+}
+
+/** Copies of tracked files that neither the desired configs, the effective file nor any rollback config of the stack names go. */
+async function pruneUnusedSources(ctx: StackContext, stack: StackSpec): Promise<void> {
+  const last = await readEffectiveCompose(ctx.store.dir, stack.name);
+  const records = ctx.store.all().filter((s) => s.key.startsWith(serviceKey(stack.name, "")));
+  const removed = await pruneStackSources(ctx.store.dir, stack.name, JSON.stringify([last?.model, records, stack.services.map((s) => s.config)]));
+  if (removed.length > 0) ctx.logger.info({ stack: stack.name, removed: removed.length }, "unused source copies removed");
 }
 
 /** A service that would start while a `service_healthy` dependency is not Ready waits (compose's order, health-gated). */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StackSpec } from "../../desired-state/desired-state.ts";
 import { DEFAULT_ROLLOUT } from "../../desired-state/desired-state.ts";
-import { resolveStackSources } from "./stack-sources.ts";
+import { pruneStackSources, resolveStackSources } from "./stack-sources.ts";
 
 describe("stack sources", () => {
   let dir: string;
@@ -95,5 +95,16 @@ describe("stack sources", () => {
     await rm(join(root, "stacks", "web", "conf", "app.conf"));
     await symlink("/etc/hostname", join(root, "stacks", "web", "conf", "app.conf"));
     await expect(resolveStackSources(stackAt(root), { root, stateDir, materialize: true })).rejects.toThrow("bind source stacks/web/conf/app.conf is a symlink that leads outside the desired-state root");
+  });
+
+  it("prunes only the copies nothing names any more, never a data folder", async () => {
+    const first = await resolveStackSources(stackAt(root), { root, stateDir, materialize: true });
+    await writeFile(join(root, "stacks", "web", "conf", "app.conf"), "v2\n");
+    const second = await resolveStackSources(stackAt(root), { root, stateDir, materialize: true });
+    const source = (s: StackSpec): string => String((s.services[0]?.config["volumes"] as Array<Record<string, unknown>>)[0]?.["source"]);
+    const removed = await pruneStackSources(stateDir, "web", JSON.stringify(second.services.map((s) => s.config)));
+    expect(removed).toEqual([join(source(first), "..")]);
+    expect(await readFile(source(second), "utf8")).toBe("v2\n");
+    expect((await stat(join(stateDir, "data", "web", "data"))).isDirectory()).toBe(true);
   });
 });

@@ -184,3 +184,21 @@ function insideRoot(root: string, path: string): boolean {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/**
+ * Removes the stack's copies that nothing names any more: `referenced` is the text of everything
+ * that may still mount one (the effective file, the services' current and rollback configs).
+ * Data folders are never touched. Returns the removed folders.
+ */
+export async function pruneStackSources(stateDir: string, stack: string, referenced: string): Promise<string[]> {
+  const dir = stackSourcesDir(stateDir, stack);
+  const removed: string[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, entry);
+    if (entry.startsWith(".tmp-") || referenced.includes(path)) continue;
+    await rm(path, { recursive: true, force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
