@@ -24,7 +24,6 @@ describe("importing a compose project", () => {
           { type: "bind", source: "/etc/ssl/shared", target: "/ssl", read_only: true },
           { type: "volume", source: "cache", target: "/cache" },
         ],
-        privileged: true,
       },
       api: { build: { context: "/home/me/api" }, image: "app-api" },
       stopped: { image: "busybox" },
@@ -52,7 +51,6 @@ describe("importing a compose project", () => {
     const report = stack.report.join("\n");
     expect(report).toContain("app/web: bind mount /srv/app/data → /data holds data");
     expect(report).toContain("app/web: absolute bind mount /etc/ssl/shared → /ssl");
-    expect(report).toContain("app/web: privileged: true gives access to the host");
     expect(report).toContain("app/api: built from the local context /home/me/api: berth runs the image that runs now (app-api)");
   });
 });

@@ -1,5 +1,6 @@
 // One running compose project as a berth stack, pure: its normalised model (`compose config`)
-// → the stack's compose document, the files to copy into the repo, and what needs a human.
+// → the stack's compose document, the files to copy into the repo, and what needs a human
+// (what the host policy refuses is checked on the written repo, by the import command).
 import { isAbsolute, relative, sep } from "node:path";
 
 export type PathKind = "file" | "dir" | "missing";
@@ -21,18 +22,6 @@ export type ImportedStack = {
   /** Lines for the report: what a human should look at before the first apply. */
   report: string[];
 };
-
-/** Settings a host policy may refuse (privileged access to the host). */
-const HOST_ACCESS: ReadonlyArray<[string, (value: unknown) => boolean]> = [
-  ["privileged", (v) => v === true],
-  ["network_mode", (v) => v === "host"],
-  ["pid", (v) => v === "host"],
-  ["ipc", (v) => v === "host"],
-  ["userns_mode", (v) => v === "host"],
-  ["cap_add", (v) => Array.isArray(v) && v.length > 0],
-  ["devices", (v) => Array.isArray(v) && v.length > 0],
-  ["security_opt", (v) => Array.isArray(v) && v.length > 0],
-];
 
 export function importProject(model: Record<string, unknown>, facts: ProjectFacts, machine: string): ImportedStack {
   const copies = new Map<string, string>();
@@ -65,11 +54,10 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
       // Files and read-only folders are configuration: copied into the repo. Writable folders hold data.
       const tracked = kind === "file" || (kind === "dir" && volume["read_only"] === true) ? copyOf(source) : undefined;
       if (tracked) return { ...volume, source: tracked };
-      at(name, kind === "dir" && inside(facts.workingDir, source) ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy it to <state>/data/${facts.name}/<folder> and mount ./<folder>` : `absolute bind mount ${source} → ${String(volume["target"])}: check that the host policy allows it`);
+      at(name, kind === "dir" && inside(facts.workingDir, source) ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy it to <state>/data/${facts.name}/<folder> and mount ./<folder>` : `absolute bind mount ${source} → ${String(volume["target"])}: kept; the host policy's hostPaths must allow it`);
       return volume;
     });
     if ((service["volumes"] as unknown[]).length === 0) delete service["volumes"];
-    for (const [key, refused] of HOST_ACCESS) if (refused(service[key])) at(name, `${key}: ${JSON.stringify(service[key])} gives access to the host: a host policy may refuse it`);
     services[name] = service;
   }
 

@@ -70,8 +70,12 @@ describe("berth import --from-host", () => {
   });
 
   it("writes a repo that validates: berth.yaml, a profile stub, the stack with x-berth.machines and its config file", async () => {
-    const imported = await run(importCommand, [], { "from-host": true, out, machine: "box", project: [project] });
+    const policyFile = join(dir, "policy.yaml");
+    await writeFile(policyFile, "level: restricted\n");
+    const imported = await run(importCommand, [], { "from-host": true, out, machine: "box", project: [project], policy: policyFile });
     expect(imported.code, imported.out).toBe(0);
+    // What this host's policy would refuse is reported, not fixed behind the user's back.
+    expect(imported.out).toContain(`needs a human: host policy (level restricted) would refuse stacks/${project}/compose.yaml`);
     expect(imported.out).toContain(`imported 1 stack(s) for machine box into ${out}: ${project}`);
     expect(parse(await readFile(join(out, "berth.yaml"), "utf8"))).toMatchObject({ version: 1, machines: { box: { profile: "box" } } });
     expect(await readFile(join(out, "profiles", "box.json"), "utf8")).toBe("{}\n");
@@ -80,7 +84,9 @@ describe("berth import --from-host", () => {
     expect(compose.services.web.volumes).toContainEqual(expect.objectContaining({ type: "bind", source: "./conf/site.conf", target: "/etc/site.conf", read_only: true }));
     expect(compose.services.web.environment).toEqual({ GREETING: "hello", PRICE: "a$$b" });
     expect(await readFile(join(out, "stacks", project, "conf", "site.conf"), "utf8")).toBe("site v1\n");
-    expect(await readFile(join(out, "IMPORT-REPORT.md"), "utf8")).toContain("environment values");
+    const report = await readFile(join(out, "IMPORT-REPORT.md"), "utf8");
+    expect(report).toContain("environment values");
+    expect(report).toContain("host policy (level restricted) would refuse");
     expect((await run(validateCommand, [out], {})).code).toBe(0);
   }, 60_000);
 
