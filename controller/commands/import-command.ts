@@ -15,7 +15,6 @@ import { loadForCli } from "../load-for-cli.ts";
 
 export const importCommand: CommandSpec = {
   name: "import",
-  summary: "write a desired-state repo from the compose projects running on this host",
   usage: "Usage: berth import --from-host --out DIR [--machine NAME] [--project P]... [--policy FILE]\n\nReads every running docker compose project (not berth's own; only P with --project) and writes DIR/berth.yaml, DIR/profiles/NAME.json,\nDIR/stacks/<project>/compose.yaml and DIR/IMPORT-REPORT.md (what needs a human). NAME defaults to the hostname.\nWhat the host policy (--policy, default /etc/berth/policy.yaml when it exists) would refuse is reported.\nExit 0 when the result validates.",
   options: { "from-host": { type: "boolean" }, out: { type: "string" }, machine: { type: "string" }, project: { type: "string", multiple: true }, policy: { type: "string" } },
   async run(args, io) {
