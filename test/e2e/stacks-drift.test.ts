@@ -59,7 +59,8 @@ describe("stacks: drift self-heal and removal", () => {
     // By hand: the same compose project, brought up from an edited copy of berth's file.
     const effective = join(h.stateDir, "stacks", stack.name, "compose.json");
     const edited = join(h.dir, "edited.json");
-    await writeFile(edited, (await readFile(effective, "utf8")).replaceAll(v1, v2));
+    // berth runs an image it does not build pinned to its id: swap that (and any tag) for v2.
+    await writeFile(edited, (await readFile(effective, "utf8")).replaceAll(await h.imageId(v1), v2).replaceAll(v1, v2));
     await docker("compose", "-p", stack.name, "--project-directory", stack.dir, "-f", edited, "up", "-d", "--no-deps", "web");
     expect((await running("web")).map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     const result = await reconcileStack(stack.name, await h.context([stack]));
