@@ -24,10 +24,11 @@ const { systemClock } = await import(root + "platform/clock.ts");
 const { silentLogger } = await import(root + "platform/logger.ts");
 const { noEvents } = await import(root + "status/reconcile-events.ts");
 const { openStatusStore } = await import(root + "status/status-store.ts");
+const { openSharedHostLock } = await import(root + "status/shared-host-lock.ts");
 const { createContainerOps } = await import(root + "reconcilers/stacks/container-ops.ts");
 const { reconcileStack } = await import(root + "reconcilers/stacks/stack-reconciler.ts");
 const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const ctx = { engine: createDockerEngine(), compose: createComposeCli(), store: await openStatusStore(input.stateDir), clock: systemClock, logger: silentLogger(), events: noEvents, ops: createContainerOps(), machine: "test", profile: {}, state: input.state, imageTags: {}, pollMs: 250, noHealthcheckRunSeconds: 1 };
+const ctx = { engine: createDockerEngine(), compose: createComposeCli(), store: await openStatusStore(input.stateDir), lock: openSharedHostLock(input.stateDir), clock: systemClock, logger: silentLogger(), events: noEvents, ops: createContainerOps(), machine: "test", profile: {}, state: input.state, imageTags: {}, pollMs: 250, noHealthcheckRunSeconds: 1 };
 await reconcileStack(input.stack, ctx);
 `;
 
