@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCommand } from "../../controller/commands/build-command.ts";
 import { createBerthMetrics } from "../../metrics/berth-metrics.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { selectEngine } from "../../platform/engine-selection.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
@@ -96,7 +97,9 @@ describe.each(["htpasswd", "token"] as const)("images reconciler with an authent
     const logger = logs
       ? createLogger({ level: "debug", destination: new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } }) })
       : undefined;
-    const reconciler = createImagesReconciler({ engine, store, lock: openSharedHostLock(stateDir), builder, dockerBinary: dockerWrapper, ...(logger ? { logger } : {}), ...(options.metrics ? { events: options.metrics.events } : {}) });
+    // Each host's docker children get its own DOCKER_CONFIG (berth resolves the process's engine selection once).
+    const dockerEnv = selectEngine({ ...process.env, DOCKER_CONFIG: options.dockerConfig }).childEnv;
+    const reconciler = createImagesReconciler({ engine, store, lock: openSharedHostLock(stateDir), builder, dockerBinary: dockerWrapper, dockerEnv, ...(logger ? { logger } : {}), ...(options.metrics ? { events: options.metrics.events } : {}) });
     return {
       store,
       stateDir,
