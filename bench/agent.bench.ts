@@ -48,7 +48,12 @@ async function webhookLatency(world: AgentWorld): Promise<BenchRow> {
   await remote.push();
   const secretFile = join(world.dir, "secret");
   await writeFile(secretFile, SECRET);
-  const agent = await world.start({ repo: remote.url, "state-dir": await world.newDir("state-hook"), "webhook-secret-file": secretFile, "log-level": "info" });
+  const agent = await world.start({
+    repo: remote.url,
+    "state-dir": await world.newDir("state-hook"),
+    "webhook-secret-file": secretFile,
+    "log-level": "info",
+  });
   try {
     await waitFor("the first commit applied", async () => (await agent.status()).lastAppliedRevision === first, 60_000, 200);
     const totals: number[] = [];
@@ -64,7 +69,14 @@ async function webhookLatency(world: AgentWorld): Promise<BenchRow> {
       if (published !== undefined) publishes.push(published);
     }
     const value = median(totals);
-    return { name: "commit → pass start via webhook (median of 5)", value, unit: "ms", target: "≤ 300 ms", pass: value <= 300, note: `of which POST → "published new revision" ${round(median(publishes))} ms (fetch file://, read-tree, fsync, symlink swap); 1 stack` };
+    return {
+      name: "commit → pass start via webhook (median of 5)",
+      value,
+      unit: "ms",
+      target: "≤ 300 ms",
+      pass: value <= 300,
+      note: `of which POST → "published new revision" ${round(median(publishes))} ms (fetch file://, read-tree, fsync, symlink swap); 1 stack`,
+    };
   } finally {
     await agent.stop();
     // Its 1 s healthchecks would add engine events to the idle measurement below.
@@ -81,7 +93,12 @@ async function renameLatency(world: AgentWorld): Promise<BenchRow> {
   await symlink(join(trees, "t0"), link);
   const agent = await world.start({ "desired-state": link, "state-dir": await world.newDir("state-watch"), "log-level": "info" });
   try {
-    await waitFor("the tree applied", async () => condition((await agent.status()).source?.conditions, "Ready")?.status === "True", 60_000, 200);
+    await waitFor(
+      "the tree applied",
+      async () => condition((await agent.status()).source?.conditions, "Ready")?.status === "True",
+      60_000,
+      200,
+    );
     const totals: number[] = [];
     for (let i = 1; i <= RUNS; i += 1) {
       const temp = `${link}.tmp`;
@@ -90,7 +107,14 @@ async function renameLatency(world: AgentWorld): Promise<BenchRow> {
       totals.push(total);
     }
     const value = median(totals);
-    return { name: "commit → pass start via watched-dir symlink swap (median of 5)", value, unit: "ms", target: "≤ 300 ms", pass: value <= 300, note: "includes the 100 ms watch debounce; 1 stack" };
+    return {
+      name: "commit → pass start via watched-dir symlink swap (median of 5)",
+      value,
+      unit: "ms",
+      target: "≤ 300 ms",
+      pass: value <= 300,
+      note: "includes the 100 ms watch debounce; 1 stack",
+    };
   } finally {
     await agent.stop();
     await docker("compose", "-p", stack, "down", "-t", "1").catch(() => "");
@@ -122,18 +146,30 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
     await runCommand("node", ["scripts/build.mjs", `--outdir=${compiled}`], { timeoutMs: 300_000 });
     process.env["BERTH_COMPILED_DIR"] = compiled;
     const started = performance.now();
-    const agent = await world.spawnAgent({ "desired-state": root, "state-dir": await world.newDir("state-fleet"), machine: "pc2" }).finally(() => delete process.env["BERTH_COMPILED_DIR"]);
+    const agent = await world
+      .spawnAgent({ "desired-state": root, "state-dir": await world.newDir("state-fleet"), machine: "pc2" })
+      .finally(() => delete process.env["BERTH_COMPILED_DIR"]);
     const pid = agent.child.pid ?? 0;
     try {
-      await waitFor(`${FLEET_SERVICES} services applied`, async () => {
-        const res = await fetch(`${agent.url}/api/v1/status`);
-        const view = (await res.json()) as { source?: { conditions: Array<{ type: string; status: string; reason: string }> }; services: Array<{ health: string }> };
-        const ready = view.source?.conditions.find((c) => c.type === "Ready");
-        if (ready?.status === "False" && ready.reason !== "ResourcesNotReady") throw new Error(`pass failed: ${JSON.stringify(ready)}`);
-        return ready?.status === "True" && view.services.length === FLEET_SERVICES;
-      }, 20 * 60_000, 2000);
+      await waitFor(
+        `${FLEET_SERVICES} services applied`,
+        async () => {
+          const res = await fetch(`${agent.url}/api/v1/status`);
+          const view = (await res.json()) as {
+            source?: { conditions: Array<{ type: string; status: string; reason: string }> };
+            services: Array<{ health: string }>;
+          };
+          const ready = view.source?.conditions.find((c) => c.type === "Ready");
+          if (ready?.status === "False" && ready.reason !== "ResourcesNotReady") throw new Error(`pass failed: ${JSON.stringify(ready)}`);
+          return ready?.status === "True" && view.services.length === FLEET_SERVICES;
+        },
+        20 * 60_000,
+        2000,
+      );
       const passSeconds = (performance.now() - started) / 1000;
-      const running = (await docker("ps", "-q", "--filter", `name=${world.prefix}-s`, "--filter", "status=running")).split("\n").filter(Boolean).length;
+      const running = (await docker("ps", "-q", "--filter", `name=${world.prefix}-s`, "--filter", "status=running"))
+        .split("\n")
+        .filter(Boolean).length;
       await sleep(5000);
       const rss = await rssBytes(pid);
       const ticksPerSecond = Number((await runCommand("getconf", ["CLK_TCK"], { timeoutMs: 5000 })).stdout.trim()) || 100;
@@ -155,7 +191,14 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
           pass: rssAfter <= 120e6,
           note: `${note}; after ${IDLE_SECONDS} s idle ${(rssAfter / 1e6).toFixed(1)} MB (${(rssAfter / 1048576).toFixed(1)} MiB), 5 s after the pass ${(rss / 1e6).toFixed(1)} MB; ${PACKAGE_SHARE}; load average ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0] ?? "?"} (other work on the machine)`,
         },
-        { name: `idle CPU of the agent process over ${IDLE_SECONDS} s, ${FLEET_SERVICES} services`, value: cpuPercent, unit: "% of a core", target: "< 1 %", pass: cpuPercent < 1, note: `utime+stime from /proc/<pid>/stat, ${after.cpuTicks - before.cpuTicks} ticks at ${ticksPerSecond} Hz` },
+        {
+          name: `idle CPU of the agent process over ${IDLE_SECONDS} s, ${FLEET_SERVICES} services`,
+          value: cpuPercent,
+          unit: "% of a core",
+          target: "< 1 %",
+          pass: cpuPercent < 1,
+          note: `utime+stime from /proc/<pid>/stat, ${after.cpuTicks - before.cpuTicks} ticks at ${ticksPerSecond} Hz`,
+        },
       ];
     } finally {
       agent.child.kill("SIGTERM");

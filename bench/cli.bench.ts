@@ -16,7 +16,10 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SERVICES = 50;
 
 function berth(dist: string, args: string[]): Promise<unknown> {
-  return runCommand("node", [join(ROOT, "bin/berth.mjs"), ...args], { env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" }, timeoutMs: 120_000 });
+  return runCommand("node", [join(ROOT, "bin/berth.mjs"), ...args], {
+    env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" },
+    timeoutMs: 120_000,
+  });
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -33,19 +36,55 @@ export async function run(): Promise<BenchRow[]> {
     await berth(dist, ["validate", example, "--state-dir", stateDir]);
     const validate = await medianMs(9, () => berth(dist, ["validate", example, "--state-dir", stateDir]));
 
-    const first = (await runCommand("node", [join(ROOT, "bin/berth.mjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], { env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" }, timeoutMs: 600_000, allowFailure: true }));
-    if (first.exitCode !== 0) throw new Error(`the first apply of ${SERVICES} services failed: ${first.stdout}${first.stderr}`.slice(0, 500));
+    const first = await runCommand("node", [join(ROOT, "bin/berth.mjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], {
+      env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" },
+      timeoutMs: 600_000,
+      allowFailure: true,
+    });
+    if (first.exitCode !== 0)
+      throw new Error(`the first apply of ${SERVICES} services failed: ${first.stdout}${first.stderr}`.slice(0, 500));
     const applyArgs = ["apply", fleet, "--machine", "pc2", "--state-dir", stateDir];
     const apply = await medianMs(7, () => berth(dist, applyArgs));
-    const composeArgs = ["compose", "-p", stack, "--project-directory", join(fleet, "stacks", stack), "-f", effectiveComposePath(stateDir, stack), "up", "-d"];
+    const composeArgs = [
+      "compose",
+      "-p",
+      stack,
+      "--project-directory",
+      join(fleet, "stacks", stack),
+      "-f",
+      effectiveComposePath(stateDir, stack),
+      "up",
+      "-d",
+    ];
     const compose = await medianMs(7, () => runCommand("docker", composeArgs, { timeoutMs: 120_000 }));
     const load = `load average ${loadavg()[0]?.toFixed(1)}`;
     const round = (ms: number) => Math.round(ms * 10) / 10;
 
     return [
-      { name: "berth --help, whole process", value: round(help), unit: "ms", target: "≤ 120 ms", pass: help <= 120, note: `median of 15; \`node -e 0\` alone ${round(nodeAlone)} ms; ${load}` },
-      { name: "berth validate examples/fleet, warm, whole process", value: round(validate), unit: "ms", target: "≤ 300 ms", pass: validate <= 300, note: `median of 9, compose config results from the state dir's cache; ${load}` },
-      { name: `no-op berth apply, ${SERVICES} running services, whole process`, value: round(apply), unit: "ms", target: `≤ ${round(compose / 2)} ms (0.5× compose)`, pass: apply <= compose / 2, note: `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ${(apply / compose).toFixed(2)}); medians of 7; ${load}` },
+      {
+        name: "berth --help, whole process",
+        value: round(help),
+        unit: "ms",
+        target: "≤ 120 ms",
+        pass: help <= 120,
+        note: `median of 15; \`node -e 0\` alone ${round(nodeAlone)} ms; ${load}`,
+      },
+      {
+        name: "berth validate examples/fleet, warm, whole process",
+        value: round(validate),
+        unit: "ms",
+        target: "≤ 300 ms",
+        pass: validate <= 300,
+        note: `median of 9, compose config results from the state dir's cache; ${load}`,
+      },
+      {
+        name: `no-op berth apply, ${SERVICES} running services, whole process`,
+        value: round(apply),
+        unit: "ms",
+        target: `≤ ${round(compose / 2)} ms (0.5× compose)`,
+        pass: apply <= compose / 2,
+        note: `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ${(apply / compose).toFixed(2)}); medians of 7; ${load}`,
+      },
     ];
   } finally {
     await runCommand("docker", ["compose", "-p", stack, "down", "-t", "1"], { allowFailure: true, timeoutMs: 300_000 });

@@ -34,9 +34,30 @@ export async function run(): Promise<BenchRow[]> {
     const warm = await medianMs(7, pass);
     const many = await validateManyStacks(400);
     return [
-      { name: "load + validate + plan, 200 services / 20 stacks / 10 images (warm caches, as in the agent)", value: warm, unit: "ms", target: "≤ 300 ms", pass: warm <= 300, note: `${lines} plan lines; median of 7` },
-      { name: "same, cold (20 × docker compose config, in parallel)", value: cold, unit: "ms", target: "(first pass only)", pass: true, note: "compose normalisation is cached by file content" },
-      { name: "validate 400 stacks, cold (400 × docker compose config)", value: many.ms, unit: "ms", target: "valid, no timeout", pass: many.ok, note: `${availableParallelism()} compose processes at once; ${many.note}` },
+      {
+        name: "load + validate + plan, 200 services / 20 stacks / 10 images (warm caches, as in the agent)",
+        value: warm,
+        unit: "ms",
+        target: "≤ 300 ms",
+        pass: warm <= 300,
+        note: `${lines} plan lines; median of 7`,
+      },
+      {
+        name: "same, cold (20 × docker compose config, in parallel)",
+        value: cold,
+        unit: "ms",
+        target: "(first pass only)",
+        pass: true,
+        note: "compose normalisation is cached by file content",
+      },
+      {
+        name: "validate 400 stacks, cold (400 × docker compose config)",
+        value: many.ms,
+        unit: "ms",
+        target: "valid, no timeout",
+        pass: many.ok,
+        note: `${availableParallelism()} compose processes at once; ${many.note}`,
+      },
     ];
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -50,7 +71,13 @@ async function validateManyStacks(stacks: number): Promise<{ ms: number; ok: boo
     const start = performance.now();
     const loaded = await loadDesiredState(root, { compose: createComposeNormalizer(createComposeCli()) });
     const ms = performance.now() - start;
-    return { ms, ok: loaded.ok, note: loaded.ok ? `${loaded.state.stacks.length} stacks valid` : `${loaded.problems.length} problems, first: ${loaded.problems[0]?.message ?? ""}` };
+    return {
+      ms,
+      ok: loaded.ok,
+      note: loaded.ok
+        ? `${loaded.state.stacks.length} stacks valid`
+        : `${loaded.problems.length} problems, first: ${loaded.problems[0]?.message ?? ""}`,
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -13,7 +13,12 @@ export async function generateFleet(options: { services: number; images: number;
     const dir = join(root, "images", `img-${i}`);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "image.yaml"), "context: .\n");
-    await writeFile(join(dir, "Dockerfile"), i === 0 ? "FROM berth-test/busybox:1\nRUN echo 0 > /v\n" : `FROM img-${Math.floor((i - 1) / 3)}\nARG OMP_NUM_THREADS\nRUN echo ${i} > /v\n`);
+    await writeFile(
+      join(dir, "Dockerfile"),
+      i === 0
+        ? "FROM berth-test/busybox:1\nRUN echo 0 > /v\n"
+        : `FROM img-${Math.floor((i - 1) / 3)}\nARG OMP_NUM_THREADS\nRUN echo ${i} > /v\n`,
+    );
   }
   const stacks = Math.ceil(options.services / perStack);
   for (let s = 0; s < stacks; s += 1) {
@@ -21,7 +26,13 @@ export async function generateFleet(options: { services: number; images: number;
     await mkdir(dir, { recursive: true });
     const lines = ["services:"];
     for (let k = 0; k < perStack && s * perStack + k < options.services; k += 1) {
-      lines.push(`  svc-${k}:`, "    image: berth-test/busybox:1", '    command: ["httpd", "-f", "-p", "8080"]', "    environment: { ROLE: worker }", "    x-berth: { selfHeal: true }");
+      lines.push(
+        `  svc-${k}:`,
+        "    image: berth-test/busybox:1",
+        '    command: ["httpd", "-f", "-p", "8080"]',
+        "    environment: { ROLE: worker }",
+        "    x-berth: { selfHeal: true }",
+      );
     }
     await writeFile(join(dir, "compose.yaml"), `${lines.join("\n")}\n`);
   }

@@ -75,7 +75,7 @@ async function noopPassRow(): Promise<BenchRow> {
     const images: ImageSpec[] = [];
     for (const [i, name] of names.entries()) {
       // Three hierarchies of ten: each image builds FROM the one before it.
-      const parent = i % 10 === 0 ? "berth-test/busybox:1" : names[i - 1] ?? "";
+      const parent = i % 10 === 0 ? "berth-test/busybox:1" : (names[i - 1] ?? "");
       const text = `FROM ${parent}\nLABEL bench.step="${i}"\n`;
       const dir = join(root, "images", name);
       await mkdir(dir, { recursive: true });
@@ -108,7 +108,12 @@ async function noopPassRow(): Promise<BenchRow> {
       resyncSeconds: 300,
       allowEmpty: false,
     };
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
+    const reconciler = createImagesReconciler({
+      engine: createDockerEngine(),
+      store: await openStatusStore(stateDir),
+      lock: openSharedHostLock(stateDir),
+      builder,
+    });
     const first = await reconciler.reconcile(state, "bench");
     if (!first.ok) throw new Error(`bench setup failed: ${first.outcomes.find((o) => !o.ok)?.message}`);
     builder.reset();

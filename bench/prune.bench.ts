@@ -39,7 +39,12 @@ function history(images: number): WorldOp[] {
 
 async function row(images: number, targetMs: number): Promise<BenchRow> {
   const world = simulateWorld(history(images), { services: 40, historyLength: 3 });
-  const input = { spec: { ...DEFAULT_PRUNE, foreign: true }, ...world, managedPrefix: WORLD_PREFIX, scope: { dangling: true, buildCache: false } };
+  const input = {
+    spec: { ...DEFAULT_PRUNE, foreign: true },
+    ...world,
+    managedPrefix: WORLD_PREFIX,
+    scope: { dangling: true, buildCache: false },
+  };
   const plan = planPrune(input);
   const ms = await medianMs(31, () => planPrune(input));
   return {

@@ -8,7 +8,10 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 function formatTable(rows: Array<BenchRow & { suite: string }>): string {
   const header = "| suite | measure | value | target | pass | note |\n| --- | --- | --- | --- | --- | --- |";
-  const body = rows.map((r) => `| ${r.suite} | ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(r.value < 10 ? 2 : 1) : "n/a"} ${r.unit} | ${r.target} | ${r.pass ? "yes" : "NO"} | ${r.note ?? ""} |`);
+  const body = rows.map(
+    (r) =>
+      `| ${r.suite} | ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(r.value < 10 ? 2 : 1) : "n/a"} ${r.unit} | ${r.target} | ${r.pass ? "yes" : "NO"} | ${r.note ?? ""} |`,
+  );
   return [header, ...body].join("\n");
 }
 
@@ -26,16 +29,27 @@ async function main(): Promise<void> {
     try {
       for (const row of await mod.run()) rows.push({ ...row, suite });
     } catch (error) {
-      rows.push({ suite, name: "(suite failed)", value: Number.NaN, unit: "", target: "", pass: false, note: error instanceof Error ? error.message.split("\n")[0] : String(error) });
+      rows.push({
+        suite,
+        name: "(suite failed)",
+        value: Number.NaN,
+        unit: "",
+        target: "",
+        pass: false,
+        note: error instanceof Error ? error.message.split("\n")[0] : String(error),
+      });
     }
   }
   const table = formatTable(rows);
   const resultsFile = new URL("results.md", `file://${here}`);
   // Running some suites keeps the other suites' rows of the last full run.
-  const kept = only.length === 0 ? [] : (await readFile(resultsFile, "utf8").catch(() => "")).split("\n").filter((line) => {
-    const suite = /^\| ([a-z-]+) \|/.exec(line)?.[1];
-    return suite !== undefined && suite !== "suite" && !/^-+$/.test(suite) && !only.includes(suite);
-  });
+  const kept =
+    only.length === 0
+      ? []
+      : (await readFile(resultsFile, "utf8").catch(() => "")).split("\n").filter((line) => {
+          const suite = /^\| ([a-z-]+) \|/.exec(line)?.[1];
+          return suite !== undefined && suite !== "suite" && !/^-+$/.test(suite) && !only.includes(suite);
+        });
   const suiteOf = (line: string): string => /^\| ([a-z-]+) \|/.exec(line)?.[1] ?? "";
   const rank = (line: string): string => (suiteOf(line) === "desired-state" ? "" : suiteOf(line));
   const body = [...kept, ...table.split("\n").slice(2)].sort((a, b) => rank(a).localeCompare(rank(b)));

@@ -32,7 +32,8 @@ export async function run(): Promise<BenchRow[]> {
     }
     // 25 services run third-party references (pulled on the first pass), 25 a berth-built image.
     const services: Record<string, ServiceInput> = {};
-    for (let i = 0; i < SERVICES; i += 1) services[`s${pad(i)}`] = { image: refs[i] ?? v1, rollout: { healthTimeoutSeconds: 120, monitorSeconds: 0 } };
+    for (let i = 0; i < SERVICES; i += 1)
+      services[`s${pad(i)}`] = { image: refs[i] ?? v1, rollout: { healthTimeoutSeconds: 120, monitorSeconds: 0 } };
     const stack = withServices(await h.stack("tp", services), (s) => (s.image === v1 ? { ...s, buildImage: "bench-app" } : s));
 
     const client = createRegistryClient();
@@ -52,11 +53,23 @@ export async function run(): Promise<BenchRow[]> {
         }
       },
     };
-    const resolver = (): ImageResolver => createImageResolver({ machine: "bench", logger: silentLogger(), events: { ...noEvents, imagePulled: () => void (pulls += 1) }, registry: counting });
+    const resolver = (): ImageResolver =>
+      createImageResolver({
+        machine: "bench",
+        logger: silentLogger(),
+        events: { ...noEvents, imagePulled: () => void (pulls += 1) },
+        registry: counting,
+      });
     const contextFor = (s: typeof stack): Promise<StackContext> => h.context([s], { imageTags: { "bench-app": v1 } });
 
     const first = await reconcileStack(stack.name, { ...(await contextFor(stack)), imageResolver: resolver() });
-    if (!first.ready) throw new Error(`bench stack did not become ready: ${first.services.filter((s) => !s.ready).map((s) => s.message).join("; ")}`);
+    if (!first.ready)
+      throw new Error(
+        `bench stack did not become ready: ${first.services
+          .filter((s) => !s.ready)
+          .map((s) => s.message)
+          .join("; ")}`,
+      );
     const firstPulls = pulls;
     await sleep(25_000); // past the start period: the host settles to its steady state
 
@@ -87,17 +100,40 @@ export async function run(): Promise<BenchRow[]> {
     const sequential: number[] = [];
     for (let i = 0; i < 9; i += 1) {
       parallel.push(await medianMs(1, () => lookUpDigests(refs, (ref) => client.resolveDigest(ref))));
-      sequential.push(await medianMs(1, async () => {
-        for (const ref of refs) await client.resolveDigest(ref);
-      }));
+      sequential.push(
+        await medianMs(1, async () => {
+          for (const ref of refs) await client.resolveDigest(ref);
+        }),
+      );
     }
     const parallelMs = median(parallel);
     const sequentialMs = median(sequential);
 
     return [
-      { name: "no-op pass, 50 services (25 third-party pinned): registry requests", value: noopRequests, unit: "requests", target: "0", pass: noopRequests === 0 && changed === 0, note: `digest look-ups + pulls over 5 passes; median pass ${round(noopMs)} ms; the first pass pulled ${firstPulls} references; load average ${loadavg()[0]?.toFixed(1)}` },
-      { name: "track resync, 25 services: digest look-ups", value: resyncRequests, unit: "requests", target: `${THIRD_PARTY} (one per distinct reference)`, pass: resyncRequests === THIRD_PARTY && resyncParallel === THIRD_PARTY, note: `${resyncParallel} in flight at once; whole pass ${round(resyncMs)} ms, nothing changed` },
-      { name: "digest look-up time, 25 references (local registry)", value: round(parallelMs), unit: "ms", target: "≤ the same look-ups one after another", pass: parallelMs <= sequentialMs, note: `side by side, median of 9; one after another: ${round(sequentialMs)} ms (median of 9, alternating); a loopback registry on a loaded 2-core host is CPU-bound, so side by side gains only against a remote registry's round trips; load average ${loadavg()[0]?.toFixed(1)}` },
+      {
+        name: "no-op pass, 50 services (25 third-party pinned): registry requests",
+        value: noopRequests,
+        unit: "requests",
+        target: "0",
+        pass: noopRequests === 0 && changed === 0,
+        note: `digest look-ups + pulls over 5 passes; median pass ${round(noopMs)} ms; the first pass pulled ${firstPulls} references; load average ${loadavg()[0]?.toFixed(1)}`,
+      },
+      {
+        name: "track resync, 25 services: digest look-ups",
+        value: resyncRequests,
+        unit: "requests",
+        target: `${THIRD_PARTY} (one per distinct reference)`,
+        pass: resyncRequests === THIRD_PARTY && resyncParallel === THIRD_PARTY,
+        note: `${resyncParallel} in flight at once; whole pass ${round(resyncMs)} ms, nothing changed`,
+      },
+      {
+        name: "digest look-up time, 25 references (local registry)",
+        value: round(parallelMs),
+        unit: "ms",
+        target: "≤ the same look-ups one after another",
+        pass: parallelMs <= sequentialMs,
+        note: `side by side, median of 9; one after another: ${round(sequentialMs)} ms (median of 9, alternating); a loopback registry on a loaded 2-core host is CPU-bound, so side by side gains only against a remote registry's round trips; load average ${loadavg()[0]?.toFixed(1)}`,
+      },
     ];
   } finally {
     await h.cleanup();

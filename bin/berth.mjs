@@ -9,7 +9,9 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const sources = fileURLToPath(new URL("../controller/cli.ts", import.meta.url));
-const bundleDir = process.env.BERTH_COMPILED_DIR ? resolve(process.env.BERTH_COMPILED_DIR) : fileURLToPath(new URL("../dist", import.meta.url));
+const bundleDir = process.env.BERTH_COMPILED_DIR
+  ? resolve(process.env.BERTH_COMPILED_DIR)
+  : fileURLToPath(new URL("../dist", import.meta.url));
 const tsx = !process.env.BERTH_COMPILED_DIR && existsSync(sources) ? await import("tsx/esm/api").catch(() => undefined) : undefined;
 let main;
 if (tsx) {

@@ -25,7 +25,12 @@ export async function agentAnswers(client: AgentClient): Promise<boolean> {
   }
 }
 
-export async function callAgent(client: AgentClient, method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+export async function callAgent(
+  client: AgentClient,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
   const response = await fetch(`${client.url}${path}`, {
     method,
     headers: { "content-type": "application/json", ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },

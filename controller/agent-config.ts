@@ -32,8 +32,13 @@ const configSchema = z
     branch: z.string().min(1).default("main"),
     machine: z.string().min(1).optional(),
     stateDir: z.string().min(1).default("/var/lib/berth"),
-    listen: z.string().regex(/^[^:]+:\d+$/, { error: "must be HOST:PORT, e.g. 127.0.0.1:9464" }).default("127.0.0.1:9464"),
-    logLevel: z.union([z.literal("trace"), z.literal("debug"), z.literal("info"), z.literal("warn"), z.literal("error"), z.literal("silent")]).default("info"),
+    listen: z
+      .string()
+      .regex(/^[^:]+:\d+$/, { error: "must be HOST:PORT, e.g. 127.0.0.1:9464" })
+      .default("127.0.0.1:9464"),
+    logLevel: z
+      .union([z.literal("trace"), z.literal("debug"), z.literal("info"), z.literal("warn"), z.literal("error"), z.literal("silent")])
+      .default("info"),
     apiTokenFile: z.string().optional(),
     webhookSecretFile: z.string().optional(),
     verifyCommits: z.union([z.literal("ssh"), z.literal("gpg")]).optional(),
@@ -52,11 +57,14 @@ const configSchema = z
   .refine((c) => (c.desiredState ? !c.repo : Boolean(c.repo)), { error: "give exactly one of --desired-state DIR or --repo URL" })
   .refine((c) => c.verifyCommits !== "ssh" || Boolean(c.allowedSigners), { error: "--verify-commits ssh needs --allowed-signers FILE" })
   .refine((c) => c.verifyCommits !== "gpg" || Boolean(c.gpgKeyring), { error: "--verify-commits gpg needs --gpg-keyring DIR" })
-  .refine((c) => !c.verifyCommits || Boolean(c.repo), { error: "--verify-commits works with --repo (berth syncs and verifies the commits itself)" })
+  .refine((c) => !c.verifyCommits || Boolean(c.repo), {
+    error: "--verify-commits works with --repo (berth syncs and verifies the commits itself)",
+  })
   .refine((c) => !c.verifyRange || Boolean(c.verifyCommits), { error: "--verify-range needs --verify-commits" })
   .refine((c) => !c.noRollback || Boolean(c.repo), { error: "--no-rollback works with --repo (berth syncs the commits itself)" })
   .refine((c) => c.listenInsecure || isLoopbackHost(c.listen.slice(0, c.listen.lastIndexOf(":"))), {
-    error: "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put a TLS proxy in front (docs/security.md), or add --listen-insecure",
+    error:
+      "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put a TLS proxy in front (docs/security.md), or add --listen-insecure",
   })
   .refine((c) => !c.protectStatus || Boolean(c.apiTokenFile), { error: "--protect-status needs --api-token-file" });
 

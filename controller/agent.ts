@@ -99,16 +99,36 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const registry = new Registry();
   const gpu = createNvidiaSmiReader({ onProblem: (message) => logger.info({ detail: message }, "gpu metrics unavailable") });
   const metrics = createBerthMetrics({ registry, store, engine, gpu, machine: config.machine ?? "unknown" });
-  const images = createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, lock, logger: logger.child({ reconciler: "images" }), events: metrics.events });
+  const images = createImagesReconciler({
+    engine,
+    dockerEnv: selection.childEnv,
+    store,
+    lock,
+    logger: logger.child({ reconciler: "images" }),
+    events: metrics.events,
+  });
   /** The engine as logs and the status view name it; the server version is asked again when the event stream reconnects (an upgraded dockerd). */
   let engineView: EngineView = { endpoint: selection.endpoint, source: describeEngine(selection) };
   async function lookAtEngine(): Promise<void> {
     try {
       const info = await engine.engineInfo();
       engineView = { endpoint: selection.endpoint, source: describeEngine(selection), serverVersion: info.serverVersion };
-      logger.info({ engine: selection.endpoint, selectedBy: selection.source, ...(selection.context ? { context: selection.context } : {}), serverVersion: info.serverVersion, imageStore: info.imageStore }, "engine selected");
+      logger.info(
+        {
+          engine: selection.endpoint,
+          selectedBy: selection.source,
+          ...(selection.context ? { context: selection.context } : {}),
+          serverVersion: info.serverVersion,
+          imageStore: info.imageStore,
+        },
+        "engine selected",
+      );
     } catch (error) {
-      engineView = { endpoint: selection.endpoint, source: describeEngine(selection), error: error instanceof Error ? error.message : String(error) };
+      engineView = {
+        endpoint: selection.endpoint,
+        source: describeEngine(selection),
+        error: error instanceof Error ? error.message : String(error),
+      };
       logger.warn({ engine: selection.endpoint, selectedBy: selection.source, err: engineView.error }, "engine not answering");
     }
   }
@@ -126,7 +146,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         verifyRange: config.verifyRange,
         noRollback: config.noRollback,
         ...(config.verifyCommits
-          ? { verify: createCommitVerifier(config.verifyCommits === "ssh" ? { format: "ssh", allowedSignersFile: config.allowedSigners ?? "" } : { format: "gpg", keyringDir: config.gpgKeyring ?? "" }) }
+          ? {
+              verify: createCommitVerifier(
+                config.verifyCommits === "ssh"
+                  ? { format: "ssh", allowedSignersFile: config.allowedSigners ?? "" }
+                  : { format: "gpg", keyringDir: config.gpgKeyring ?? "" },
+              ),
+            }
           : {}),
       })
     : undefined;
@@ -144,7 +170,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let imageHolds: Record<string, string> = {};
   /** The pass's registry look-ups and pulls of images berth does not build (new each pass). */
   let imageResolver: ImageResolver | undefined;
-  const newImageResolver = (machine: string): ImageResolver => createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
+  const newImageResolver = (machine: string): ImageResolver =>
+    createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
   /** Set by a resync or `berth reconcile` under git-sync: run a pass even if the branch did not move. */
   let passRequested = false;
   /** A full pass (resync, `berth reconcile`): tracked tags are looked up again even without a new commit. */
@@ -183,7 +210,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       await putStatus(SOURCE_KEY, (p) => ({
         conditions: withConditions(
           p.conditions,
-          { type: "SourceVerified", status: config.verifyCommits ? "True" : "Unknown", reason: config.verifyCommits ? "Verified" : "NotRequired", message: config.verifyCommits ? `commit ${result.revision.slice(0, 7)} is signed by a trusted key` : "commit verification is off" },
+          {
+            type: "SourceVerified",
+            status: config.verifyCommits ? "True" : "Unknown",
+            reason: config.verifyCommits ? "Verified" : "NotRequired",
+            message: config.verifyCommits
+              ? `commit ${result.revision.slice(0, 7)} is signed by a trusted key`
+              : "commit verification is off",
+          },
           // A fetch that works again clears a FetchFailed/CheckoutFailed even when the branch did not move.
           { type: "Degraded", status: "False", reason: "Fine", message: "" },
         ),
@@ -194,16 +228,30 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
     if (result.reason === "VerificationFailed" || result.reason === "NotDescendant") {
       gitBlocked = { reason: result.reason, message: result.message };
-      await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "SourceVerified", status: "False", reason: result.reason, message: result.message }) }));
+      await putStatus(SOURCE_KEY, (p) => ({
+        conditions: withConditions(p.conditions, {
+          type: "SourceVerified",
+          status: "False",
+          reason: result.reason,
+          message: result.message,
+        }),
+      }));
       throw new TerminalError(result.reason, result.message);
     }
-    await putStatus(SOURCE_KEY, (p) => ({ conditions: withConditions(p.conditions, { type: "Degraded", status: "True", reason: result.reason, message: `${result.message}; the host stays on the last good commit` }) }));
+    await putStatus(SOURCE_KEY, (p) => ({
+      conditions: withConditions(p.conditions, {
+        type: "Degraded",
+        status: "True",
+        reason: result.reason,
+        message: `${result.message}; the host stays on the last good commit`,
+      }),
+    }));
     throw new Error(result.message);
   }
 
   async function reconcileSource(): Promise<void> {
     if (gitBlocked) throw new TerminalError(gitBlocked.reason, gitBlocked.message);
-    const published = gitSync ? gitSync.currentPath : config.desiredState ?? "";
+    const published = gitSync ? gitSync.currentPath : (config.desiredState ?? "");
     let root: string;
     try {
       root = await realpath(published);
@@ -216,25 +264,61 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const loaded = await loadDesiredState(root, { compose: normalizer, ...(revision ? { revision } : {}) });
     metrics.setDesiredState(loaded);
     if (!loaded.ok) {
-      const message = loaded.problems.slice(0, 5).map(formatProblem).join("; ") + (loaded.problems.length > 5 ? `; and ${loaded.problems.length - 5} more` : "");
+      const message =
+        loaded.problems.slice(0, 5).map(formatProblem).join("; ") +
+        (loaded.problems.length > 5 ? `; and ${loaded.problems.length - 5} more` : "");
       await putStatus(SOURCE_KEY, (p) => ({
         ...(loaded.revision ? { observedRevision: loaded.revision } : {}),
-        conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "InvalidDesiredState", message }, { type: "Ready", status: "False", reason: "InvalidDesiredState", message: "the host keeps running the last applied desired state" }),
+        conditions: withConditions(
+          p.conditions,
+          { type: "Stalled", status: "True", reason: "InvalidDesiredState", message },
+          {
+            type: "Ready",
+            status: "False",
+            reason: "InvalidDesiredState",
+            message: "the host keeps running the last applied desired state",
+          },
+        ),
       }));
-      logger.error({ revision: loaded.revision, problems: loaded.problems.length, first: message }, "desired state invalid, host left as it was");
+      logger.error(
+        { revision: loaded.revision, problems: loaded.problems.length, first: message },
+        "desired state invalid, host left as it was",
+      );
       throw new TerminalError("InvalidDesiredState", message);
     }
     const state = loaded.state;
-    const selection = selectMachine(state, { ...(config.machine ? { flag: config.machine } : {}), ...(policy.machine ? { policy: policy.machine } : {}), hostname: hostname() });
+    const selection = selectMachine(state, {
+      ...(config.machine ? { flag: config.machine } : {}),
+      ...(policy.machine ? { policy: policy.machine } : {}),
+      hostname: hostname(),
+    });
     if (!selection.ok) {
-      await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "MachineNotSelected", message: selection.message }) }));
+      await putStatus(SOURCE_KEY, (p) => ({
+        observedRevision: state.revision,
+        conditions: withConditions(p.conditions, {
+          type: "Stalled",
+          status: "True",
+          reason: "MachineNotSelected",
+          message: selection.message,
+        }),
+      }));
       throw new TerminalError("MachineNotSelected", selection.message);
     }
     const denials = await checkHostPolicy(policy, state, selection.machine, { engine });
     if (denials.fleet.length > 0) {
       const message = summarizeProblems(denials.fleet, 5);
-      await putStatus(SOURCE_KEY, (p) => ({ observedRevision: state.revision, conditions: withConditions(p.conditions, { type: "Stalled", status: "True", reason: "PolicyDenied", message }, { type: "Ready", status: "False", reason: "PolicyDenied", message: "the host keeps running the last applied desired state" }) }));
-      logger.error({ revision: state.revision, violations: denials.fleet.length, first: message }, "desired state refused by the host policy, host left as it was");
+      await putStatus(SOURCE_KEY, (p) => ({
+        observedRevision: state.revision,
+        conditions: withConditions(
+          p.conditions,
+          { type: "Stalled", status: "True", reason: "PolicyDenied", message },
+          { type: "Ready", status: "False", reason: "PolicyDenied", message: "the host keeps running the last applied desired state" },
+        ),
+      }));
+      logger.error(
+        { revision: state.revision, violations: denials.fleet.length, first: message },
+        "desired state refused by the host policy, host left as it was",
+      );
       throw new TerminalError("PolicyDenied", message);
     }
     current = { state, machine: selection.machine, denied: denials.stacks };
@@ -242,7 +326,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     pruneScheduler.apply(effectivePruneSpec(state, selection.machine).schedule);
     await putStatus(SOURCE_KEY, (p) => ({
       observedRevision: state.revision,
-      conditions: withConditions(p.conditions, { type: "Stalled", status: "False", reason: "Valid", message: "" }, { type: "Reconciling", status: "True", reason: "Progressing", message: `applying ${state.revision}` }),
+      conditions: withConditions(
+        p.conditions,
+        { type: "Stalled", status: "False", reason: "Valid", message: "" },
+        { type: "Reconciling", status: "True", reason: "Progressing", message: `applying ${state.revision}` },
+      ),
     }));
     logger.info({ revision: state.revision, machine: selection.machine }, "desired state loaded");
     queue.add(IMAGES_KEY);
@@ -267,7 +355,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     pending = new Set(names);
     for (const name of names) queue.add(`${STACK_PREFIX}${name}`);
     if (names.length === 0) {
-      if (refused.length > 0) emptyRefused = `the desired state has no stacks; keeping ${refused.join(", ")} (set allowEmpty: true in berth.yaml to remove everything)`;
+      if (refused.length > 0)
+        emptyRefused = `the desired state has no stacks; keeping ${refused.join(", ")} (set allowEmpty: true in berth.yaml to remove everything)`;
       await completePass();
     }
   }
@@ -321,7 +410,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       conditions: withConditions(
         p.conditions,
         { type: "Reconciling", status: "False", reason: "PassComplete", message: "" },
-        emptyRefused ? { type: "Ready", status: "False", reason: "EmptyDesiredStateRefused", message: emptyRefused } : hostReady(state, passOk),
+        emptyRefused
+          ? { type: "Ready", status: "False", reason: "EmptyDesiredStateRefused", message: emptyRefused }
+          : hostReady(state, passOk),
         { type: "Degraded", status: "False", reason: "Fine", message: "" },
       ),
     }));
@@ -331,7 +422,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   function hostReady(state: DesiredState, ready: boolean): Omit<Condition, "lastTransitionTime"> {
     return ready
       ? { type: "Ready", status: "True", reason: "Applied", message: `revision ${state.revision} applied` }
-      : { type: "Ready", status: "False", reason: "ResourcesNotReady", message: "some images or services are not ready; see their conditions" };
+      : {
+          type: "Ready",
+          status: "False",
+          reason: "ResourcesNotReady",
+          message: "some images or services are not ready; see their conditions",
+        };
   }
 
   /**
@@ -343,7 +439,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const { state, machine } = current;
     const ready = getCondition(store.get(SOURCE_KEY)?.conditions ?? [], "Ready");
     if (ready?.reason !== "Applied" && ready?.reason !== "ResourcesNotReady") return;
-    const allReady = imagesOk && forMachine(state, machine).stacks.every((s) => getCondition(store.get(stackKey(s.name))?.conditions ?? [], "Ready")?.status === "True");
+    const allReady =
+      imagesOk &&
+      forMachine(state, machine).stacks.every(
+        (s) => getCondition(store.get(stackKey(s.name))?.conditions ?? [], "Ready")?.status === "True",
+      );
     if ((ready.status === "True") === allReady) return;
     await putStatus(SOURCE_KEY, (p) => ({
       ...(allReady ? { lastAppliedRevision: state.revision } : {}),
@@ -354,8 +454,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   async function reconcilePrune(signal: AbortSignal): Promise<void> {
     if (!current) return;
-    const report = await runPrune({ engine, store, lock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock }, { state: current.state, machine: current.machine, dryRun: false, signal });
-    logger.info({ removedImages: report.removedImages, reclaimedBytes: report.reclaimedBytes, kept: report.kept.length, failed: report.failed }, "prune complete");
+    const report = await runPrune(
+      { engine, store, lock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock },
+      { state: current.state, machine: current.machine, dryRun: false, signal },
+    );
+    logger.info(
+      { removedImages: report.removedImages, reclaimedBytes: report.reclaimedBytes, kept: report.kept.length, failed: report.failed },
+      "prune complete",
+    );
   }
 
   const queue = createWorkQueue(
@@ -393,7 +499,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       onStackEvent: (stack) => {
         if (!current || imagesRevision !== current.state.revision) return;
         // Only stacks this agent runs or ran: another agent's containers on a shared engine are not ours.
-        const ours = store.get(stackKey(stack)) !== undefined || forMachine(current.state, current.machine).stacks.some((s) => s.name === stack);
+        const ours =
+          store.get(stackKey(stack)) !== undefined || forMachine(current.state, current.machine).stacks.some((s) => s.name === stack);
         if (ours) queue.add(`${STACK_PREFIX}${stack}`);
       },
       onReconnect: () => {
@@ -439,13 +546,25 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           },
           gitWebhook: () => queue.add(gitSync ? GIT_KEY : SOURCE_KEY),
         },
-        { host: config.listen.slice(0, config.listen.lastIndexOf(":")), port: Number(config.listen.slice(config.listen.lastIndexOf(":") + 1)), ...(webhookSecret ? { webhookSecret } : {}), ...(apiToken ? { apiToken } : {}), protectStatus: config.protectStatus },
+        {
+          host: config.listen.slice(0, config.listen.lastIndexOf(":")),
+          port: Number(config.listen.slice(config.listen.lastIndexOf(":") + 1)),
+          ...(webhookSecret ? { webhookSecret } : {}),
+          ...(apiToken ? { apiToken } : {}),
+          protectStatus: config.protectStatus,
+        },
       );
   if (http) logger.info({ address: http.address }, "http listening");
 
   let cachedContainers: Awaited<ReturnType<DockerEngine["listContainers"]>> = [];
   function statusView() {
-    return buildStatusView({ machine: current?.machine ?? config.machine ?? "unknown", ready, statuses: store.all(), containers: cachedContainers, engine: engineView });
+    return buildStatusView({
+      machine: current?.machine ?? config.machine ?? "unknown",
+      ready,
+      statuses: store.all(),
+      containers: cachedContainers,
+      engine: engineView,
+    });
   }
   const refreshContainers = async () => {
     cachedContainers = await engine.listContainers({ label: [`${LABELS.managed}=true`] }).catch(() => cachedContainers);
@@ -490,4 +609,3 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     store,
   };
 }
-

@@ -20,7 +20,10 @@ export function cliHostLock(command: string, stateDir: string, args: CommandArgs
   }
   return openSharedHostLock(stateDir, {
     waitMs: waitSeconds * 1000,
-    onWait: (holder) => io.stderr(`berth ${command}: waiting up to ${waitSeconds} s for the host lock ${holder ? `held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose})` : "(holder unreadable)"}\n`),
+    onWait: (holder) =>
+      io.stderr(
+        `berth ${command}: waiting up to ${waitSeconds} s for the host lock ${holder ? `held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose})` : "(holder unreadable)"}\n`,
+      ),
   });
 }
 

@@ -11,21 +11,81 @@ import type { CliIo, CommandSpec } from "./cli-io.ts";
 type CommandEntry = { name: string; summary: string; load: () => Promise<CommandSpec> };
 
 const COMMANDS: CommandEntry[] = [
-  { name: "agent", summary: "run the reconciling agent (watch or git-sync the desired state, converge, serve HTTP)", load: async () => (await import("./commands/agent-command.ts")).agentCommand },
-  { name: "status", summary: "show services, images and conditions of this host (from the agent, or the state dir)", load: async () => (await import("./commands/status-command.ts")).statusCommand },
-  { name: "reconcile", summary: "ask the running agent for a full reconcile pass now", load: async () => (await import("./commands/reconcile-command.ts")).reconcileCommand },
-  { name: "validate", summary: "check a desired-state directory and the host policy over it, listing every problem", load: async () => (await import("./commands/validate-command.ts")).validateCommand },
-  { name: "plan", summary: "show what the agent would build, pull, start, update or remove on this host", load: async () => (await import("./commands/plan-command.ts")).planCommand },
-  { name: "apply", summary: "run one full reconcile pass (images, then stacks) in the foreground", load: async () => (await import("./commands/apply-command.ts")).applyCommand },
-  { name: "build", summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)", load: async () => (await import("./commands/build-command.ts")).buildCommand },
-  { name: "ci-matrix", summary: "print the image × machine build matrix as JSON (for CI)", load: async () => (await import("./commands/ci-matrix-command.ts")).ciMatrixCommand },
-  { name: "rollback", summary: "pin a service to an older healthy version (rollback-N) until the desired state changes", load: async () => (await import("./commands/rollback-command.ts")).rollbackCommand },
-  { name: "retry", summary: "try a service's desired version again after a rollback or a pin", load: async () => (await import("./commands/retry-command.ts")).retryCommand },
-  { name: "prune", summary: "remove images no container, rollback or keep rule needs (--dry-run to preview)", load: async () => (await import("./commands/prune-command.ts")).pruneCommand },
-  { name: "metrics", summary: "print one Prometheus exposition of this host (no agent needed)", load: async () => (await import("./commands/metrics-command.ts")).metricsCommand },
-  { name: "init", summary: "scaffold a desired-state repo for this host (machine, profile, an example stack)", load: async () => (await import("./commands/init-command.ts")).initCommand },
-  { name: "report", summary: "print the migration table: image sizes against their baseline, build facts, budgets", load: async () => (await import("./commands/report-command.ts")).reportCommand },
-  { name: "import", summary: "write a desired-state repo from the compose projects running on this host", load: async () => (await import("./commands/import-command.ts")).importCommand },
+  {
+    name: "agent",
+    summary: "run the reconciling agent (watch or git-sync the desired state, converge, serve HTTP)",
+    load: async () => (await import("./commands/agent-command.ts")).agentCommand,
+  },
+  {
+    name: "status",
+    summary: "show services, images and conditions of this host (from the agent, or the state dir)",
+    load: async () => (await import("./commands/status-command.ts")).statusCommand,
+  },
+  {
+    name: "reconcile",
+    summary: "ask the running agent for a full reconcile pass now",
+    load: async () => (await import("./commands/reconcile-command.ts")).reconcileCommand,
+  },
+  {
+    name: "validate",
+    summary: "check a desired-state directory and the host policy over it, listing every problem",
+    load: async () => (await import("./commands/validate-command.ts")).validateCommand,
+  },
+  {
+    name: "plan",
+    summary: "show what the agent would build, pull, start, update or remove on this host",
+    load: async () => (await import("./commands/plan-command.ts")).planCommand,
+  },
+  {
+    name: "apply",
+    summary: "run one full reconcile pass (images, then stacks) in the foreground",
+    load: async () => (await import("./commands/apply-command.ts")).applyCommand,
+  },
+  {
+    name: "build",
+    summary: "build (or pull) the images one machine needs, with the agent's hashes and tags (for CI)",
+    load: async () => (await import("./commands/build-command.ts")).buildCommand,
+  },
+  {
+    name: "ci-matrix",
+    summary: "print the image × machine build matrix as JSON (for CI)",
+    load: async () => (await import("./commands/ci-matrix-command.ts")).ciMatrixCommand,
+  },
+  {
+    name: "rollback",
+    summary: "pin a service to an older healthy version (rollback-N) until the desired state changes",
+    load: async () => (await import("./commands/rollback-command.ts")).rollbackCommand,
+  },
+  {
+    name: "retry",
+    summary: "try a service's desired version again after a rollback or a pin",
+    load: async () => (await import("./commands/retry-command.ts")).retryCommand,
+  },
+  {
+    name: "prune",
+    summary: "remove images no container, rollback or keep rule needs (--dry-run to preview)",
+    load: async () => (await import("./commands/prune-command.ts")).pruneCommand,
+  },
+  {
+    name: "metrics",
+    summary: "print one Prometheus exposition of this host (no agent needed)",
+    load: async () => (await import("./commands/metrics-command.ts")).metricsCommand,
+  },
+  {
+    name: "init",
+    summary: "scaffold a desired-state repo for this host (machine, profile, an example stack)",
+    load: async () => (await import("./commands/init-command.ts")).initCommand,
+  },
+  {
+    name: "report",
+    summary: "print the migration table: image sizes against their baseline, build facts, budgets",
+    load: async () => (await import("./commands/report-command.ts")).reportCommand,
+  },
+  {
+    name: "import",
+    summary: "write a desired-state repo from the compose projects running on this host",
+    load: async () => (await import("./commands/import-command.ts")).importCommand,
+  },
 ];
 
 function helpText(): string {
@@ -77,7 +137,10 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     return 2;
   }
   try {
-    return await command.run({ positionals: parsed.positionals, flags: parsed.values as Record<string, string | boolean | string[] | undefined> }, io);
+    return await command.run(
+      { positionals: parsed.positionals, flags: parsed.values as Record<string, string | boolean | string[] | undefined> },
+      io,
+    );
   } catch (error) {
     if (!(error instanceof EngineSelectionError)) throw error;
     io.stderr(`berth ${name}: ${error.message}\n`);
@@ -87,7 +150,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
 
 export async function version(): Promise<string> {
   const { readFile } = await import("node:fs/promises");
-  const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8").catch(() => readFile(new URL("../../package.json", import.meta.url), "utf8"))) as { version?: string };
+  const pkg = JSON.parse(
+    await readFile(new URL("../package.json", import.meta.url), "utf8").catch(() =>
+      readFile(new URL("../../package.json", import.meta.url), "utf8"),
+    ),
+  ) as { version?: string };
   return pkg.version ?? "0.0.0";
 }
 
@@ -111,5 +178,11 @@ function takeLogFormat(argv: readonly string[]): { ok: true; value?: LogFormat; 
 }
 
 function defaultIo(): CliIo {
-  return { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env, tty: process.stdout.isTTY === true, columns: process.stdout.columns };
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    tty: process.stdout.isTTY === true,
+    columns: process.stdout.columns,
+  };
 }

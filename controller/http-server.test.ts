@@ -15,13 +15,19 @@ function webhookSignature(body: string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-function call(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string; endBody?: boolean }): Promise<Reply> {
+function call(
+  port: number,
+  options: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string; endBody?: boolean },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method: options.method ?? "GET", path: options.path, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, method: options.method ?? "GET", path: options.path, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     // The server may answer and close before the whole body is sent: that is the point.
     req.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error)));
     if (options.body !== undefined) req.write(options.body);
@@ -67,7 +73,12 @@ describe("agent HTTP server", () => {
 
   it("answers 413 to an API body over the limit, and does not act on it", async () => {
     const body = JSON.stringify({ target: "web/app", pad: "x".repeat(MAX_API_BODY_BYTES) });
-    const reply = await call(port, { method: "POST", path: "/api/v1/retry", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body });
+    const reply = await call(port, {
+      method: "POST",
+      path: "/api/v1/retry",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body,
+    });
     expect(reply.status).toBe(413);
     expect(reply.body).toContain("request body larger than 64 KiB");
     expect(calls).toEqual([]);
@@ -75,22 +86,45 @@ describe("agent HTTP server", () => {
 
   it("answers 413 to a signed webhook body over the limit", async () => {
     const body = Buffer.alloc(MAX_WEBHOOK_BODY_BYTES + 1, 0x20);
-    const reply = await call(port, { method: "POST", path: "/hooks/git", headers: { "x-hub-signature-256": webhookSignature(body.toString(), SECRET) }, body });
+    const reply = await call(port, {
+      method: "POST",
+      path: "/hooks/git",
+      headers: { "x-hub-signature-256": webhookSignature(body.toString(), SECRET) },
+      body,
+    });
     expect(reply.status).toBe(413);
     expect(calls).toEqual([]);
   });
 
   it("refuses an unsigned webhook before reading its body (no buffering of an unsigned body)", async () => {
     // 64 KiB sent, the request never finished: the answer must come anyway.
-    const reply = await call(port, { method: "POST", path: "/hooks/git", headers: { "transfer-encoding": "chunked" }, body: Buffer.alloc(64 * 1024, 0x20), endBody: false });
+    const reply = await call(port, {
+      method: "POST",
+      path: "/hooks/git",
+      headers: { "transfer-encoding": "chunked" },
+      body: Buffer.alloc(64 * 1024, 0x20),
+      endBody: false,
+    });
     expect(reply.status).toBe(401);
     expect(calls).toEqual([]);
   });
 
   it("checks the webhook signature over the streamed body: a valid one triggers a sync, a wrong one does not", async () => {
     const body = JSON.stringify({ ref: "refs/heads/main" });
-    expect((await call(port, { method: "POST", path: "/hooks/git", headers: { "x-hub-signature-256": webhookSignature(body, `${SECRET}-wrong`) }, body })).status).toBe(401);
-    expect((await call(port, { method: "POST", path: "/hooks/git", headers: { "x-hub-signature-256": webhookSignature(body, SECRET) }, body })).status).toBe(202);
+    expect(
+      (
+        await call(port, {
+          method: "POST",
+          path: "/hooks/git",
+          headers: { "x-hub-signature-256": webhookSignature(body, `${SECRET}-wrong`) },
+          body,
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await call(port, { method: "POST", path: "/hooks/git", headers: { "x-hub-signature-256": webhookSignature(body, SECRET) }, body }))
+        .status,
+    ).toBe(202);
     expect(calls).toEqual(["webhook"]);
   });
 
@@ -104,7 +138,12 @@ describe("agent HTTP server", () => {
   });
 
   it("takes the bearer scheme in any case", async () => {
-    const reply = await call(port, { method: "POST", path: "/api/v1/retry", headers: { authorization: `bearer ${TOKEN}` }, body: JSON.stringify({ target: "web/app" }) });
+    const reply = await call(port, {
+      method: "POST",
+      path: "/api/v1/retry",
+      headers: { authorization: `bearer ${TOKEN}` },
+      body: JSON.stringify({ target: "web/app" }),
+    });
     expect(reply.status).toBe(200);
     expect(calls).toEqual(["retry web/app"]);
     expect((await call(port, { method: "POST", path: "/api/v1/reconcile", headers: { authorization: "Bearer nope" } })).status).toBe(401);

@@ -44,20 +44,32 @@ const targetSchema = z.strictObject({
 
 class BodyTooLarge extends Error {}
 
-export async function startHttpServer(api: AgentApi, options: HttpOptions): Promise<{ server: Server; address: string; close(): Promise<void> }> {
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, maxHeaderSize: 16 * 1024 }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (error instanceof BodyTooLarge) return tooLarge(res, error.message);
-      if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
-    });
-  });
+export async function startHttpServer(
+  api: AgentApi,
+  options: HttpOptions,
+): Promise<{ server: Server; address: string; close(): Promise<void> }> {
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (error instanceof BodyTooLarge) return tooLarge(res, error.message);
+        if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      });
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   // On loopback, only loopback names: a page on evil.example whose name resolves to 127.0.0.1
   // (DNS rebinding) sends `Host: evil.example` and is refused.
   const checkHost = isLoopbackHost(options.host);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (checkHost && !isLoopbackHost(hostName(req.headers.host))) return send(res, 421, { error: "the Host header must name this host's loopback (127.0.0.1, ::1 or localhost)" });
+    if (checkHost && !isLoopbackHost(hostName(req.headers.host)))
+      return send(res, 421, { error: "the Host header must name this host's loopback (127.0.0.1, ::1 or localhost)" });
     const url = new URL(req.url ?? "/", "http://localhost");
     const route = `${req.method ?? "GET"} ${url.pathname}`;
     switch (route) {
@@ -72,7 +84,8 @@ export async function startHttpServer(api: AgentApi, options: HttpOptions): Prom
       case "GET /readyz":
         return api.ready() ? send(res, 200, { status: "ready" }) : send(res, 503, { status: "not ready: no pass completed yet" });
       case "GET /api/v1/status":
-        if (options.protectStatus && !bearerMatches(req.headers.authorization, options.apiToken)) return send(res, 401, { error: "missing or wrong bearer token" });
+        if (options.protectStatus && !bearerMatches(req.headers.authorization, options.apiToken))
+          return send(res, 401, { error: "missing or wrong bearer token" });
         return send(res, 200, await api.status());
       case "POST /hooks/git": {
         if (!options.webhookSecret) return send(res, 404, { error: "the git webhook is off (no --webhook-secret-file)" });
@@ -88,7 +101,8 @@ export async function startHttpServer(api: AgentApi, options: HttpOptions): Prom
       case "POST /api/v1/rollback":
       case "POST /api/v1/retry": {
         if (!options.apiToken) return refuse(res, 404, { error: "mutating endpoints are off (no --api-token-file)" });
-        if (!bearerMatches(req.headers.authorization, options.apiToken)) return refuse(res, 401, { error: "missing or wrong bearer token" });
+        if (!bearerMatches(req.headers.authorization, options.apiToken))
+          return refuse(res, 401, { error: "missing or wrong bearer token" });
         if (route === "POST /api/v1/reconcile") {
           api.reconcile();
           return send(res, 202, { status: "reconcile queued" });
@@ -104,7 +118,10 @@ export async function startHttpServer(api: AgentApi, options: HttpOptions): Prom
         const parsed = targetSchema.safeParse(json);
         if (!parsed.success) return send(res, 400, { error: z.prettifyError(parsed.error) });
         const [stack = "", service = ""] = parsed.data.target.split("/");
-        const result = route === "POST /api/v1/rollback" ? await api.rollback({ stack, service, ...(parsed.data.to ? { to: parsed.data.to } : {}) }) : await api.retry({ stack, service });
+        const result =
+          route === "POST /api/v1/rollback"
+            ? await api.rollback({ stack, service, ...(parsed.data.to ? { to: parsed.data.to } : {}) })
+            : await api.retry({ stack, service });
         return send(res, result.ok ? 200 : 409, result);
       }
       default:
@@ -121,10 +138,11 @@ export async function startHttpServer(api: AgentApi, options: HttpOptions): Prom
   return {
     server,
     address,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

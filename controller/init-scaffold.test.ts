@@ -4,8 +4,23 @@ import { parseGpuQuery } from "../metrics/gpu/parse-nvidia-smi.ts";
 import { hostProfile, machineName, scaffoldFiles } from "./init-scaffold.ts";
 
 // Real nvidia-smi output of an H100 host (test/fixtures/nvidia-smi, queried with these fields).
-const FIXTURE_FIELDS = ["index", "uuid", "name", "memory.total", "memory.used", "memory.free", "utilization.gpu", "utilization.memory", "temperature.gpu", "power.draw", "driver_version"];
-const h100 = parseGpuQuery(readFileSync(new URL("../test/fixtures/nvidia-smi/query-gpu-idle.csv", import.meta.url), "utf8"), FIXTURE_FIELDS);
+const FIXTURE_FIELDS = [
+  "index",
+  "uuid",
+  "name",
+  "memory.total",
+  "memory.used",
+  "memory.free",
+  "utilization.gpu",
+  "utilization.memory",
+  "temperature.gpu",
+  "power.draw",
+  "driver_version",
+];
+const h100 = parseGpuQuery(
+  readFileSync(new URL("../test/fixtures/nvidia-smi/query-gpu-idle.csv", import.meta.url), "utf8"),
+  FIXTURE_FIELDS,
+);
 
 describe("berth init scaffold", () => {
   it("makes a valid machine name of any hostname", () => {
@@ -20,7 +35,12 @@ describe("berth init scaffold", () => {
 
   it("names the GPUs nvidia-smi reports in the profile and the machine entry", () => {
     const files = scaffoldFiles({ hostname: "dgx1", cpus: 64, gpus: h100 });
-    expect(JSON.parse(files["profiles/dgx1.json"] ?? "{}")).toEqual({ CPU_COUNT: "64", OMP_NUM_THREADS: "64", GPU_VISIBLE_DEVICES: "0", GPU_MODEL: "NVIDIA H100 80GB HBM3" });
+    expect(JSON.parse(files["profiles/dgx1.json"] ?? "{}")).toEqual({
+      CPU_COUNT: "64",
+      OMP_NUM_THREADS: "64",
+      GPU_VISIBLE_DEVICES: "0",
+      GPU_MODEL: "NVIDIA H100 80GB HBM3",
+    });
     expect(files["berth.yaml"]).toContain('  dgx1: { profile: dgx1, hostnames: ["dgx1"], gpus: 1 }');
   });
 

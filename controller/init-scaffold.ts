@@ -17,7 +17,10 @@ export const DEFAULT_BASE = "busybox:1.36";
 
 /** A hostname as a berth name: lowercase letters, digits, "-", "_", "."; starts with a letter or digit. */
 export function machineName(hostname: string): string {
-  const name = hostname.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "");
+  const name = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "");
   return name || "this-host";
 }
 
@@ -71,6 +74,8 @@ export function scaffoldFiles(facts: HostFacts, options: ScaffoldOptions = {}): 
       "",
     ].join("\n"),
     [`stacks/${stack}/app/www/index.html`]: `<!doctype html>\n<title>${stack}</title>\n<p>Hello from berth. <a href="machine.txt">Which machine?</a></p>\n`,
-    ".gitignore": ["# Secrets and host-local data never go into the desired state.", ".env", "*.env.local", "stacks/*/data/", ""].join("\n"),
+    ".gitignore": ["# Secrets and host-local data never go into the desired state.", ".env", "*.env.local", "stacks/*/data/", ""].join(
+      "\n",
+    ),
   };
 }

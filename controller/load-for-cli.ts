@@ -60,7 +60,13 @@ export function loadForCli(dir: string, io?: CliIo, stateDir = cliStateDir(undef
  * (no builds for refused stacks) and `denied` names each refused stack's problems. Problems are
  * printed; `code` is the exit code then.
  */
-export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: string): Promise<{ ok: true; dir: string; state: DesiredState; machine: string; denied: ReadonlyMap<string, Problem[]> } | { ok: false; code: number }> {
+export async function loadWithMachine(
+  args: CommandArgs,
+  io: CliIo,
+  usage: string,
+): Promise<
+  { ok: true; dir: string; state: DesiredState; machine: string; denied: ReadonlyMap<string, Problem[]> } | { ok: false; code: number }
+> {
   const dir = args.positionals[0];
   if (!dir) {
     io.stderr(`${usage}\n`);
@@ -78,12 +84,20 @@ export async function loadWithMachine(args: CommandArgs, io: CliIo, usage: strin
   }
   const flag = stringFlag(args, "machine");
   const env = io.env["BERTH_MACHINE"];
-  const selection = selectMachine(loaded.state, { ...(flag ? { flag } : {}), ...(env ? { env } : {}), ...(policy.policy.machine ? { policy: policy.policy.machine } : {}), hostname: hostname() });
+  const selection = selectMachine(loaded.state, {
+    ...(flag ? { flag } : {}),
+    ...(env ? { env } : {}),
+    ...(policy.policy.machine ? { policy: policy.policy.machine } : {}),
+    hostname: hostname(),
+  });
   if (!selection.ok) {
     io.stderr(`${selection.message}\n`);
     return { ok: false, code: 2 };
   }
-  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, { env: io.env, engine: createDockerEngine(cliEngine(io)) });
+  const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, {
+    env: io.env,
+    engine: createDockerEngine(cliEngine(io)),
+  });
   if (denials.fleet.length > 0) {
     for (const problem of denials.fleet) io.stderr(`${formatProblem(problem)}\n`);
     return { ok: false, code: 1 };

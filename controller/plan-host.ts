@@ -45,14 +45,32 @@ const SERVICE_REASON: Record<ServiceAction["kind"], string> = {
 export function planHost(input: PlanHostInput): HostPlan {
   const lines: HostPlanLine[] = [];
   for (const step of input.imageSteps) {
-    lines.push({ kind: "image", name: step.name, action: step.action, reason: step.reason, detail: `${step.tag}${step.message ? `: ${step.message}` : ""}` });
+    lines.push({
+      kind: "image",
+      name: step.name,
+      action: step.action,
+      reason: step.reason,
+      detail: `${step.tag}${step.message ? `: ${step.message}` : ""}`,
+    });
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
   const profile = profileOf(input.state, input.machine);
   const stacks = forMachine(input.state, input.machine).stacks;
   // Images berth does not build: one `pull` line per reference, before the services that wait for it
   // (none for a stack the host policy refuses).
-  const decisions = new Map(stacks.filter((stack) => !input.denied?.has(stack.name)).map((stack) => [stack.name, new Map(thirdPartyServices(stack, input.state, (key) => input.statuses.get(key)).map((s) => [s.name, decideImage(s, input.observed.images, input.lookups?.get(s.ref))]))]));
+  const decisions = new Map(
+    stacks
+      .filter((stack) => !input.denied?.has(stack.name))
+      .map((stack) => [
+        stack.name,
+        new Map(
+          thirdPartyServices(stack, input.state, (key) => input.statuses.get(key)).map((s) => [
+            s.name,
+            decideImage(s, input.observed.images, input.lookups?.get(s.ref)),
+          ]),
+        ),
+      ]),
+  );
   const pulls = new Set<string>();
   for (const decision of [...decisions.values()].flatMap((byService) => [...byService.values()])) {
     if (decision.kind !== "pull" || pulls.has(decision.pull)) continue;
@@ -67,18 +85,50 @@ export function planHost(input: PlanHostInput): HostPlan {
     }
     const services = stack.services.map((service) => {
       const status = input.statuses.get(serviceKey(stack.name, service.name));
-      return { name: service.name, selfHeal: service.selfHeal, effective: effectiveWithImage(service, decisions.get(stack.name)?.get(service.name), { machine: input.machine, profile, imageTags }), ...(status ? { status } : {}) };
+      return {
+        name: service.name,
+        selfHeal: service.selfHeal,
+        effective: effectiveWithImage(service, decisions.get(stack.name)?.get(service.name), {
+          machine: input.machine,
+          profile,
+          imageTags,
+        }),
+        ...(status ? { status } : {}),
+      };
     });
-    const plan = planStack({ stack: stack.name, prune: stack.prune, services, containers: input.observed.containers, images: input.observed.images });
+    const plan = planStack({
+      stack: stack.name,
+      prune: stack.prune,
+      services,
+      containers: input.observed.containers,
+      images: input.observed.images,
+    });
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
       const decision = decisions.get(stack.name)?.get(service);
       // An image still to pull (third-party), build, pull, or tag (the same input hash is present under another name).
-      const pendingImage = decision?.kind === "pull" ? { action: "pull", tag: decision.pull } : spec?.buildImage ? input.imageSteps.find((s) => s.name === spec.buildImage && (s.action === "build" || s.action === "pull" || (s.action === "reuse" && s.needsTag === true))) : undefined;
+      const pendingImage =
+        decision?.kind === "pull"
+          ? { action: "pull", tag: decision.pull }
+          : spec?.buildImage
+            ? input.imageSteps.find(
+                (s) =>
+                  s.name === spec.buildImage &&
+                  (s.action === "build" || s.action === "pull" || (s.action === "reuse" && s.needsTag === true)),
+              )
+            : undefined;
       if (action.kind === "blocked" && (action.reason === "ImageMissing" || action.reason === "PullPending") && pendingImage) {
-        const hasContainer = input.observed.containers.some((c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service);
+        const hasContainer = input.observed.containers.some(
+          (c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service,
+        );
         const after = pendingImage.action === "build" ? "built" : pendingImage.action === "pull" ? "pulled" : "tagged";
-        lines.push({ kind: "service", name: `${stack.name}/${service}`, action: hasContainer ? "update" : "create", reason: `after its image is ${after}`, detail: pendingImage.tag });
+        lines.push({
+          kind: "service",
+          name: `${stack.name}/${service}`,
+          action: hasContainer ? "update" : "create",
+          reason: `after its image is ${after}`,
+          detail: pendingImage.tag,
+        });
         continue;
       }
       const detail =
@@ -89,10 +139,22 @@ export function planHost(input: PlanHostInput): HostPlan {
             : action.target.hold
               ? `held on ${action.target.hold === "failed" ? "the previous version after a failed rollout" : "a pinned version"}`
               : "";
-      lines.push({ kind: "service", name: `${stack.name}/${service}`, action: action.kind, reason: action.kind === "blocked" ? action.reason : SERVICE_REASON[action.kind], detail });
+      lines.push({
+        kind: "service",
+        name: `${stack.name}/${service}`,
+        action: action.kind,
+        reason: action.kind === "blocked" ? action.reason : SERVICE_REASON[action.kind],
+        detail,
+      });
     }
     for (const container of plan.remove) {
-      lines.push({ kind: "remove", name: `${stack.name}/${container.name}`, action: "remove", reason: "left the desired state (stack has prune: true)", detail: container.image });
+      lines.push({
+        kind: "remove",
+        name: `${stack.name}/${container.name}`,
+        action: "remove",
+        reason: "left the desired state (stack has prune: true)",
+        detail: container.image,
+      });
     }
   }
   const quiet = new Set(["reuse", "unchanged", "starting"]);
@@ -102,7 +164,16 @@ export function planHost(input: PlanHostInput): HostPlan {
 export function formatHostPlan(plan: HostPlan): string {
   const rows = plan.lines.map((l) => [l.kind, l.name, l.action, l.reason, l.detail]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length), 5));
-  const out = [`plan for machine ${plan.machine} at ${plan.revision}: ${plan.changes === 0 ? "nothing to do" : `${plan.changes} change${plan.changes === 1 ? "" : "s"}`}`, ""];
-  for (const r of rows) out.push(r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] ?? 0) : cell)).join("  ").trimEnd());
+  const out = [
+    `plan for machine ${plan.machine} at ${plan.revision}: ${plan.changes === 0 ? "nothing to do" : `${plan.changes} change${plan.changes === 1 ? "" : "s"}`}`,
+    "",
+  ];
+  for (const r of rows)
+    out.push(
+      r
+        .map((cell, i) => (i < 4 ? cell.padEnd(widths[i] ?? 0) : cell))
+        .join("  ")
+        .trimEnd(),
+    );
   return `${out.join("\n")}\n`;
 }

@@ -40,23 +40,49 @@ describe("progress view", () => {
     const model = fold([
       [0, { type: "phase", resource: base, phase: "building" }],
       [1_000, { type: "steps", resource: base, done: 4, total: 4, cached: 1 }],
-      [42_000, { type: "done", resource: base, ok: true, action: "build", reason: "Built", message: "built berth/base:abc", warnings: ["budget: size 90.0 MiB > budget 80 MiB"], facts: { seconds: 41.96, cacheHitRatio: 0.25, sizeBytes: 94_400_000 } }],
+      [
+        42_000,
+        {
+          type: "done",
+          resource: base,
+          ok: true,
+          action: "build",
+          reason: "Built",
+          message: "built berth/base:abc",
+          warnings: ["budget: size 90.0 MiB > budget 80 MiB"],
+          facts: { seconds: 41.96, cacheHitRatio: 0.25, sizeBytes: 94_400_000 },
+        },
+      ],
       [42_000, { type: "phase", resource: api, phase: "starting" }],
     ]);
     expect(renderLive(model, 43_000)).toHaveLength(1);
-    expect(summaryLine(model.entries[0]!)).toBe("✓ image base  build Built (42.0 s, 4/4 steps, 1 cached, 94.4 MB)  ⚠ budget: size 90.0 MiB > budget 80 MiB");
+    expect(summaryLine(model.entries[0]!)).toBe(
+      "✓ image base  build Built (42.0 s, 4/4 steps, 1 cached, 94.4 MB)  ⚠ budget: size 90.0 MiB > budget 80 MiB",
+    );
   });
 
   it("states what failed on the summary line of a failure, first line of the message only", () => {
     const model = fold([
       [0, { type: "phase", resource: api, phase: "starting" }],
-      [30_000, { type: "done", resource: api, ok: false, action: "update", reason: "RolledBack", message: "revision abc failed: Unhealthy\ndetails" }],
+      [
+        30_000,
+        {
+          type: "done",
+          resource: api,
+          ok: false,
+          action: "update",
+          reason: "RolledBack",
+          message: "revision abc failed: Unhealthy\ndetails",
+        },
+      ],
     ]);
     expect(summaryLine(model.entries[0]!)).toBe("✗ service shop/api  update RolledBack (30.0 s): revision abc failed: Unhealthy");
   });
 
   it("gives an unchanged resource, which reported only its result, a line without timings", () => {
-    const model = fold([[5, { type: "done", resource: api, ok: true, action: "unchanged", reason: "Healthy", message: "shop-api-1 is running and healthy" }]]);
+    const model = fold([
+      [5, { type: "done", resource: api, ok: true, action: "unchanged", reason: "Healthy", message: "shop-api-1 is running and healthy" }],
+    ]);
     expect(renderLive(model, 10)).toEqual([]);
     expect(summaryLine(model.entries[0]!)).toBe("✓ service shop/api  unchanged Healthy");
   });

@@ -55,13 +55,19 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
 /** One line per resource still at work: phase, steps, bytes, elapsed or time left. */
 export function renderLive(model: ProgressModel, now: number, width = 100): string[] {
   const frame = SPINNER[Math.floor(now / 100) % SPINNER.length] ?? "-";
-  return model.entries.filter((e) => !e.done).map((e) => fit(`${frame} ${e.label}  ${[e.phase ?? "working", ...details(e, now)].join("  ")}`, width));
+  return model.entries
+    .filter((e) => !e.done)
+    .map((e) => fit(`${frame} ${e.label}  ${[e.phase ?? "working", ...details(e, now)].join("  ")}`, width));
 }
 
 function details(entry: ProgressEntry, now: number): string[] {
   const out: string[] = [];
-  if (entry.steps && entry.steps.total > 0) out.push(`step ${entry.steps.done}/${entry.steps.total}${entry.steps.cached > 0 ? ` (${entry.steps.cached} cached)` : ""}`);
-  if (entry.bytes) out.push(entry.bytes.total ? `${prettyBytes(entry.bytes.current)} / ${prettyBytes(entry.bytes.total)}` : prettyBytes(entry.bytes.current));
+  if (entry.steps && entry.steps.total > 0)
+    out.push(`step ${entry.steps.done}/${entry.steps.total}${entry.steps.cached > 0 ? ` (${entry.steps.cached} cached)` : ""}`);
+  if (entry.bytes)
+    out.push(
+      entry.bytes.total ? `${prettyBytes(entry.bytes.current)} / ${prettyBytes(entry.bytes.total)}` : prettyBytes(entry.bytes.current),
+    );
   out.push(entry.until !== undefined ? `${seconds(Math.max(0, entry.until - now))} left` : seconds(now - entry.startedAt));
   return out;
 }

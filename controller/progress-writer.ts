@@ -20,7 +20,10 @@ export type ProgressWriter = {
   logs?: NodeJS.WritableStream;
 };
 
-export function createProgressWriter(out: ProgressOutput, options: { quiet?: boolean; now?: () => number; tickMs?: number } = {}): ProgressWriter {
+export function createProgressWriter(
+  out: ProgressOutput,
+  options: { quiet?: boolean; now?: () => number; tickMs?: number } = {},
+): ProgressWriter {
   if (options.quiet) return { sink: () => undefined, line: () => undefined, close: () => undefined };
   const now = options.now ?? Date.now;
   let model = emptyProgress;

@@ -32,7 +32,13 @@ export type StatusView = {
   other: ResourceStatus[];
 };
 
-export function buildStatusView(input: { machine: string; ready: boolean; statuses: readonly ResourceStatus[]; containers: readonly ObservedContainer[]; engine?: EngineView }): StatusView {
+export function buildStatusView(input: {
+  machine: string;
+  ready: boolean;
+  statuses: readonly ResourceStatus[];
+  containers: readonly ObservedContainer[];
+  engine?: EngineView;
+}): StatusView {
   const services: ServiceRow[] = [];
   const images: StatusView["images"] = [];
   const stacks: StatusView["stacks"] = [];
@@ -55,7 +61,11 @@ export function buildStatusView(input: { machine: string; ready: boolean; status
         ...(rolledBack ? { lastRollback: `${rolledBack.lastTransitionTime}: ${rolledBack.message}` } : {}),
       });
     } else if (kind === "image") {
-      images.push({ image: rest.join("/"), ...(status.build ? { tag: status.build.tag, action: status.build.action } : {}), conditions: status.conditions });
+      images.push({
+        image: rest.join("/"),
+        ...(status.build ? { tag: status.build.tag, action: status.build.action } : {}),
+        conditions: status.conditions,
+      });
     } else if (kind === "stack") {
       stacks.push({ stack: rest.join("/"), conditions: status.conditions });
     } else if (kind === "source") {
@@ -90,20 +100,48 @@ function conditionSummary(conditions: readonly Condition[]): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** One screen for a person: what runs, what is wrong, and why. */
 export function formatStatus(view: StatusView): string {
   const lines: string[] = [];
-  const sourceProblem = view.source?.conditions.find((c) => c.status === "True" && (c.type === "Stalled" || c.type === "Degraded")) ?? view.source?.conditions.find((c) => c.type === "SourceVerified" && c.status === "False");
-  lines.push(`machine ${view.machine}  ready ${view.ready ? "yes" : "no"}  desired ${short(view.observedRevision)}  applied ${short(view.lastAppliedRevision)}`);
-  if (view.engine) lines.push(`engine ${view.engine.source}  ${view.engine.serverVersion ? `docker ${view.engine.serverVersion}` : `not answering: ${view.engine.error ?? "unknown"}`}`);
-  if (sourceProblem) lines.push(`desired state: ${sourceProblem.type}=${sourceProblem.status} ${sourceProblem.reason}: ${sourceProblem.message}`);
+  const sourceProblem =
+    view.source?.conditions.find((c) => c.status === "True" && (c.type === "Stalled" || c.type === "Degraded")) ??
+    view.source?.conditions.find((c) => c.type === "SourceVerified" && c.status === "False");
+  lines.push(
+    `machine ${view.machine}  ready ${view.ready ? "yes" : "no"}  desired ${short(view.observedRevision)}  applied ${short(view.lastAppliedRevision)}`,
+  );
+  if (view.engine)
+    lines.push(
+      `engine ${view.engine.source}  ${view.engine.serverVersion ? `docker ${view.engine.serverVersion}` : `not answering: ${view.engine.error ?? "unknown"}`}`,
+    );
+  if (sourceProblem)
+    lines.push(`desired state: ${sourceProblem.type}=${sourceProblem.status} ${sourceProblem.reason}: ${sourceProblem.message}`);
   lines.push("");
   if (view.services.length > 0) {
-    lines.push(...table([["SERVICE", "IMAGE", "HEALTH", "APPLIED", "CONDITIONS"], ...view.services.map((s) => [`${s.stack}/${s.service}`, s.image, s.health, short(s.appliedRevision), conditionSummary(s.conditions)])]));
-    const messages = view.services.flatMap((s) => s.conditions.filter((c) => c.status === "True" && c.type !== "Ready" && c.message).map((c) => `  ${s.stack}/${s.service} ${c.type}/${c.reason}: ${c.message}`));
+    lines.push(
+      ...table([
+        ["SERVICE", "IMAGE", "HEALTH", "APPLIED", "CONDITIONS"],
+        ...view.services.map((s) => [
+          `${s.stack}/${s.service}`,
+          s.image,
+          s.health,
+          short(s.appliedRevision),
+          conditionSummary(s.conditions),
+        ]),
+      ]),
+    );
+    const messages = view.services.flatMap((s) =>
+      s.conditions
+        .filter((c) => c.status === "True" && c.type !== "Ready" && c.message)
+        .map((c) => `  ${s.stack}/${s.service} ${c.type}/${c.reason}: ${c.message}`),
+    );
     if (messages.length > 0) lines.push("", ...messages);
   } else {
     lines.push("no services");
@@ -114,9 +152,12 @@ export function formatStatus(view: StatusView): string {
     const notReady = view.images.filter((i) => !ready.includes(i));
     lines.push("", `images: ${view.images.length}, ${ready.length} ready${notReady.length > 0 ? `, ${notReady.length} not ready` : ""}`);
     for (const image of notReady) {
-      for (const c of image.conditions.filter((c) => c.type === "Ready" || c.status === "True")) lines.push(`  ${image.image} ${c.type}=${c.status}/${c.reason}: ${c.message}`);
+      for (const c of image.conditions.filter((c) => c.type === "Ready" || c.status === "True"))
+        lines.push(`  ${image.image} ${c.type}=${c.status}/${c.reason}: ${c.message}`);
     }
-    const warnings = ready.flatMap((i) => i.conditions.filter((c) => c.type !== "Ready" && c.status === "True").map((c) => `  ${i.image} ${c.type}/${c.reason}: ${c.message}`));
+    const warnings = ready.flatMap((i) =>
+      i.conditions.filter((c) => c.type !== "Ready" && c.status === "True").map((c) => `  ${i.image} ${c.type}/${c.reason}: ${c.message}`),
+    );
     if (warnings.length > 0) lines.push(`warnings: ${warnings.length}`, ...warnings);
   }
   return `${lines.join("\n")}\n`;

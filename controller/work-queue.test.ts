@@ -12,10 +12,13 @@ describe("work queue", () => {
   it("processes a key added many times while queued only once", async () => {
     const seen: string[] = [];
     const gate = deferred();
-    const queue = createWorkQueue(async (key) => {
-      if (key === "block") await gate.promise;
-      seen.push(key);
-    }, { clock: systemClock, concurrency: 1 });
+    const queue = createWorkQueue(
+      async (key) => {
+        if (key === "block") await gate.promise;
+        seen.push(key);
+      },
+      { clock: systemClock, concurrency: 1 },
+    );
     queue.add("block");
     queue.add("stack/web");
     queue.add("stack/web");
@@ -30,13 +33,16 @@ describe("work queue", () => {
     let maxActive = 0;
     let runs = 0;
     const gate = deferred();
-    const queue = createWorkQueue(async () => {
-      active += 1;
-      maxActive = Math.max(maxActive, active);
-      runs += 1;
-      if (runs === 1) await gate.promise;
-      active -= 1;
-    }, { clock: systemClock, concurrency: 4 });
+    const queue = createWorkQueue(
+      async () => {
+        active += 1;
+        maxActive = Math.max(maxActive, active);
+        runs += 1;
+        if (runs === 1) await gate.promise;
+        active -= 1;
+      },
+      { clock: systemClock, concurrency: 4 },
+    );
     queue.add("stack/web");
     await new Promise((r) => setTimeout(r, 5));
     queue.add("stack/web");
@@ -50,13 +56,16 @@ describe("work queue", () => {
   it("runs one build at a time while stacks run in parallel", async () => {
     const active = new Map<string, number>();
     const peak = new Map<string, number>();
-    const queue = createWorkQueue(async (key) => {
-      const cls = key.split("/")[0] ?? "";
-      active.set(cls, (active.get(cls) ?? 0) + 1);
-      peak.set(cls, Math.max(peak.get(cls) ?? 0, active.get(cls) ?? 0));
-      await new Promise((r) => setTimeout(r, 10));
-      active.set(cls, (active.get(cls) ?? 1) - 1);
-    }, { clock: systemClock, concurrency: 4, classLimits: { images: 1 }, classOf: (key) => key.split("/")[0] ?? "" });
+    const queue = createWorkQueue(
+      async (key) => {
+        const cls = key.split("/")[0] ?? "";
+        active.set(cls, (active.get(cls) ?? 0) + 1);
+        peak.set(cls, Math.max(peak.get(cls) ?? 0, active.get(cls) ?? 0));
+        await new Promise((r) => setTimeout(r, 10));
+        active.set(cls, (active.get(cls) ?? 1) - 1);
+      },
+      { clock: systemClock, concurrency: 4, classLimits: { images: 1 }, classOf: (key) => key.split("/")[0] ?? "" },
+    );
     for (const key of ["images/a", "images/b", "images/c", "stack/x", "stack/y", "stack/z"]) queue.add(key);
     await queue.idle();
     expect(peak.get("images")).toBe(1);
@@ -65,10 +74,13 @@ describe("work queue", () => {
 
   it("retries a failing key with growing backoff, then forgets the failures after a success", async () => {
     const times: number[] = [];
-    const queue = createWorkQueue(async () => {
-      times.push(Date.now());
-      if (times.length < 3) throw new Error("engine hiccup");
-    }, { clock: systemClock, concurrency: 1, baseBackoffMs: 20, jitter: 0 });
+    const queue = createWorkQueue(
+      async () => {
+        times.push(Date.now());
+        if (times.length < 3) throw new Error("engine hiccup");
+      },
+      { clock: systemClock, concurrency: 1, baseBackoffMs: 20, jitter: 0 },
+    );
     queue.add("stack/web");
     while (times.length < 3) await new Promise((r) => setTimeout(r, 5));
     await queue.idle();
@@ -81,10 +93,13 @@ describe("work queue", () => {
   it("does not retry a terminal error", async () => {
     let runs = 0;
     const errors: Array<number | undefined> = [];
-    const queue = createWorkQueue(async () => {
-      runs += 1;
-      throw new TerminalError("InvalidDesiredState", "fix berth.yaml");
-    }, { clock: systemClock, concurrency: 1, baseBackoffMs: 5, onError: (_k, _e, retry) => errors.push(retry) });
+    const queue = createWorkQueue(
+      async () => {
+        runs += 1;
+        throw new TerminalError("InvalidDesiredState", "fix berth.yaml");
+      },
+      { clock: systemClock, concurrency: 1, baseBackoffMs: 5, onError: (_k, _e, retry) => errors.push(retry) },
+    );
     queue.add("stack/web");
     await queue.idle(1000);
     await new Promise((r) => setTimeout(r, 30));
@@ -95,10 +110,13 @@ describe("work queue", () => {
   it("lets the current step finish on shutdown and takes no new work", async () => {
     const gate = deferred();
     const seen: string[] = [];
-    const queue = createWorkQueue(async (key) => {
-      if (key === "first") await gate.promise;
-      seen.push(key);
-    }, { clock: systemClock, concurrency: 1 });
+    const queue = createWorkQueue(
+      async (key) => {
+        if (key === "first") await gate.promise;
+        seen.push(key);
+      },
+      { clock: systemClock, concurrency: 1 },
+    );
     queue.add("first");
     queue.add("second");
     const shutdown = queue.shutdown(1000);

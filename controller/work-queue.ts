@@ -40,7 +40,10 @@ export type WorkQueue = {
   shutdown(timeoutMs: number): Promise<{ interrupted: string[] }>;
 };
 
-export function createWorkQueue(process: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>, options: WorkQueueOptions): WorkQueue {
+export function createWorkQueue(
+  process: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>,
+  options: WorkQueueOptions,
+): WorkQueue {
   const queued: string[] = [];
   const queuedSet = new Set<string>();
   const processing = new Set<string>();

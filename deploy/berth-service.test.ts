@@ -15,7 +15,8 @@ describe("deploy/berth.service", () => {
 
   it("keeps files private and the process sandboxed (systemd-analyze security ≤ 4.0)", async () => {
     const text = await readFile(UNIT, "utf8");
-    for (const line of ["UMask=0077", "StateDirectoryMode=0700", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes"]) expect(text.split("\n")).toContain(line);
+    for (const line of ["UMask=0077", "StateDirectoryMode=0700", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes"])
+      expect(text.split("\n")).toContain(line);
     const result = await runCommand("systemd-analyze", ["security", "--offline=yes", UNIT], { allowFailure: true, timeoutMs: 60_000 });
     const score = Number(/Overall exposure level for berth\.service: ([\d.]+)/.exec(result.stdout)?.[1]);
     expect(score).toBeLessThanOrEqual(4);

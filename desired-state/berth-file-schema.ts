@@ -4,7 +4,8 @@ import { cronProblem, DAY_RULE_HINT } from "./cron-schedule.ts";
 import { durationSchema } from "./duration.ts";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
-const name = (what: string) => z.string().regex(NAME_PATTERN, { error: `${what} must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit` });
+const name = (what: string) =>
+  z.string().regex(NAME_PATTERN, { error: `${what} must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit` });
 
 export const rolloutStrategySchema = z.union([z.literal("recreate"), z.literal("start-first")]);
 export type RolloutStrategy = z.output<typeof rolloutStrategySchema>;
@@ -27,7 +28,12 @@ export const pruneSchema = z.strictObject({
     .min(1)
     .check((ctx) => {
       const problem = cronProblem(ctx.value);
-      if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `"${ctx.value}" is not a cron expression (e.g. "0 4 * * *"): ${problem} (note: ${DAY_RULE_HINT})` });
+      if (problem)
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          message: `"${ctx.value}" is not a cron expression (e.g. "0 4 * * *"): ${problem} (note: ${DAY_RULE_HINT})`,
+        });
     })
     .optional(),
   keep: z.int().min(1).max(100).optional(),
@@ -51,7 +57,9 @@ export const berthFileSchema = z.strictObject({
     .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, { error: "must be a registry prefix like ghcr.io/org or 127.0.0.1:5000/org" })
     .optional(),
   push: z.boolean().optional(),
-  machines: z.record(name("machine name"), machineSchema).refine((machines) => Object.keys(machines).length > 0, { error: "at least one machine is needed" }),
+  machines: z
+    .record(name("machine name"), machineSchema)
+    .refine((machines) => Object.keys(machines).length > 0, { error: "at least one machine is needed" }),
   rollout: rolloutSchema.optional(),
   prune: pruneSchema.optional(),
   resync: durationSchema().optional(),

@@ -20,7 +20,13 @@ export async function checkComposeReferences(realRoot: string, file: FileAt, pro
   const walk: Walk = { realRoot, problems, seen: new Set([file.abs]) };
   // compose reads the project directory's .env for interpolation.
   const dotEnv = join(dirname(file.abs), ".env");
-  if (await lstat(dotEnv).then(() => true, () => false)) await checkFile(walk, file, dirname(file.abs), ".env", [], { readsContent: true });
+  if (
+    await lstat(dotEnv).then(
+      () => true,
+      () => false,
+    )
+  )
+    await checkFile(walk, file, dirname(file.abs), ".env", [], { readsContent: true });
   await checkDocument(walk, file, 0);
 }
 
@@ -38,13 +44,15 @@ async function checkDocument(walk: Walk, file: FileAt, depth: number): Promise<v
       if (included) await follow(walk, file, included, field, depth);
     }
     if (isRecord(entry)) {
-      for (const [k, envFile] of listOf(entry["env_file"]).entries()) await checkFile(walk, file, base, envFile, ["include", index, "env_file", k], { readsContent: true });
+      for (const [k, envFile] of listOf(entry["env_file"]).entries())
+        await checkFile(walk, file, base, envFile, ["include", index, "env_file", k], { readsContent: true });
     }
   }
   for (const section of ["configs", "secrets"] as const) {
     const entries = isRecord(value[section]) ? value[section] : {};
     for (const [name, body] of Object.entries(entries)) {
-      if (isRecord(body) && typeof body["file"] === "string") await checkFile(walk, file, base, body["file"], [section, name, "file"], { readsContent: true });
+      if (isRecord(body) && typeof body["file"] === "string")
+        await checkFile(walk, file, base, body["file"], [section, name, "file"], { readsContent: true });
     }
   }
   const services = isRecord(value["services"]) ? value["services"] : {};
@@ -54,7 +62,10 @@ async function checkDocument(walk: Walk, file: FileAt, depth: number): Promise<v
     const envFiles = typeof body["env_file"] === "string" ? [body["env_file"]] : Array.isArray(body["env_file"]) ? body["env_file"] : [];
     for (const [index, entry] of envFiles.entries()) {
       const path = typeof entry === "string" ? entry : isRecord(entry) && typeof entry["path"] === "string" ? entry["path"] : undefined;
-      if (path !== undefined) await checkFile(walk, file, base, path, [...at, "env_file", ...(typeof body["env_file"] === "string" ? [] : [index])], { readsContent: true });
+      if (path !== undefined)
+        await checkFile(walk, file, base, path, [...at, "env_file", ...(typeof body["env_file"] === "string" ? [] : [index])], {
+          readsContent: true,
+        });
     }
     const extended = isRecord(body["extends"]) && typeof body["extends"]["file"] === "string" ? body["extends"]["file"] : undefined;
     if (extended !== undefined) {
@@ -63,9 +74,15 @@ async function checkDocument(walk: Walk, file: FileAt, depth: number): Promise<v
     }
     const volumes = Array.isArray(body["volumes"]) ? body["volumes"] : [];
     for (const [index, volume] of volumes.entries()) {
-      const source = typeof volume === "string" ? volume.split(":")[0] : isRecord(volume) && volume["type"] === "bind" && typeof volume["source"] === "string" ? volume["source"] : undefined;
+      const source =
+        typeof volume === "string"
+          ? volume.split(":")[0]
+          : isRecord(volume) && volume["type"] === "bind" && typeof volume["source"] === "string"
+            ? volume["source"]
+            : undefined;
       // Only relative sources are the desired state's own files; absolute ones are host paths (the host policy's call).
-      if (source !== undefined && source.startsWith(".")) await checkFile(walk, file, base, source, [...at, "volumes", index], { readsContent: false });
+      if (source !== undefined && source.startsWith("."))
+        await checkFile(walk, file, base, source, [...at, "volumes", index], { readsContent: false });
     }
   }
 }
@@ -75,7 +92,12 @@ async function follow(walk: Walk, from: FileAt, abs: string, field: readonly Pro
   if (walk.seen.has(abs)) return;
   walk.seen.add(abs);
   if (depth + 1 > MAX_DEPTH) {
-    walk.problems.push({ file: from.rel, line: from.doc.lineOf(field), field: formatPath(field), message: `include/extends nest deeper than ${MAX_DEPTH} files` });
+    walk.problems.push({
+      file: from.rel,
+      line: from.doc.lineOf(field),
+      field: formatPath(field),
+      message: `include/extends nest deeper than ${MAX_DEPTH} files`,
+    });
     return;
   }
   const rel = relative(walk.realRoot, abs);
@@ -91,10 +113,25 @@ async function follow(walk: Walk, from: FileAt, abs: string, field: readonly Pro
  * when compose reads its content, a regular file within the size limit. Returns its real path
  * when it is a file that exists and passed.
  */
-async function checkFile(walk: Walk, file: FileAt, base: string, named: string, field: readonly PropertyKey[], options: { readsContent: boolean }): Promise<string | undefined> {
-  const problem = (message: string): undefined => void walk.problems.push({ file: field.length === 0 ? relative(walk.realRoot, join(base, named)) : file.rel, line: field.length === 0 ? undefined : file.doc.lineOf(field), field: formatPath(field), message });
-  if (named.includes("$")) return problem(`"${named}" must be a literal path (no variables), so berth can check that it stays inside the desired-state root`);
-  if (isAbsolute(named) || named.startsWith("~")) return problem(`"${named}" is outside the desired-state root (paths must be relative and stay inside it)`);
+async function checkFile(
+  walk: Walk,
+  file: FileAt,
+  base: string,
+  named: string,
+  field: readonly PropertyKey[],
+  options: { readsContent: boolean },
+): Promise<string | undefined> {
+  const problem = (message: string): undefined =>
+    void walk.problems.push({
+      file: field.length === 0 ? relative(walk.realRoot, join(base, named)) : file.rel,
+      line: field.length === 0 ? undefined : file.doc.lineOf(field),
+      field: formatPath(field),
+      message,
+    });
+  if (named.includes("$"))
+    return problem(`"${named}" must be a literal path (no variables), so berth can check that it stays inside the desired-state root`);
+  if (isAbsolute(named) || named.startsWith("~"))
+    return problem(`"${named}" is outside the desired-state root (paths must be relative and stay inside it)`);
   const lexical = resolve(base, named);
   if (!isInside(walk.realRoot, lexical)) return problem(`"${named}" escapes the desired-state root`);
   const real = await realExisting(lexical);
@@ -112,7 +149,13 @@ async function realExisting(path: string): Promise<{ path: string; exists: boole
     const real = await realpath(current).catch(() => undefined);
     if (real !== undefined) return { path: real, exists };
     // A dangling symlink: whatever it names, it is not a file of the desired state.
-    if (await lstat(current).then(() => true, () => false)) return { path: "/", exists: false };
+    if (
+      await lstat(current).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { path: "/", exists: false };
     if (dirname(current) === current) return { path: current, exists: false };
   }
 }

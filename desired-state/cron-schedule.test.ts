@@ -4,7 +4,8 @@ import { cronProblem, restrictsBothDays } from "./cron-schedule.ts";
 
 describe("cron schedule validation", () => {
   it("accepts what node-cron runs: 5 fields, 6 with seconds, names, ranges and steps", () => {
-    for (const expression of ["0 4 * * *", "*/10 * * * * *", "30 2 * * sun", "0 4 1-5 jan *", "0 4 * * 1-5/2", "0 4 * * 7"]) expect(cronProblem(expression)).toBeUndefined();
+    for (const expression of ["0 4 * * *", "*/10 * * * * *", "30 2 * * sun", "0 4 1-5 jan *", "0 4 * * 1-5/2", "0 4 * * 7"])
+      expect(cronProblem(expression)).toBeUndefined();
   });
 
   it("names the field and its range when a number is out of range", () => {

@@ -12,7 +12,8 @@ const FIELDS: Record<string, { label: string; min: number; max: number }> = {
 };
 
 /** What node-cron does differently from Vixie cron, said wherever a schedule is explained. */
-export const DAY_RULE_HINT = "when both day of month and day of week are set, a day must match both (node-cron), not either as in Vixie cron";
+export const DAY_RULE_HINT =
+  "when both day of month and day of week are set, a day must match both (node-cron), not either as in Vixie cron";
 
 /** Undefined when node-cron accepts the expression; otherwise the first field at fault, e.g. `hour: 25 is outside 0-23`. */
 export function cronProblem(expression: string): string | undefined {
@@ -23,7 +24,8 @@ export function cronProblem(expression: string): string | undefined {
   const field = FIELDS[error.field];
   if (!field) return error.message; // the whole expression, e.g. "expected 5 or 6 fields but got 2"
   const value = error.value ?? "";
-  if (/^\d+$/.test(value) && (Number(value) < field.min || Number(value) > field.max)) return `${field.label}: ${value} is outside ${field.min}-${field.max}`;
+  if (/^\d+$/.test(value) && (Number(value) < field.min || Number(value) > field.max))
+    return `${field.label}: ${value} is outside ${field.min}-${field.max}`;
   return `${field.label}: "${value}" is not a value, range, step or name`;
 }
 

@@ -26,7 +26,10 @@ describe("dockerfileFacts", () => {
   });
 
   it("reads the final stage's base and USER, inherited through earlier stages", () => {
-    expect(dockerfileFacts("FROM busybox AS build\nUSER 1000\nFROM build\nRUN true\n", new Set()).final).toEqual({ from: "busybox", user: "1000" });
+    expect(dockerfileFacts("FROM busybox AS build\nUSER 1000\nFROM build\nRUN true\n", new Set()).final).toEqual({
+      from: "busybox",
+      user: "1000",
+    });
     expect(dockerfileFacts("FROM busybox\nUSER app\nFROM base-python\n", new Set(["base-python"])).final).toEqual({ from: "base-python" });
     expect(dockerfileFacts("FROM busybox\nUSER app\nUSER root\n", new Set()).final).toEqual({ from: "busybox", user: "root" });
   });

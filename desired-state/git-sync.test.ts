@@ -24,7 +24,12 @@ function captureLogger(): { logger: Logger; lines: () => Array<Record<string, un
   });
   return {
     logger: createLogger({ level: "debug", destination }),
-    lines: () => chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
 
@@ -99,7 +104,10 @@ describe("createGitSync", { timeout: 30_000 }, () => {
 
     expect(result).toEqual({ ok: true, revision: rewritten, changed: true });
     expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("rewritten");
-    expect(lines().find((line) => line["msg"] === "branch was force-pushed; publishing the new tip")).toMatchObject({ from: abandoned, to: rewritten });
+    expect(lines().find((line) => line["msg"] === "branch was force-pushed; publishing the new tip")).toMatchObject({
+      from: abandoned,
+      to: rewritten,
+    });
   });
 
   it("does not log a fast-forward as a force-push", async () => {
@@ -146,7 +154,13 @@ describe("createGitSync", { timeout: 30_000 }, () => {
 
   it("never puts a password from the URL in results or logs", async () => {
     const { logger, lines } = captureLogger();
-    const gitSync = createGitSync({ url: "http://deploy:s3cr3t-token@127.0.0.1:9/repo.git", branch: "main", dir: syncDir, logger, fetchTimeoutMs: 10_000 });
+    const gitSync = createGitSync({
+      url: "http://deploy:s3cr3t-token@127.0.0.1:9/repo.git",
+      branch: "main",
+      dir: syncDir,
+      logger,
+      fetchTimeoutMs: 10_000,
+    });
 
     const result = await gitSync.sync();
 
@@ -232,7 +246,13 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       const allowedSignersFile = join(root, "allowed_signers");
       await writeFile(allowedSignersFile, `${trusted.allowedSignersLine}\n`);
       const { logger, lines } = captureLogger();
-      const gitSync = createGitSync({ url: source.path, branch: "main", dir: syncDir, logger, verify: createCommitVerifier({ format: "ssh", allowedSignersFile }) });
+      const gitSync = createGitSync({
+        url: source.path,
+        branch: "main",
+        dir: syncDir,
+        logger,
+        verify: createCommitVerifier({ format: "ssh", allowedSignersFile }),
+      });
       const signed = await source.commit({ "a.txt": "signed" }, "signed", { format: "ssh", privateKeyFile: trusted.privateKeyFile });
       const published = await gitSync.sync();
 
@@ -246,7 +266,10 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       expect(unknown).toMatchObject({ ok: false, reason: "VerificationFailed", revision: signed });
       expect(await readlink(join(syncDir, "current"))).toBe(`worktrees/${signed}`);
       expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("signed");
-      expect(lines().find((line) => line["msg"] === "commit signature verified")).toMatchObject({ revision: signed, signer: expect.stringContaining("ops@example.com") });
+      expect(lines().find((line) => line["msg"] === "commit signature verified")).toMatchObject({
+        revision: signed,
+        signer: expect.stringContaining("ops@example.com"),
+      });
 
       const fixed = await source.commit({ "a.txt": "fixed" }, "fixed", { format: "ssh", privateKeyFile: trusted.privateKeyFile });
       expect(await gitSync.sync()).toEqual({ ok: true, revision: fixed, changed: true });
@@ -256,7 +279,13 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       const allowedSignersFile = join(root, "allowed_signers");
       await writeFile(allowedSignersFile, "");
       await source.commit({ "a.txt": "a" }, "unsigned");
-      const gitSync = createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger, verify: createCommitVerifier({ format: "ssh", allowedSignersFile }) });
+      const gitSync = createGitSync({
+        url: source.path,
+        branch: "main",
+        dir: syncDir,
+        logger: captureLogger().logger,
+        verify: createCommitVerifier({ format: "ssh", allowedSignersFile }),
+      });
 
       const result = await gitSync.sync();
 
@@ -286,7 +315,12 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       }
 
       expect(result).toMatchObject({ ok: true, changed: true });
-      expect(await stat(marker).then(() => true, () => false)).toBe(false);
+      expect(
+        await stat(marker).then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
       expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("a\n");
     });
 
@@ -294,12 +328,26 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       const marker = join(root, "filter-ran");
       await source.commit({ ".gitattributes": "*.txt filter=evil ident\n", "a.txt": "$Id$\n" }, "names a filter");
       const real = createGitRunner();
-      const withFilter: GitRunner = { run: (args, options = {}) => real.run(args, { ...options, config: { ...options.config, "filter.evil.smudge": `touch ${marker} && cat` } }) };
+      const withFilter: GitRunner = {
+        run: (args, options = {}) =>
+          real.run(args, { ...options, config: { ...options.config, "filter.evil.smudge": `touch ${marker} && cat` } }),
+      };
 
-      const result = await createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger, git: withFilter }).sync();
+      const result = await createGitSync({
+        url: source.path,
+        branch: "main",
+        dir: syncDir,
+        logger: captureLogger().logger,
+        git: withFilter,
+      }).sync();
 
       expect(result).toMatchObject({ ok: true });
-      expect(await stat(marker).then(() => true, () => false)).toBe(false);
+      expect(
+        await stat(marker).then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
       expect(await readFile(join(syncDir, "current", "a.txt"), "utf8")).toBe("$Id$\n");
     });
 
@@ -313,11 +361,21 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       const port = (server.address() as AddressInfo).port;
       const log = join(root, "git-calls.log");
       const wrapper = join(root, "git-wrapper.sh");
-      await writeFile(wrapper, `#!/bin/sh\nprintf '%s\\n' "ARGV $*" >> ${log}\nenv | grep '^BERTH_' | sed 's/^/ENV /' >> ${log}\nexec git "$@"\n`);
+      await writeFile(
+        wrapper,
+        `#!/bin/sh\nprintf '%s\\n' "ARGV $*" >> ${log}\nenv | grep '^BERTH_' | sed 's/^/ENV /' >> ${log}\nexec git "$@"\n`,
+      );
       await chmod(wrapper, 0o755);
       process.env["BERTH_REPO"] = `http://deploy:s3cr3t-token@127.0.0.1:${port}/repo.git`;
       try {
-        const gitSync = createGitSync({ url: process.env["BERTH_REPO"], branch: "main", dir: syncDir, logger: captureLogger().logger, git: createGitRunner({ program: wrapper }), fetchTimeoutMs: 20_000 });
+        const gitSync = createGitSync({
+          url: process.env["BERTH_REPO"],
+          branch: "main",
+          dir: syncDir,
+          logger: captureLogger().logger,
+          git: createGitRunner({ program: wrapper }),
+          fetchTimeoutMs: 20_000,
+        });
 
         const result = await gitSync.sync();
 
@@ -356,9 +414,18 @@ describe("createGitSync", { timeout: 30_000 }, () => {
       await source.resetHard(old);
       const replayed = await gitSync.sync();
 
-      expect(replayed).toEqual({ ok: false, reason: "NotDescendant", revision: fixed, message: expect.stringContaining(`new tip ${old.slice(0, 12)} does not descend from the last applied commit ${fixed.slice(0, 12)} (--no-rollback)`) });
+      expect(replayed).toEqual({
+        ok: false,
+        reason: "NotDescendant",
+        revision: fixed,
+        message: expect.stringContaining(
+          `new tip ${old.slice(0, 12)} does not descend from the last applied commit ${fixed.slice(0, 12)} (--no-rollback)`,
+        ),
+      });
       expect(await readlink(join(syncDir, "current"))).toBe(`worktrees/${fixed}`);
-      expect(lines().some((line) => line["msg"] === "branch moved to a commit that does not descend from the applied one; not publishing it")).toBe(true);
+      expect(
+        lines().some((line) => line["msg"] === "branch moved to a commit that does not descend from the applied one; not publishing it"),
+      ).toBe(true);
       // Building on the replayed commit does not help; building on the applied one does.
       await source.commit({ "a.txt": "next" }, "next", signing);
       expect(await gitSync.sync()).toMatchObject({ ok: false, reason: "NotDescendant" });
@@ -369,7 +436,14 @@ describe("createGitSync", { timeout: 30_000 }, () => {
 
     it("with --verify-range refuses a signed tip on top of an unsigned commit", async () => {
       const { signing, verify } = await signedSetup();
-      const gitSync = createGitSync({ url: source.path, branch: "main", dir: syncDir, logger: captureLogger().logger, verify, verifyRange: true });
+      const gitSync = createGitSync({
+        url: source.path,
+        branch: "main",
+        dir: syncDir,
+        logger: captureLogger().logger,
+        verify,
+        verifyRange: true,
+      });
       const first = await source.commit({ "a.txt": "1" }, "first", signing);
       await gitSync.sync();
       const sneaked = await source.commit({ "a.txt": "sneaked" }, "unsigned in the middle");
@@ -377,7 +451,12 @@ describe("createGitSync", { timeout: 30_000 }, () => {
 
       const result = await gitSync.sync();
 
-      expect(result).toMatchObject({ ok: false, reason: "VerificationFailed", revision: first, message: `commit ${sneaked} is not signed` });
+      expect(result).toMatchObject({
+        ok: false,
+        reason: "VerificationFailed",
+        revision: first,
+        message: `commit ${sneaked} is not signed`,
+      });
       expect(await readlink(join(syncDir, "current"))).toBe(`worktrees/${first}`);
     });
   });

@@ -10,9 +10,7 @@ import type { CommitVerifier } from "./verify-commit.ts";
 export type SyncFailureReason = "FetchFailed" | "VerificationFailed" | "NotDescendant" | "CheckoutFailed";
 
 /** `revision` on a failure is the commit that stays published (undefined before the first success). */
-export type SyncResult =
-  | { ok: true; revision: string; changed: boolean }
-  | SyncFailure;
+export type SyncResult = { ok: true; revision: string; changed: boolean } | SyncFailure;
 
 export type SyncFailure = { ok: false; reason: SyncFailureReason; message: string; revision?: string };
 
@@ -80,11 +78,16 @@ export function createGitSync(options: GitSyncOptions): GitSync {
   let housekeeping: Promise<void> = Promise.resolve();
 
   function redact(text: string): string {
-    return text.split(url).join(safeUrl).replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@");
+    return text
+      .split(url)
+      .join(safeUrl)
+      .replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@");
   }
 
   async function mirrorHealthy(): Promise<boolean> {
-    const result = await git.run(["-C", repoDir, "rev-parse", "--is-bare-repository"], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
+    const result = await git
+      .run(["-C", repoDir, "rev-parse", "--is-bare-repository"], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS })
+      .catch(() => undefined);
     return result?.exitCode === 0 && result.stdout.trim() === "true";
   }
 
@@ -109,14 +112,34 @@ export function createGitSync(options: GitSyncOptions): GitSync {
   async function fetch(): Promise<void> {
     await ensureRepo();
     // Force pushes are detected by merge-base; git's maintenance runs after publishing.
-    await git.run(["-C", repoDir, "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--no-show-forced-updates", "--no-auto-maintenance", "--", fetchUrl, `+${ref}:${ref}`], { timeoutMs: fetchTimeoutMs, config: authConfig });
+    await git.run(
+      [
+        "-C",
+        repoDir,
+        "-c",
+        "advice.fetchShowForcedUpdates=false",
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--prune",
+        "--no-write-fetch-head",
+        "--no-show-forced-updates",
+        "--no-auto-maintenance",
+        "--",
+        fetchUrl,
+        `+${ref}:${ref}`,
+      ],
+      { timeoutMs: fetchTimeoutMs, config: authConfig },
+    );
   }
 
   /** The fetched tip: the loose ref fetch just wrote, or rev-parse when git packed it. */
   async function fetchedTip(): Promise<string> {
     const loose = (await readFile(join(repoDir, ref), "utf8").catch(() => "")).trim();
     if (SHA_PATTERN.test(loose)) return loose;
-    return (await git.run(["-C", repoDir, "rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], { timeoutMs: LOCAL_TIMEOUT_MS })).stdout.trim();
+    return (
+      await git.run(["-C", repoDir, "rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], { timeoutMs: LOCAL_TIMEOUT_MS })
+    ).stdout.trim();
   }
 
   async function publishedRevision(): Promise<string | undefined> {
@@ -125,13 +148,19 @@ export function createGitSync(options: GitSyncOptions): GitSync {
 
   async function verifyOnce(sha: string): Promise<SyncFailure | undefined> {
     if (!verify || verified.has(sha)) return undefined;
-    const result = await verify.verify(repoDir, sha).catch((error: unknown) => ({ verified: false as const, reason: "BadSignature" as const, message: errorMessage(error) }));
+    const result = await verify
+      .verify(repoDir, sha)
+      .catch((error: unknown) => ({ verified: false as const, reason: "BadSignature" as const, message: errorMessage(error) }));
     if (result.verified) {
       verified.add(sha);
       logger.info({ revision: sha, signer: result.signer }, "commit signature verified");
       return undefined;
     }
-    if (lastRejected !== sha) logger.warn({ revision: sha, reason: result.reason, detail: result.message }, "commit signature verification failed; not publishing it");
+    if (lastRejected !== sha)
+      logger.warn(
+        { revision: sha, reason: result.reason, detail: result.message },
+        "commit signature verification failed; not publishing it",
+      );
     lastRejected = sha;
     return { ok: false, reason: "VerificationFailed", message: result.message };
   }
@@ -148,7 +177,10 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       await pinAttributes();
       await mkdir(temp);
       // A private index and an explicit work tree: no worktree metadata in repo.git, no `.git` in the tree.
-      await git.run(["--git-dir", repoDir, "--work-tree", temp, "read-tree", "--reset", "-u", sha], { env: { GIT_INDEX_FILE: indexFile }, timeoutMs: fetchTimeoutMs });
+      await git.run(["--git-dir", repoDir, "--work-tree", temp, "read-tree", "--reset", "-u", sha], {
+        env: { GIT_INDEX_FILE: indexFile },
+        timeoutMs: fetchTimeoutMs,
+      });
       await fsyncTree(temp);
       await rename(temp, final);
       await fsyncPath(worktreesDir);
@@ -173,7 +205,9 @@ export function createGitSync(options: GitSyncOptions): GitSync {
 
   /** Exit 0: `tip` descends from `base` (a fast-forward); 1 (not an ancestor) or 128 (the old commit is gone) mean a rewrite. */
   async function descendsFrom(tip: string, base: string): Promise<boolean> {
-    const result = await git.run(["-C", repoDir, "merge-base", "--is-ancestor", base, tip], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS }).catch(() => undefined);
+    const result = await git
+      .run(["-C", repoDir, "merge-base", "--is-ancestor", base, tip], { allowFailure: true, timeoutMs: LOCAL_TIMEOUT_MS })
+      .catch(() => undefined);
     return result?.exitCode === 0;
   }
 
@@ -204,11 +238,20 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     try {
       tip = await fetchedTip();
     } catch (error) {
-      return { ok: false, reason: "FetchFailed", message: `branch ${branch} not found after fetch: ${redact(errorMessage(error))}`, revision: published };
+      return {
+        ok: false,
+        reason: "FetchFailed",
+        message: `branch ${branch} not found after fetch: ${redact(errorMessage(error))}`,
+        revision: published,
+      };
     }
     if (options.noRollback && published !== undefined && published !== tip && !(await descendsFrom(tip, published))) {
       const message = `new tip ${tip.slice(0, 12)} does not descend from the last applied commit ${published.slice(0, 12)} (--no-rollback): a force-push to older or rewritten history is refused`;
-      if (lastRejected !== tip) logger.warn({ from: published, to: tip, branch }, "branch moved to a commit that does not descend from the applied one; not publishing it");
+      if (lastRejected !== tip)
+        logger.warn(
+          { from: published, to: tip, branch },
+          "branch moved to a commit that does not descend from the applied one; not publishing it",
+        );
       lastRejected = tip;
       return { ok: false, reason: "NotDescendant", message, revision: published };
     }
@@ -217,14 +260,20 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       toVerify = await commitsToVerify(tip, published);
     } catch (error) {
       // Fail closed: a range that cannot be listed is not verified.
-      return { ok: false, reason: "VerificationFailed", message: `could not list the commits since ${published ?? "(none)"}: ${redact(errorMessage(error))}`, revision: published };
+      return {
+        ok: false,
+        reason: "VerificationFailed",
+        message: `could not list the commits since ${published ?? "(none)"}: ${redact(errorMessage(error))}`,
+        revision: published,
+      };
     }
     for (const sha of toVerify) {
       const rejected = await verifyOnce(sha);
       if (rejected) return { ...rejected, revision: published };
     }
     if (tip === published && (await isDirectory(join(worktreesDir, tip)))) return { ok: true, revision: tip, changed: false };
-    const rewritten = published !== undefined && published !== tip ? descendsFrom(tip, published).then((descends) => !descends) : Promise.resolve(false);
+    const rewritten =
+      published !== undefined && published !== tip ? descendsFrom(tip, published).then((descends) => !descends) : Promise.resolve(false);
     try {
       await materialize(tip);
       await swapSymlink(currentPath, `worktrees/${tip}`);
@@ -236,8 +285,15 @@ export function createGitSync(options: GitSyncOptions): GitSync {
     const forcePush = await rewritten;
     if (forcePush) logger.warn({ from: published, to: tip, branch }, "branch was force-pushed; publishing the new tip");
     logger.info({ revision: tip, previous: published, forcePush }, "published new revision");
-    await tidyUp(tip, published).catch((error: unknown) => logger.warn({ error: errorMessage(error) }, "could not remove old worktrees; will retry on the next publish"));
-    housekeeping = git.run(["-C", repoDir, "maintenance", "run", "--auto", "--quiet"], { allowFailure: true, timeoutMs: fetchTimeoutMs }).then(() => undefined, () => undefined);
+    await tidyUp(tip, published).catch((error: unknown) =>
+      logger.warn({ error: errorMessage(error) }, "could not remove old worktrees; will retry on the next publish"),
+    );
+    housekeeping = git
+      .run(["-C", repoDir, "maintenance", "run", "--auto", "--quiet"], { allowFailure: true, timeoutMs: fetchTimeoutMs })
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     return { ok: true, revision: tip, changed: tip !== published };
   }
 
@@ -303,7 +359,9 @@ export function revisionFromPath(path: string): string | undefined {
 
 /** Flushes every file and folder of a freshly written tree (a few dozen files in a desired state). */
 async function fsyncTree(root: string): Promise<void> {
-  const paths = (await readdir(root, { withFileTypes: true, recursive: true })).filter((e) => e.isFile() || e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  const paths = (await readdir(root, { withFileTypes: true, recursive: true }))
+    .filter((e) => e.isFile() || e.isDirectory())
+    .map((e) => join(e.parentPath, e.name));
   for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map(fsyncPath));
   await fsyncPath(root);
 }
@@ -327,7 +385,15 @@ async function exists(path: string): Promise<boolean> {
 
 /** A branch name that cannot smuggle a refspec, an option or a path escape into our commands. */
 function isSafeBranch(branch: string): boolean {
-  return /^[A-Za-z0-9._/-]+$/.test(branch) && !branch.startsWith("-") && !branch.startsWith("/") && !branch.endsWith("/") && !branch.endsWith(".lock") && !branch.includes("..") && !branch.includes("//");
+  return (
+    /^[A-Za-z0-9._/-]+$/.test(branch) &&
+    !branch.startsWith("-") &&
+    !branch.startsWith("/") &&
+    !branch.endsWith("/") &&
+    !branch.endsWith(".lock") &&
+    !branch.includes("..") &&
+    !branch.includes("//")
+  );
 }
 
 /**

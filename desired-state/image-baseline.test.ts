@@ -14,7 +14,9 @@ const engine = [
 
 describe("image baseline", () => {
   it("accepts an image reference or a size, in image.yaml and x-berth, with minReduction", () => {
-    expect(imageFileSchema.parse({ baseline: { image: "legacy/app:2023" }, budgets: { minReduction: 0.55 } }).baseline).toEqual({ image: "legacy/app:2023" });
+    expect(imageFileSchema.parse({ baseline: { image: "legacy/app:2023" }, budgets: { minReduction: 0.55 } }).baseline).toEqual({
+      image: "legacy/app:2023",
+    });
     expect(serviceExtensionSchema.parse({ baseline: { sizeMiB: 850 } }).baseline).toEqual({ sizeMiB: 850 });
   });
 
@@ -39,7 +41,11 @@ describe("image baseline", () => {
   });
 
   it("measures against the declared baseline, else the previous image of the same name", () => {
-    expect(reductionBaseline({ image: "legacy/app:2023" }, 50 * MIB, engine)).toEqual({ kind: "image", ref: "legacy/app:2023", sizeBytes: 300 * MIB });
+    expect(reductionBaseline({ image: "legacy/app:2023" }, 50 * MIB, engine)).toEqual({
+      kind: "image",
+      ref: "legacy/app:2023",
+      sizeBytes: 300 * MIB,
+    });
     expect(reductionBaseline({ image: "absent:1" }, 50 * MIB, engine)).toEqual({ kind: "image", ref: "absent:1" });
     expect(reductionBaseline({ sizeMiB: 200 }, 50 * MIB, engine)).toEqual({ kind: "sizeMiB", sizeBytes: 200 * MIB });
     expect(reductionBaseline(undefined, 50 * MIB, engine)).toEqual({ kind: "previous", sizeBytes: 50 * MIB });

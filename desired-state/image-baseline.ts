@@ -14,9 +14,7 @@ export type Baseline = z.output<typeof baselineSchema>;
 
 /** What a size reduction is measured against: the declared baseline, or the previous image of the same name. */
 export type ReductionBaseline =
-  | { kind: "image"; ref: string; sizeBytes?: number }
-  | { kind: "sizeMiB"; sizeBytes: number }
-  | { kind: "previous"; sizeBytes?: number };
+  { kind: "image"; ref: string; sizeBytes?: number } | { kind: "sizeMiB"; sizeBytes: number } | { kind: "previous"; sizeBytes?: number };
 
 export type EngineImage = { repoTags: readonly string[]; repoDigests?: readonly string[]; id?: string; sizeBytes: number };
 
@@ -43,7 +41,11 @@ export function engineImageSize(ref: string, images: readonly EngineImage[]): nu
 }
 
 /** The declared baseline when there is one (an image absent from the engine has no size), else the previous image. */
-export function reductionBaseline(declared: Baseline | undefined, previousSizeBytes: number | undefined, images: readonly EngineImage[]): ReductionBaseline {
+export function reductionBaseline(
+  declared: Baseline | undefined,
+  previousSizeBytes: number | undefined,
+  images: readonly EngineImage[],
+): ReductionBaseline {
   if (declared?.image !== undefined) {
     const sizeBytes = engineImageSize(declared.image, images);
     return { kind: "image", ref: declared.image, ...(sizeBytes !== undefined ? { sizeBytes } : {}) };

@@ -4,7 +4,13 @@ import { ancestryChain, dependentsOf, topologicalOrder } from "./image-graph.ts"
 const image = (name: string, parents: string[] = []) => ({ name, dockerfileFacts: { fromRefs: parents, parents, declaredArgs: [] } });
 
 describe("image graph", () => {
-  const hierarchy = [image("family-torch", ["base-gpu"]), image("base-python"), image("base-gpu", ["base-utils"]), image("base-utils", ["base-python"]), image("base-cpu-pydeps", ["base-utils"])];
+  const hierarchy = [
+    image("family-torch", ["base-gpu"]),
+    image("base-python"),
+    image("base-gpu", ["base-utils"]),
+    image("base-utils", ["base-python"]),
+    image("base-cpu-pydeps", ["base-utils"]),
+  ];
 
   it("orders the seed's hierarchy parents first", () => {
     const order = topologicalOrder(hierarchy);

@@ -19,9 +19,20 @@ describe("desired-state limits", { timeout: 60_000 }, () => {
   });
 
   it("refuses more stacks than the limit before reading any of them", async () => {
-    await Promise.all(Array.from({ length: MAX_ENTRIES_PER_FOLDER + 1 }, (_, i) => mkdir(join(root, "stacks", `s${i}`), { recursive: true })));
+    await Promise.all(
+      Array.from({ length: MAX_ENTRIES_PER_FOLDER + 1 }, (_, i) => mkdir(join(root, "stacks", `s${i}`), { recursive: true })),
+    );
     const result = await loadDesiredState(root);
-    expect(result).toMatchObject({ ok: false, problems: [{ file: "stacks", field: "", message: `has ${MAX_ENTRIES_PER_FOLDER + 1} entries, more than the limit of ${MAX_ENTRIES_PER_FOLDER}` }] });
+    expect(result).toMatchObject({
+      ok: false,
+      problems: [
+        {
+          file: "stacks",
+          field: "",
+          message: `has ${MAX_ENTRIES_PER_FOLDER + 1} entries, more than the limit of ${MAX_ENTRIES_PER_FOLDER}`,
+        },
+      ],
+    });
   });
 
   it("refuses a desired state whose files add up to more than the byte limit", async () => {
@@ -34,6 +45,11 @@ describe("desired-state limits", { timeout: 60_000 }, () => {
     }
     const result = await loadDesiredState(root);
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.problems).toEqual([expect.objectContaining({ file: ".", message: expect.stringMatching(/^berth\.yaml, profiles, images and stacks add up to 6\d\.\d MiB, more than the 64 MiB limit$/) })]);
+    expect(!result.ok && result.problems).toEqual([
+      expect.objectContaining({
+        file: ".",
+        message: expect.stringMatching(/^berth\.yaml, profiles, images and stacks add up to 6\d\.\d MiB, more than the 64 MiB limit$/),
+      }),
+    ]);
   });
 });

@@ -56,7 +56,11 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
     return { ok: false, problems: [{ file: rootDir, field: "", message: "desired-state directory not found" }] };
   }
   const contents: Array<[string, string]> = [];
-  const refused = async (): Promise<LoadResult> => ({ ok: false, problems, revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents) });
+  const refused = async (): Promise<LoadResult> => ({
+    ok: false,
+    problems,
+    revision: options.revision ?? (await gitRevision(root)) ?? contentRevision(contents),
+  });
 
   // Top-level entries are the repo's own: a symlink there (to /etc, or another tree) is refused;
   // so is a desired state too large to check in bounded time.
@@ -81,7 +85,13 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
       continue;
     }
     for (const reserved of RESERVED_VARIABLES) {
-      if (reserved in result.data) problems.push({ file: relFile, line: parsed.doc.lineOf([reserved]), field: reserved, message: "is set by berth itself and cannot be in a profile" });
+      if (reserved in result.data)
+        problems.push({
+          file: relFile,
+          line: parsed.doc.lineOf([reserved]),
+          field: reserved,
+          message: "is set by berth itself and cannot be in a profile",
+        });
     }
     profiles[basename(entry, ".json")] = result.data;
   }
@@ -90,7 +100,12 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   if (berth && berthRead.ok) {
     for (const [machine, spec] of Object.entries(berth.machines)) {
       if (!profiles[spec.profile]) {
-        problems.push({ file: "berth.yaml", line: berthRead.doc.lineOf(["machines", machine, "profile"]), field: `machines.${machine}.profile`, message: `profile "${spec.profile}" not found (expected profiles/${spec.profile}.json)` });
+        problems.push({
+          file: "berth.yaml",
+          line: berthRead.doc.lineOf(["machines", machine, "profile"]),
+          field: `machines.${machine}.profile`,
+          message: `profile "${spec.profile}" not found (expected profiles/${spec.profile}.json)`,
+        });
       }
     }
   }
@@ -108,7 +123,12 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
       problems.push(...issuesToProblems(result.error.issues, relFile, parsed.doc));
       continue;
     }
-    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name)) problems.push({ file: relFile, field: "", message: `image directory name "${name}" must be lowercase letters, digits, "-", "_" or "."` });
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name))
+      problems.push({
+        file: relFile,
+        field: "",
+        message: `image directory name "${name}" must be lowercase letters, digits, "-", "_" or "."`,
+      });
     rawImages.push({ name, file: result.data, relFile, doc: parsed.doc, dir });
   }
 
@@ -125,24 +145,53 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
     const relFile = `stacks/${name}/${fileName}`;
     const parsed = await readParsed(root, join(dir, fileName), relFile, "yaml", problems, contents);
     if (!parsed) continue;
-    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) problems.push({ file: relFile, field: "", message: `stack directory name "${name}" must be a valid compose project name (lowercase letters, digits, "-", "_")` });
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name))
+      problems.push({
+        file: relFile,
+        field: "",
+        message: `stack directory name "${name}" must be a valid compose project name (lowercase letters, digits, "-", "_")`,
+      });
     rawStacks.push({ name, dir, composePath: join(dir, fileName), relFile, text: parsed.text, doc: parsed.doc });
   }
 
   const totalBytes = contents.reduce((sum, [, text]) => sum + Buffer.byteLength(text), 0);
   if (totalBytes > MAX_TOTAL_BYTES) {
-    problems.push({ file: ".", field: "", message: `berth.yaml, profiles, images and stacks add up to ${(totalBytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_TOTAL_BYTES / 1024 / 1024} MiB limit` });
+    problems.push({
+      file: ".",
+      field: "",
+      message: `berth.yaml, profiles, images and stacks add up to ${(totalBytes / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_TOTAL_BYTES / 1024 / 1024} MiB limit`,
+    });
     return refused();
   }
   const rolloutDefaults = mergeRollout(DEFAULT_ROLLOUT, berth?.rollout);
-  const fleetPrune = { ...DEFAULT_PRUNE, ...definedOnly(berth?.prune, (p) => ({ schedule: p.schedule, keep: p.keep, minAgeSeconds: p.minAge, foreign: p.foreign, buildCacheMaxGiB: p.buildCacheMaxGiB })) };
+  const fleetPrune = {
+    ...DEFAULT_PRUNE,
+    ...definedOnly(berth?.prune, (p) => ({
+      schedule: p.schedule,
+      keep: p.keep,
+      minAgeSeconds: p.minAge,
+      foreign: p.foreign,
+      buildCacheMaxGiB: p.buildCacheMaxGiB,
+    })),
+  };
 
   // Stacks: x-berth validation on the raw YAML (with lines), then compose normalisation.
   const berthImageNames = new Set(rawImages.map((image) => image.name));
   const stacks: StackSpec[] = [];
-  const serviceImages: Array<{ spec: Omit<ImageSpec, "dockerfileFacts" | "dockerfile" | "context"> & { contextNamed: string; dockerfileNamed: string; baseDir: string; relFile: string } }> = [];
+  const serviceImages: Array<{
+    spec: Omit<ImageSpec, "dockerfileFacts" | "dockerfile" | "context"> & {
+      contextNamed: string;
+      dockerfileNamed: string;
+      baseDir: string;
+      relFile: string;
+    };
+  }> = [];
   // Compose normalisation is one process per stack: run them side by side.
-  const loaded = await Promise.all(rawStacks.map((raw) => loadStack(raw, { root, machineNames, rolloutDefaults, updateDefault: berth?.update ?? "pinned", compose: options.compose, problems })));
+  const loaded = await Promise.all(
+    rawStacks.map((raw) =>
+      loadStack(raw, { root, machineNames, rolloutDefaults, updateDefault: berth?.update ?? "pinned", compose: options.compose, problems }),
+    ),
+  );
   for (const [index, raw] of rawStacks.entries()) {
     const stack = loaded[index];
     if (!stack) continue;
@@ -175,7 +224,13 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   for (const raw of rawImages) {
     const machines = raw.file.machines ?? machineNames;
     raw.file.machines?.forEach((machine, index) => {
-      if (machineNames.length > 0 && !machineNames.includes(machine)) problems.push({ file: raw.relFile, line: raw.doc.lineOf(["machines", index]), field: `machines.${index}`, message: `unknown machine "${machine}" (berth.yaml machines: ${machineNames.join(", ")})` });
+      if (machineNames.length > 0 && !machineNames.includes(machine))
+        problems.push({
+          file: raw.relFile,
+          line: raw.doc.lineOf(["machines", index]),
+          field: `machines.${index}`,
+          message: `unknown machine "${machine}" (berth.yaml machines: ${machineNames.join(", ")})`,
+        });
     });
     const image = await resolveImage(
       {
@@ -190,17 +245,41 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
         budgets: raw.file.budgets ?? {},
         ...(raw.file.baseline ? { baseline: raw.file.baseline } : {}),
       },
-      { root, baseDir: raw.dir, contextNamed: raw.file.context ?? ".", dockerfileNamed: raw.file.dockerfile ?? "Dockerfile", relFile: raw.relFile, lineOf: (path) => raw.doc.lineOf(path), allImageNames, problems, contents },
+      {
+        root,
+        baseDir: raw.dir,
+        contextNamed: raw.file.context ?? ".",
+        dockerfileNamed: raw.file.dockerfile ?? "Dockerfile",
+        relFile: raw.relFile,
+        lineOf: (path) => raw.doc.lineOf(path),
+        allImageNames,
+        problems,
+        contents,
+      },
     );
     if (image) images.push(image);
   }
   for (const { spec } of serviceImages) {
     if (berthImageNames.has(spec.name)) {
-      problems.push({ file: spec.relFile, field: `services.${spec.origin.kind === "service" ? spec.origin.service : spec.name}.build`, message: `builds an image named "${spec.name}", which images/${spec.name} already defines` });
+      problems.push({
+        file: spec.relFile,
+        field: `services.${spec.origin.kind === "service" ? spec.origin.service : spec.name}.build`,
+        message: `builds an image named "${spec.name}", which images/${spec.name} already defines`,
+      });
       continue;
     }
     const { contextNamed, dockerfileNamed, baseDir, relFile, ...rest } = spec;
-    const image = await resolveImage(rest, { root, baseDir, contextNamed, dockerfileNamed, relFile, lineOf: () => undefined, allImageNames, problems, contents });
+    const image = await resolveImage(rest, {
+      root,
+      baseDir,
+      contextNamed,
+      dockerfileNamed,
+      relFile,
+      lineOf: () => undefined,
+      allImageNames,
+      problems,
+      contents,
+    });
     if (image) images.push(image);
   }
 
@@ -219,8 +298,20 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
 
   const machines: Record<string, MachineSpec> = {};
   for (const [name, spec] of Object.entries(berth.machines)) {
-    const override = definedOnly(spec.prune, (p) => ({ schedule: p.schedule, keep: p.keep, minAgeSeconds: p.minAge, foreign: p.foreign, buildCacheMaxGiB: p.buildCacheMaxGiB }));
-    machines[name] = { name, profile: spec.profile, hostnames: spec.hostnames ?? [], ...(spec.gpus === undefined ? {} : { gpus: spec.gpus }), prune: { ...fleetPrune, ...override } };
+    const override = definedOnly(spec.prune, (p) => ({
+      schedule: p.schedule,
+      keep: p.keep,
+      minAgeSeconds: p.minAge,
+      foreign: p.foreign,
+      buildCacheMaxGiB: p.buildCacheMaxGiB,
+    }));
+    machines[name] = {
+      name,
+      profile: spec.profile,
+      hostnames: spec.hostnames ?? [],
+      ...(spec.gpus === undefined ? {} : { gpus: spec.gpus }),
+      prune: { ...fleetPrune, ...override },
+    };
   }
   return {
     ok: true,
@@ -240,8 +331,24 @@ export async function loadDesiredState(rootDir: string, options: LoadOptions = {
   };
 }
 
-type StackContext = { root: string; machineNames: string[]; rolloutDefaults: RolloutSpec; updateDefault: UpdatePolicy; compose: ComposeNormalizer | undefined; problems: Problem[] };
-type ServiceBuild = { service: string; imageName: string; context: string; dockerfile: string; args: Record<string, string>; source: ImageSpec["source"]; budgets: ImageSpec["budgets"]; baseline?: ImageSpec["baseline"] };
+type StackContext = {
+  root: string;
+  machineNames: string[];
+  rolloutDefaults: RolloutSpec;
+  updateDefault: UpdatePolicy;
+  compose: ComposeNormalizer | undefined;
+  problems: Problem[];
+};
+type ServiceBuild = {
+  service: string;
+  imageName: string;
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  source: ImageSpec["source"];
+  budgets: ImageSpec["budgets"];
+  baseline?: ImageSpec["baseline"];
+};
 
 async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: StackSpec; builds: ServiceBuild[] } | undefined> {
   const { problems } = ctx;
@@ -255,10 +362,22 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
   if (!stackExt.success) problems.push(...issuesToProblems(stackExt.error.issues, raw.relFile, raw.doc, ["x-berth"]));
   const stackMachines = stackExt.success ? stackExt.data.machines : undefined;
   stackMachines?.forEach((machine, index) => {
-    if (ctx.machineNames.length > 0 && !ctx.machineNames.includes(machine)) problems.push({ file: raw.relFile, line: raw.doc.lineOf(["x-berth", "machines", index]), field: `x-berth.machines.${index}`, message: `unknown machine "${machine}" (berth.yaml machines: ${ctx.machineNames.join(", ")})` });
+    if (ctx.machineNames.length > 0 && !ctx.machineNames.includes(machine))
+      problems.push({
+        file: raw.relFile,
+        line: raw.doc.lineOf(["x-berth", "machines", index]),
+        field: `x-berth.machines.${index}`,
+        message: `unknown machine "${machine}" (berth.yaml machines: ${ctx.machineNames.join(", ")})`,
+      });
   });
   const rawServices = isRecord(value["services"]) ? value["services"] : {};
-  if (Object.keys(rawServices).length === 0) problems.push({ file: raw.relFile, line: raw.doc.lineOf(["services"]), field: "services", message: "a stack needs at least one service" });
+  if (Object.keys(rawServices).length === 0)
+    problems.push({
+      file: raw.relFile,
+      line: raw.doc.lineOf(["services"]),
+      field: "services",
+      message: "a stack needs at least one service",
+    });
   const extensions = new Map<string, ReturnType<typeof serviceExtensionSchema.parse>>();
   for (const [service, body] of Object.entries(rawServices)) {
     const ext = serviceExtensionSchema.safeParse(isRecord(body) ? (body["x-berth"] ?? {}) : {});
@@ -272,9 +391,23 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
 
   let model: Record<string, unknown> = value;
   if (ctx.compose) {
-    const normalized = await ctx.compose.normalize({ project: raw.name, root: ctx.root, directory: raw.dir, file: raw.composePath, text: raw.text, siblingsDigest: await siblingsDigest(ctx.root, raw.dir, raw.composePath, value) });
+    const normalized = await ctx.compose.normalize({
+      project: raw.name,
+      root: ctx.root,
+      directory: raw.dir,
+      file: raw.composePath,
+      text: raw.text,
+      siblingsDigest: await siblingsDigest(ctx.root, raw.dir, raw.composePath, value),
+    });
     if (!normalized.ok) {
-      problems.push({ file: raw.relFile, field: "", message: normalized.reason === "TimedOut" ? `could not be checked: ${normalized.message} (the host is overloaded; the file itself may be fine)` : `docker compose rejects it: ${normalized.message}` });
+      problems.push({
+        file: raw.relFile,
+        field: "",
+        message:
+          normalized.reason === "TimedOut"
+            ? `could not be checked: ${normalized.message} (the host is overloaded; the file itself may be fine)`
+            : `docker compose rejects it: ${normalized.message}`,
+      });
       return undefined;
     }
     model = normalized.model;
@@ -288,19 +421,41 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
     const ext = extensions.get(service) ?? {};
     const line = raw.doc.lineOf(["services", service]);
     const rollout = mergeRollout(ctx.rolloutDefaults, ext.rollout);
-    const updateOrder = isRecord(body["deploy"]) && isRecord(body["deploy"]["update_config"]) ? body["deploy"]["update_config"]["order"] : undefined;
+    const updateOrder =
+      isRecord(body["deploy"]) && isRecord(body["deploy"]["update_config"]) ? body["deploy"]["update_config"]["order"] : undefined;
     if (!ext.rollout?.strategy && updateOrder === "start-first") rollout.strategy = "start-first";
     const ports = Array.isArray(body["ports"]) ? body["ports"] : [];
-    const hasFixedHostPort = ports.some((port) => (isRecord(port) ? port["published"] !== undefined && port["published"] !== "" : typeof port === "string" && /:\d+:?/.test(port)));
+    const hasFixedHostPort = ports.some((port) =>
+      isRecord(port) ? port["published"] !== undefined && port["published"] !== "" : typeof port === "string" && /:\d+:?/.test(port),
+    );
     const containerName = typeof body["container_name"] === "string" ? body["container_name"] : undefined;
     if (rollout.strategy === "start-first" && (hasFixedHostPort || containerName)) {
-      problems.push({ file: raw.relFile, line, field: `services.${service}.x-berth.rollout.strategy`, message: `start-first needs two containers side by side; remove the fixed host port or container_name, or use recreate` });
+      problems.push({
+        file: raw.relFile,
+        line,
+        field: `services.${service}.x-berth.rollout.strategy`,
+        message: `start-first needs two containers side by side; remove the fixed host port or container_name, or use recreate`,
+      });
     }
-    const replicas = isRecord(body["deploy"]) && typeof body["deploy"]["replicas"] === "number" ? body["deploy"]["replicas"] : typeof body["scale"] === "number" ? body["scale"] : 1;
+    const replicas =
+      isRecord(body["deploy"]) && typeof body["deploy"]["replicas"] === "number"
+        ? body["deploy"]["replicas"]
+        : typeof body["scale"] === "number"
+          ? body["scale"]
+          : 1;
     if (replicas !== 1) {
-      problems.push({ file: raw.relFile, line, field: `services.${service}.${typeof body["scale"] === "number" ? "scale" : "deploy.replicas"}`, message: `berth runs exactly one container per service (its swaps, health gate and rollback follow that container); got ${replicas}: declare one service per instance` });
+      problems.push({
+        file: raw.relFile,
+        line,
+        field: `services.${service}.${typeof body["scale"] === "number" ? "scale" : "deploy.replicas"}`,
+        message: `berth runs exactly one container per service (its swaps, health gate and rollback follow that container); got ${replicas}: declare one service per instance`,
+      });
     }
-    const dependsOn = isRecord(body["depends_on"]) ? Object.keys(body["depends_on"]) : Array.isArray(body["depends_on"]) ? body["depends_on"].filter((d): d is string => typeof d === "string") : [];
+    const dependsOn = isRecord(body["depends_on"])
+      ? Object.keys(body["depends_on"])
+      : Array.isArray(body["depends_on"])
+        ? body["depends_on"].filter((d): d is string => typeof d === "string")
+        : [];
     const spec: ServiceSpec = {
       name: service,
       stack: raw.name,
@@ -317,16 +472,39 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
     if (build !== undefined) {
       const buildRecord = typeof build === "string" ? { context: build } : isRecord(build) ? build : {};
       for (const key of Object.keys(buildRecord).filter((k) => !BUILD_KEYS_PASSED_ON.has(k))) {
-        problems.push({ file: raw.relFile, line: raw.doc.lineOf(["services", service, "build", key]), field: `services.${service}.build.${key}`, message: `berth builds with context, dockerfile and args only and does not pass ${key} on to BuildKit; remove it` });
+        problems.push({
+          file: raw.relFile,
+          line: raw.doc.lineOf(["services", service, "build", key]),
+          field: `services.${service}.build.${key}`,
+          message: `berth builds with context, dockerfile and args only and does not pass ${key} on to BuildKit; remove it`,
+        });
       }
       const imageName = service.replace(/_/g, "-").toLowerCase();
       spec.buildImage = imageName;
       const rawBuild = isRecord(rawServices[service]) ? rawServices[service]["build"] : undefined;
-      const rawContext = typeof rawBuild === "string" ? rawBuild : isRecord(rawBuild) && typeof rawBuild["context"] === "string" ? rawBuild["context"] : ".";
+      const rawContext =
+        typeof rawBuild === "string" ? rawBuild : isRecord(rawBuild) && typeof rawBuild["context"] === "string" ? rawBuild["context"] : ".";
       const rawDockerfile = isRecord(rawBuild) && typeof rawBuild["dockerfile"] === "string" ? rawBuild["dockerfile"] : "Dockerfile";
-      const args = isRecord(buildRecord["args"]) ? Object.fromEntries(Object.entries(buildRecord["args"]).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
-      builds.push({ service, imageName, context: rawContext, dockerfile: join(rawContext, rawDockerfile), args, source: ext.source ?? "build", budgets: ext.budgets ?? {}, ...(ext.baseline ? { baseline: ext.baseline } : {}) });
-      if (ext.update) problems.push({ file: raw.relFile, line: raw.doc.lineOf(["services", service, "x-berth", "update"]), field: `services.${service}.x-berth.update`, message: "update applies to images berth does not build; berth rebuilds this one when its inputs change" });
+      const args = isRecord(buildRecord["args"])
+        ? Object.fromEntries(Object.entries(buildRecord["args"]).filter((e): e is [string, string] => typeof e[1] === "string"))
+        : {};
+      builds.push({
+        service,
+        imageName,
+        context: rawContext,
+        dockerfile: join(rawContext, rawDockerfile),
+        args,
+        source: ext.source ?? "build",
+        budgets: ext.budgets ?? {},
+        ...(ext.baseline ? { baseline: ext.baseline } : {}),
+      });
+      if (ext.update)
+        problems.push({
+          file: raw.relFile,
+          line: raw.doc.lineOf(["services", service, "x-berth", "update"]),
+          field: `services.${service}.x-berth.update`,
+          message: "update applies to images berth does not build; berth rebuilds this one when its inputs change",
+        });
     } else if (typeof body["image"] === "string") {
       spec.image = body["image"];
       spec.update = ext.update ?? ctx.updateDefault;
@@ -337,7 +515,15 @@ async function loadStack(raw: RawStack, ctx: StackContext): Promise<{ spec: Stac
   }
   if (problems.length > before) return undefined;
   return {
-    spec: { name: raw.name, dir: raw.dir, composeFile: raw.composePath, machines: stackMachines ?? "all", prune: stackExt.success ? (stackExt.data.prune ?? false) : false, services, model },
+    spec: {
+      name: raw.name,
+      dir: raw.dir,
+      composeFile: raw.composePath,
+      machines: stackMachines ?? "all",
+      prune: stackExt.success ? (stackExt.data.prune ?? false) : false,
+      services,
+      model,
+    },
     builds,
   };
 }
@@ -354,16 +540,29 @@ type ImageContext = {
   contents: Array<[string, string]>;
 };
 
-async function resolveImage(base: Omit<ImageSpec, "context" | "dockerfile" | "dockerfileFacts">, ctx: ImageContext): Promise<ImageSpec | undefined> {
+async function resolveImage(
+  base: Omit<ImageSpec, "context" | "dockerfile" | "dockerfileFacts">,
+  ctx: ImageContext,
+): Promise<ImageSpec | undefined> {
   const context = await resolveInside(ctx.root, ctx.baseDir, ctx.contextNamed);
   if (!context.ok) {
-    ctx.problems.push({ file: ctx.relFile, line: ctx.lineOf(["context"]), field: base.origin.kind === "service" ? `services.${base.origin.service}.build.context` : "context", message: context.message });
+    ctx.problems.push({
+      file: ctx.relFile,
+      line: ctx.lineOf(["context"]),
+      field: base.origin.kind === "service" ? `services.${base.origin.service}.build.context` : "context",
+      message: context.message,
+    });
     return undefined;
   }
   const dockerfileBase = base.origin.kind === "service" ? ctx.baseDir : context.path;
   const dockerfile = await resolveInside(ctx.root, dockerfileBase, ctx.dockerfileNamed);
   if (!dockerfile.ok) {
-    ctx.problems.push({ file: ctx.relFile, line: ctx.lineOf(["dockerfile"]), field: base.origin.kind === "service" ? `services.${base.origin.service}.build.dockerfile` : "dockerfile", message: dockerfile.message.replace("does not exist", "does not exist (missing Dockerfile)") });
+    ctx.problems.push({
+      file: ctx.relFile,
+      line: ctx.lineOf(["dockerfile"]),
+      field: base.origin.kind === "service" ? `services.${base.origin.service}.build.dockerfile` : "dockerfile",
+      message: dockerfile.message.replace("does not exist", "does not exist (missing Dockerfile)"),
+    });
     return undefined;
   }
   const relDockerfile = relative(ctx.root, dockerfile.path);
@@ -374,9 +573,11 @@ async function resolveImage(base: Omit<ImageSpec, "context" | "dockerfile" | "do
   }
   ctx.contents.push([relDockerfile, read.text]);
   const facts = dockerfileFacts(read.text, new Set([...ctx.allImageNames].filter((name) => name !== base.name)));
-  if (facts.fromRefs.length === 0) ctx.problems.push({ file: relDockerfile, field: "FROM", message: "the Dockerfile has no FROM instruction" });
+  if (facts.fromRefs.length === 0)
+    ctx.problems.push({ file: relDockerfile, field: "FROM", message: "the Dockerfile has no FROM instruction" });
   // A self-reference is a cycle of one.
-  if (facts.fromRefs.includes(base.name)) ctx.problems.push({ file: relDockerfile, field: "FROM", message: `image cycle: ${base.name} → ${base.name}` });
+  if (facts.fromRefs.includes(base.name))
+    ctx.problems.push({ file: relDockerfile, field: "FROM", message: `image cycle: ${base.name} → ${base.name}` });
   return { ...base, context: context.path, dockerfile: dockerfile.path, dockerfileFacts: facts };
 }
 
@@ -409,7 +610,14 @@ function definedOnly<T, R extends object>(value: T | undefined, map: (value: T) 
 }
 
 /** Reads one file within the limits and parses it (JSON files must be strict JSON); problems are collected. */
-async function readParsed(root: string, absPath: string, relFile: string, format: "json" | "yaml", problems: Problem[], contents: Array<[string, string]>): Promise<{ text: string; doc: ParsedDocument } | undefined> {
+async function readParsed(
+  root: string,
+  absPath: string,
+  relFile: string,
+  format: "json" | "yaml",
+  problems: Problem[],
+  contents: Array<[string, string]>,
+): Promise<{ text: string; doc: ParsedDocument } | undefined> {
   const read = await readFileLimited(absPath, relFile, root);
   if (!read.ok) {
     problems.push(...read.problems);
@@ -454,20 +662,31 @@ async function symlinkedEntries(root: string): Promise<Problem[]> {
     if (!(await isSymlink(join(root, folder)))) paths.push(...(await listDir(join(root, folder))).map((name) => `${folder}/${name}`));
   }
   const linked = await Promise.all(paths.map((path) => isSymlink(join(root, path))));
-  return paths.filter((_, index) => linked[index]).map((file) => ({ file, field: "", message: "is a symlink; berth.yaml, profiles, images and stacks and their entries must be real files and folders of the desired state" }));
+  return paths
+    .filter((_, index) => linked[index])
+    .map((file) => ({
+      file,
+      field: "",
+      message:
+        "is a symlink; berth.yaml, profiles, images and stacks and their entries must be real files and folders of the desired state",
+    }));
 }
 
 async function oversizedFolders(root: string): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (const folder of TOP_LEVEL_FOLDERS) {
     const count = (await listDir(join(root, folder))).length;
-    if (count > MAX_ENTRIES_PER_FOLDER) problems.push({ file: folder, field: "", message: `has ${count} entries, more than the limit of ${MAX_ENTRIES_PER_FOLDER}` });
+    if (count > MAX_ENTRIES_PER_FOLDER)
+      problems.push({ file: folder, field: "", message: `has ${count} entries, more than the limit of ${MAX_ENTRIES_PER_FOLDER}` });
   }
   return problems;
 }
 
 async function isSymlink(path: string): Promise<boolean> {
-  return lstat(path).then((s) => s.isSymbolicLink(), () => false);
+  return lstat(path).then(
+    (s) => s.isSymbolicLink(),
+    () => false,
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -483,12 +702,19 @@ async function listDir(dir: string): Promise<string[]> {
 }
 
 async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory()).catch(() => false);
+  return stat(path)
+    .then((s) => s.isDirectory())
+    .catch(() => false);
 }
 
 async function firstExisting(dir: string, names: readonly string[]): Promise<string | undefined> {
   for (const name of names) {
-    if (await stat(join(dir, name)).then(() => true).catch(() => false)) return name;
+    if (
+      await stat(join(dir, name))
+        .then(() => true)
+        .catch(() => false)
+    )
+      return name;
   }
   return undefined;
 }

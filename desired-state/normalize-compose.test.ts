@@ -12,7 +12,9 @@ function fakeCompose(): ComposeCli & { calls: number } {
     run: () => Promise.reject(new Error("not used")),
     config: (project: { directory: string }) => {
       fake.calls += 1;
-      return Promise.resolve({ services: { web: { build: { context: `${project.directory}/app` }, volumes: [{ source: `${project.directory}/data` }] } } });
+      return Promise.resolve({
+        services: { web: { build: { context: `${project.directory}/app` }, volumes: [{ source: `${project.directory}/data` }] } },
+      });
     },
   };
   return fake;
@@ -26,7 +28,14 @@ describe("compose normalizer", () => {
     await normalizer.normalize({ ...input, directory: "/srv/worktrees/aaa/stacks/web" });
     const second = await normalizer.normalize({ ...input, directory: "/srv/worktrees/bbb/stacks/web" });
     expect(compose.calls).toBe(1);
-    expect(second).toEqual({ ok: true, model: { services: { web: { build: { context: "/srv/worktrees/bbb/stacks/web/app" }, volumes: [{ source: "/srv/worktrees/bbb/stacks/web/data" }] } } } });
+    expect(second).toEqual({
+      ok: true,
+      model: {
+        services: {
+          web: { build: { context: "/srv/worktrees/bbb/stacks/web/app" }, volumes: [{ source: "/srv/worktrees/bbb/stacks/web/data" }] },
+        },
+      },
+    });
   });
 
   it("normalises again when a file beside the compose file (.env) changed", async () => {
@@ -53,7 +62,11 @@ describe("compose normalizer", () => {
     };
     const normalizer = createComposeNormalizer(compose, { concurrency: 2 });
 
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => normalizer.normalize({ project: `s${i}`, directory: `/d/${i}`, file: "compose.yaml", text: `services: {} # ${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        normalizer.normalize({ project: `s${i}`, directory: `/d/${i}`, file: "compose.yaml", text: `services: {} # ${i}` }),
+      ),
+    );
 
     expect(results.every((r) => r.ok)).toBe(true);
     expect(peak).toBe(2);
@@ -62,9 +75,15 @@ describe("compose normalizer", () => {
   it("reports a compose call killed at its timeout as a timeout, not as compose rejecting the file", async () => {
     const compose: ComposeCli = {
       run: () => Promise.reject(new Error("not used")),
-      config: () => Promise.reject(new CommandError("docker compose -p x", { stdout: "", stderr: "\ntimed out after 30000 ms", exitCode: 124 }, true)),
+      config: () =>
+        Promise.reject(new CommandError("docker compose -p x", { stdout: "", stderr: "\ntimed out after 30000 ms", exitCode: 124 }, true)),
     };
-    const result = await createComposeNormalizer(compose).normalize({ project: "x", directory: "/d", file: "compose.yaml", text: "services: {}" });
+    const result = await createComposeNormalizer(compose).normalize({
+      project: "x",
+      directory: "/d",
+      file: "compose.yaml",
+      text: "services: {}",
+    });
     expect(result).toEqual({ ok: false, reason: "TimedOut", message: "docker compose config did not finish within 30 s" });
   });
 
@@ -90,7 +109,10 @@ describe("compose normalizer", () => {
 
       expect(first.calls).toBe(1);
       expect(later.calls).toBe(0);
-      expect(result).toEqual({ ok: true, model: { services: { web: { build: { context: "/srv/b/web/app" }, volumes: [{ source: "/srv/b/web/data" }] } } } });
+      expect(result).toEqual({
+        ok: true,
+        model: { services: { web: { build: { context: "/srv/b/web/app" }, volumes: [{ source: "/srv/b/web/data" }] } } },
+      });
     });
 
     it("calls compose again for changed content and treats a corrupt cache file as a miss", async () => {
@@ -121,7 +143,10 @@ describe("compose normalizer", () => {
       await writeFile(blocker, "a file, not a directory");
       const compose = fakeCompose();
 
-      const result = await createComposeNormalizer(compose, { cacheDir: join(blocker, "compose") }).normalize({ ...input, directory: "/d" });
+      const result = await createComposeNormalizer(compose, { cacheDir: join(blocker, "compose") }).normalize({
+        ...input,
+        directory: "/d",
+      });
 
       expect(result.ok).toBe(true);
       expect(compose.calls).toBe(1);
@@ -129,7 +154,14 @@ describe("compose normalizer", () => {
   });
 
   it("moves a cached model to a new root, paths outside the stack's folder included", async () => {
-    const fake = { calls: 0, run: () => Promise.reject(new Error("not used")), config: () => { fake.calls += 1; return Promise.resolve({ services: { web: { volumes: [{ source: "/srv/worktrees/aaa/shared/app.conf" }] } } }); } };
+    const fake = {
+      calls: 0,
+      run: () => Promise.reject(new Error("not used")),
+      config: () => {
+        fake.calls += 1;
+        return Promise.resolve({ services: { web: { volumes: [{ source: "/srv/worktrees/aaa/shared/app.conf" }] } } });
+      },
+    };
     const normalizer = createComposeNormalizer(fake);
     const input = { project: "web", file: "compose.yaml", text: "services: {}" };
     await normalizer.normalize({ ...input, root: "/srv/worktrees/aaa", directory: "/srv/worktrees/aaa/stacks/web" });

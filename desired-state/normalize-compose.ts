@@ -54,7 +54,10 @@ export function createComposeNormalizer(compose: ComposeCli, options: Normalizer
       if (hit) {
         if (!cache.has(key)) remember(key, hit);
         // The same stack at another path: compose's model differs only in the paths it resolved.
-        const json = hit.directory === base ? hit.json : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(base).slice(1, -1));
+        const json =
+          hit.directory === base
+            ? hit.json
+            : hit.json.split(JSON.stringify(hit.directory).slice(1, -1)).join(JSON.stringify(base).slice(1, -1));
         return { ok: true, model: JSON.parse(json) as Record<string, unknown> };
       }
       const release = await slots.acquire();
@@ -66,8 +69,14 @@ export function createComposeNormalizer(compose: ComposeCli, options: Normalizer
         await disk?.put(key, entry);
         return { ok: true, model };
       } catch (error) {
-        if (error instanceof CommandError && error.timedOut) return { ok: false, reason: "TimedOut", message: `docker compose config did not finish within ${NORMALIZE_TIMEOUT_MS / 1000} s` };
-        const message = error instanceof CommandError ? error.result.stderr.trim() || error.message : error instanceof Error ? error.message : String(error);
+        if (error instanceof CommandError && error.timedOut)
+          return { ok: false, reason: "TimedOut", message: `docker compose config did not finish within ${NORMALIZE_TIMEOUT_MS / 1000} s` };
+        const message =
+          error instanceof CommandError
+            ? error.result.stderr.trim() || error.message
+            : error instanceof Error
+              ? error.message
+              : String(error);
         return { ok: false, reason: "Rejected", message: message.replace(/\s+/g, " ").slice(0, 500) };
       } finally {
         release();
@@ -82,12 +91,17 @@ export function createComposeNormalizer(compose: ComposeCli, options: Normalizer
 }
 
 /** One JSON file per key; unreadable, foreign or unwritable files are misses, never errors. */
-function diskCache(dir: string, maxEntries: number): { get(key: string): Promise<Entry | undefined>; put(key: string, entry: Entry): Promise<void> } {
+function diskCache(
+  dir: string,
+  maxEntries: number,
+): { get(key: string): Promise<Entry | undefined>; put(key: string, entry: Entry): Promise<void> } {
   return {
     async get(key) {
       try {
         const parsed = JSON.parse(await readFile(join(dir, `${key}.json`), "utf8")) as Partial<Entry>;
-        return typeof parsed.directory === "string" && typeof parsed.json === "string" ? { directory: parsed.directory, json: parsed.json } : undefined;
+        return typeof parsed.directory === "string" && typeof parsed.json === "string"
+          ? { directory: parsed.directory, json: parsed.json }
+          : undefined;
       } catch {
         return undefined;
       }

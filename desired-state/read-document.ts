@@ -26,10 +26,15 @@ export type ReadResult<T> = { ok: true; value: T; doc: ParsedDocument } | { ok: 
  * a symlink to a host file is refused before anything of it is read (and nothing of it can reach
  * a message).
  */
-export async function readFileLimited(absPath: string, relPath: string, realRoot?: string): Promise<{ ok: true; text: string } | { ok: false; problems: Problem[] }> {
+export async function readFileLimited(
+  absPath: string,
+  relPath: string,
+  realRoot?: string,
+): Promise<{ ok: true; text: string } | { ok: false; problems: Problem[] }> {
   if (realRoot !== undefined) {
     const real = await realpath(absPath).catch(() => undefined);
-    if (real !== undefined && !isInside(realRoot, real)) return { ok: false, problems: [{ file: relPath, field: "", message: "is a symlink pointing outside the desired-state root" }] };
+    if (real !== undefined && !isInside(realRoot, real))
+      return { ok: false, problems: [{ file: relPath, field: "", message: "is a symlink pointing outside the desired-state root" }] };
   }
   const read = await readRegularFile(absPath, MAX_FILE_BYTES);
   if (read.ok) return read;
@@ -59,7 +64,10 @@ export function parseYamlText(text: string, relPath: string): { ok: true; doc: P
     value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, problems: [{ file: relPath, field: "", message: `invalid YAML: ${message} (limit ${MAX_ALIAS_COUNT} alias expansions)` }] };
+    return {
+      ok: false,
+      problems: [{ file: relPath, field: "", message: `invalid YAML: ${message} (limit ${MAX_ALIAS_COUNT} alias expansions)` }],
+    };
   }
   return { ok: true, doc: { value, lineOf: (path) => lineOfPath(document, lineCounter, path) } };
 }
@@ -73,7 +81,12 @@ function lineOfPath(document: Document, lineCounter: LineCounter, path: readonly
   return undefined;
 }
 
-export function issuesToProblems(issues: readonly z.core.$ZodIssue[], relPath: string, doc: ParsedDocument, prefix: readonly PropertyKey[] = []): Problem[] {
+export function issuesToProblems(
+  issues: readonly z.core.$ZodIssue[],
+  relPath: string,
+  doc: ParsedDocument,
+  prefix: readonly PropertyKey[] = [],
+): Problem[] {
   return issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [];

@@ -8,9 +8,17 @@ import { compareText } from "../platform/compare-text.ts";
 export async function gitRevision(root: string): Promise<string | undefined> {
   // Only the root itself may be the repository: never climb to an unrelated parent checkout.
   // Without root/.git (a directory, or a worktree's file) it is none: no git process to start.
-  if (!(await access(join(root, ".git")).then(() => true, () => false))) return undefined;
+  if (
+    !(await access(join(root, ".git")).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return undefined;
   const env = { ...process.env, GIT_CEILING_DIRECTORIES: dirname(root) };
-  const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000, env }).catch(() => undefined);
+  const result = await runCommand("git", ["-C", root, "rev-parse", "--verify", "HEAD"], { allowFailure: true, timeoutMs: 5000, env }).catch(
+    () => undefined,
+  );
   if (!result || result.exitCode !== 0) return undefined;
   const sha = result.stdout.trim();
   return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;

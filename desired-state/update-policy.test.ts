@@ -46,15 +46,25 @@ describe("update policy of images berth does not build", () => {
     const loaded = await withCompose("  cache:\n    image: redis:7\n    x-berth: { update: latest }\n");
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
-    expect(loaded.problems).toContainEqual(expect.objectContaining({ file: "stacks/web/compose.yaml", field: "services.cache.x-berth.update", line: 15 }));
+    expect(loaded.problems).toContainEqual(
+      expect.objectContaining({ file: "stacks/web/compose.yaml", field: "services.cache.x-berth.update", line: 15 }),
+    );
   });
 
   it("refuses update on a service berth builds", async () => {
     const file = join(root, "stacks", "web", "compose.yaml");
-    await writeFile(file, (await readFile(file, "utf8")).replace("rollout: { strategy: start-first }", "rollout: { strategy: start-first }\n      update: track"));
+    await writeFile(
+      file,
+      (await readFile(file, "utf8")).replace(
+        "rollout: { strategy: start-first }",
+        "rollout: { strategy: start-first }\n      update: track",
+      ),
+    );
     const loaded = await loadDesiredState(root, { revision: "0123456789abcdef" });
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
-    expect(loaded.problems).toContainEqual(expect.objectContaining({ field: "services.web.x-berth.update", message: expect.stringContaining("images berth does not build") }));
+    expect(loaded.problems).toContainEqual(
+      expect.objectContaining({ field: "services.web.x-berth.update", message: expect.stringContaining("images berth does not build") }),
+    );
   });
 });

@@ -20,11 +20,18 @@ describe("createCommitVerifier with SSH allowed signers", { timeout: 30_000 }, (
     await writeFile(allowedSignersFile, `${trusted.allowedSignersLine}\n`);
     repo = await createSourceRepo(join(dir, "src"));
     commits.trusted = await repo.commit({ "a.txt": "a" }, "signed by ops", { format: "ssh", privateKeyFile: trusted.privateKeyFile });
-    commits.stranger = await repo.commit({ "b.txt": "b" }, "signed by a stranger", { format: "ssh", privateKeyFile: stranger.privateKeyFile });
+    commits.stranger = await repo.commit({ "b.txt": "b" }, "signed by a stranger", {
+      format: "ssh",
+      privateKeyFile: stranger.privateKeyFile,
+    });
     commits.unsigned = await repo.commit({ "c.txt": "c" }, "not signed");
     // Same signature, different message: what an attacker rewriting a signed commit produces.
     const raw = await repo.git(["cat-file", "commit", commits.trusted]);
-    commits.tampered = await repo.git(["hash-object", "-t", "commit", "-w", "--stdin"], {}, `${raw.replace("signed by ops", "signed by ops, honestly")}\n`);
+    commits.tampered = await repo.git(
+      ["hash-object", "-t", "commit", "-w", "--stdin"],
+      {},
+      `${raw.replace("signed by ops", "signed by ops, honestly")}\n`,
+    );
   }, 30_000);
 
   afterAll(async () => {
@@ -53,7 +60,10 @@ describe("createCommitVerifier with SSH allowed signers", { timeout: 30_000 }, (
   });
 
   it("fails closed when the allowed signers file is missing", async () => {
-    const result = await createCommitVerifier({ format: "ssh", allowedSignersFile: join(dir, "missing") }).verify(repo.path, commits.trusted);
+    const result = await createCommitVerifier({ format: "ssh", allowedSignersFile: join(dir, "missing") }).verify(
+      repo.path,
+      commits.trusted,
+    );
     expect(result).toMatchObject({ verified: false, reason: "UnknownKey" });
   });
 
@@ -88,8 +98,16 @@ describe("createCommitVerifier with a GPG key directory", { timeout: 30_000 }, (
     await mkdir(keyringDir);
     await writeFile(join(keyringDir, "ops.asc"), ops.publicKey);
     repo = await createSourceRepo(join(dir, "src"));
-    commits.trusted = await repo.commit({ "a.txt": "a" }, "signed by ops", { format: "gpg", fingerprint: ops.fingerprint, gnupgHome: signerHome });
-    commits.stranger = await repo.commit({ "b.txt": "b" }, "signed by a stranger", { format: "gpg", fingerprint: stranger.fingerprint, gnupgHome: strangerHome });
+    commits.trusted = await repo.commit({ "a.txt": "a" }, "signed by ops", {
+      format: "gpg",
+      fingerprint: ops.fingerprint,
+      gnupgHome: signerHome,
+    });
+    commits.stranger = await repo.commit({ "b.txt": "b" }, "signed by a stranger", {
+      format: "gpg",
+      fingerprint: stranger.fingerprint,
+      gnupgHome: strangerHome,
+    });
     commits.unsigned = await repo.commit({ "c.txt": "c" }, "not signed");
   }, 60_000);
 

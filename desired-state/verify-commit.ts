@@ -8,8 +8,7 @@ import { createGitRunner } from "./git-runner.ts";
 import type { GitRunner } from "./git-runner.ts";
 
 export type CommitVerification =
-  | { verified: true; signer: string }
-  | { verified: false; reason: "Unsigned" | "UnknownKey" | "BadSignature"; message: string };
+  { verified: true; signer: string } | { verified: false; reason: "Unsigned" | "UnknownKey" | "BadSignature"; message: string };
 
 /** Who berth trusts: an SSH allowed-signers file, or a directory of exported GPG public keys. */
 export type TrustRoot = { format: "ssh"; allowedSignersFile: string } | { format: "gpg"; keyringDir: string };
@@ -32,9 +31,15 @@ export function createCommitVerifier(trust: TrustRoot, options: { git?: GitRunne
         const kind = await signatureKind(git, gitDir, sha);
         if (kind === undefined) return { verified: false, reason: "Unsigned", message: `commit ${sha} is not signed` };
         if (kind !== trust.format) {
-          return { verified: false, reason: "UnknownKey", message: `commit ${sha} carries a ${kind} signature, but only ${trust.format} signers are trusted` };
+          return {
+            verified: false,
+            reason: "UnknownKey",
+            message: `commit ${sha} carries a ${kind} signature, but only ${trust.format} signers are trusted`,
+          };
         }
-        return trust.format === "ssh" ? await verifySsh(git, gitDir, sha, trust.allowedSignersFile) : await verifyGpg(git, gitDir, sha, trust.keyringDir);
+        return trust.format === "ssh"
+          ? await verifySsh(git, gitDir, sha, trust.allowedSignersFile)
+          : await verifyGpg(git, gitDir, sha, trust.keyringDir);
       } catch (error) {
         // Fail closed: anything we did not expect is a rejection, never a pass.
         return { verified: false, reason: "BadSignature", message: `could not verify commit ${sha}: ${errorMessage(error)}` };
@@ -60,17 +65,37 @@ async function verifySsh(git: GitRunner, gitDir: string, sha: string, allowedSig
   try {
     await access(allowedSignersFile, constants.R_OK);
   } catch {
-    return { verified: false, reason: "UnknownKey", message: `the allowed signers file ${allowedSignersFile} cannot be read, so no signer is trusted` };
+    return {
+      verified: false,
+      reason: "UnknownKey",
+      message: `the allowed signers file ${allowedSignersFile} cannot be read, so no signer is trusted`,
+    };
   }
   const result = await git.run(
-    ["-C", gitDir, "-c", "gpg.format=ssh", "-c", "gpg.ssh.program=ssh-keygen", "-c", `gpg.ssh.allowedSignersFile=${allowedSignersFile}`, "verify-commit", sha],
+    [
+      "-C",
+      gitDir,
+      "-c",
+      "gpg.format=ssh",
+      "-c",
+      "gpg.ssh.program=ssh-keygen",
+      "-c",
+      `gpg.ssh.allowedSignersFile=${allowedSignersFile}`,
+      "verify-commit",
+      sha,
+    ],
     { allowFailure: true, timeoutMs: VERIFY_TIMEOUT_MS },
   );
   const output = `${result.stdout}\n${result.stderr}`;
   const good = /Good "git" signature for (.+) with (\S+) key (\S+)/.exec(output);
   if (result.exitCode === 0 && good) return { verified: true, signer: `${good[1]} (${good[2]} ${good[3]})` };
   const message = summarize(output);
-  if (/No principal matched/i.test(output)) return { verified: false, reason: "UnknownKey", message: `commit ${sha} is signed by a key not in the allowed signers file: ${message}` };
+  if (/No principal matched/i.test(output))
+    return {
+      verified: false,
+      reason: "UnknownKey",
+      message: `commit ${sha} is signed by a key not in the allowed signers file: ${message}`,
+    };
   return { verified: false, reason: "BadSignature", message: `commit ${sha} has a signature that does not verify: ${message}` };
 }
 
@@ -79,7 +104,12 @@ async function verifyGpg(git: GitRunner, gitDir: string, sha: string, keyringDir
   const env = { GNUPGHOME: home };
   try {
     const imported = await importKeys(home, keyringDir);
-    if (imported === 0) return { verified: false, reason: "UnknownKey", message: `no public keys could be imported from ${keyringDir}, so no signer is trusted` };
+    if (imported === 0)
+      return {
+        verified: false,
+        reason: "UnknownKey",
+        message: `no public keys could be imported from ${keyringDir}, so no signer is trusted`,
+      };
     const result = await git.run(["-C", gitDir, "-c", "gpg.format=openpgp", "-c", "gpg.program=gpg", "verify-commit", "--raw", sha], {
       allowFailure: true,
       env,
@@ -95,16 +125,25 @@ async function verifyGpg(git: GitRunner, gitDir: string, sha: string, keyringDir
       const fingerprint = validsig.split(" ")[0] ?? "";
       return { verified: true, signer: `${uid.join(" ")} (${fingerprint})` };
     }
-    const message = summarize(output.split("\n").filter((line) => !line.startsWith("[GNUPG:]")).join("\n")) || summarize(output);
+    const message =
+      summarize(
+        output
+          .split("\n")
+          .filter((line) => !line.startsWith("[GNUPG:]"))
+          .join("\n"),
+      ) || summarize(output);
     if (status("NO_PUBKEY") !== undefined || status("ERRSIG") !== undefined) {
       return { verified: false, reason: "UnknownKey", message: `commit ${sha} is signed by a key not in ${keyringDir}: ${message}` };
     }
     for (const keyword of ["EXPKEYSIG", "REVKEYSIG", "EXPSIG"]) {
-      if (status(keyword) !== undefined) return { verified: false, reason: "BadSignature", message: `commit ${sha} is signed by an expired or revoked key: ${message}` };
+      if (status(keyword) !== undefined)
+        return { verified: false, reason: "BadSignature", message: `commit ${sha} is signed by an expired or revoked key: ${message}` };
     }
     return { verified: false, reason: "BadSignature", message: `commit ${sha} has a signature that does not verify: ${message}` };
   } finally {
-    await runCommand("gpgconf", ["--kill", "all"], { env: { ...envWithoutBerth(), ...env }, allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+    await runCommand("gpgconf", ["--kill", "all"], { env: { ...envWithoutBerth(), ...env }, allowFailure: true, timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
     await rm(home, { recursive: true, force: true });
   }
 }
@@ -138,7 +177,13 @@ function gpgStatuses(output: string): Map<string, string> {
 }
 
 function summarize(output: string): string {
-  return output.trim().split("\n").map((line) => line.trim()).filter(Boolean).slice(-4).join("; ");
+  return output
+    .trim()
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-4)
+    .join("; ");
 }
 
 function errorMessage(error: unknown): string {

@@ -23,10 +23,11 @@ function recorder(): { onChange: () => void; times: number[]; next: () => Promis
       times.push(now);
       waiters.shift()?.(now);
     },
-    next: () => new Promise((done, fail) => {
-      waiters.push(done);
-      setTimeout(() => fail(new Error("no callback within 5 s")), 5000).unref();
-    }),
+    next: () =>
+      new Promise((done, fail) => {
+        waiters.push(done);
+        setTimeout(() => fail(new Error("no callback within 5 s")), 5000).unref();
+      }),
   };
 }
 
@@ -171,7 +172,9 @@ describe("watchDesiredState", { timeout: 30_000 }, () => {
     const calls = recorder();
     watcher = watchDesiredState(gitSync.currentPath, calls.onChange, { debounceMs: 100 });
     await watcher.ready;
-    const files = Object.fromEntries(Array.from({ length: 100 }, (_, index) => [`stacks/s${index}/compose.yaml`, `services: {}\n# ${index}\n`]));
+    const files = Object.fromEntries(
+      Array.from({ length: 100 }, (_, index) => [`stacks/s${index}/compose.yaml`, `services: {}\n# ${index}\n`]),
+    );
     const second = await source.commit(files, "a hundred files");
 
     const result = await gitSync.sync();

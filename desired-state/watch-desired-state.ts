@@ -74,9 +74,10 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
     }
     // Remember what the callback saw, so the periodic rescan only fires for changes the watcher missed.
     const seen = target;
-    if (seen) void fingerprintTree(seen).then((value) => {
-      if (target === seen) fingerprint = value;
-    });
+    if (seen)
+      void fingerprintTree(seen).then((value) => {
+        if (target === seen) fingerprint = value;
+      });
   }
 
   async function watchContent(path: string): Promise<FSWatcher> {
@@ -86,7 +87,12 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
       ignored: (candidate: string) => isInsideGitDir(path, candidate),
     });
     watcher.on("all", () => schedule());
-    watcher.on("error", (error) => logger.warn({ path, error: error instanceof Error ? error.message : String(error) }, "desired-state watcher error; relying on the periodic rescan"));
+    watcher.on("error", (error) =>
+      logger.warn(
+        { path, error: error instanceof Error ? error.message : String(error) },
+        "desired-state watcher error; relying on the periodic rescan",
+      ),
+    );
     await new Promise<void>((done) => watcher.once("ready", () => done()));
     return watcher;
   }
@@ -111,7 +117,11 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
     const run = refreshChain.then(refreshNow);
     refreshChain = run.then(
       () => undefined,
-      (error: unknown) => logger.warn({ dir: linkPath, error: error instanceof Error ? error.message : String(error) }, "could not re-resolve the desired-state root"),
+      (error: unknown) =>
+        logger.warn(
+          { dir: linkPath, error: error instanceof Error ? error.message : String(error) },
+          "could not re-resolve the desired-state root",
+        ),
     );
     return run.catch(() => false);
   }
@@ -140,7 +150,12 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
       if (moved) schedule();
     });
   });
-  linkWatcher.on("error", (error) => logger.warn({ path: parent, error: error instanceof Error ? error.message : String(error) }, "desired-state link watcher error; relying on the periodic rescan"));
+  linkWatcher.on("error", (error) =>
+    logger.warn(
+      { path: parent, error: error instanceof Error ? error.message : String(error) },
+      "desired-state link watcher error; relying on the periodic rescan",
+    ),
+  );
 
   const rescanTimer = setInterval(() => void rescan(), rescanMs);
   rescanTimer.unref();

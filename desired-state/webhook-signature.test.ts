@@ -37,7 +37,15 @@ describe("verifyGithubSignature", () => {
   it("rejects malformed headers", () => {
     const good = sign(body, secret);
     const hex = good.slice("sha256=".length);
-    for (const header of [hex, `sha1=${hex}`, `sha256=${hex.slice(0, 63)}`, `sha256=${hex}00`, `sha256=${hex.slice(0, 62)}zz`, "sha256=", `sha256= ${hex}`]) {
+    for (const header of [
+      hex,
+      `sha1=${hex}`,
+      `sha256=${hex.slice(0, 63)}`,
+      `sha256=${hex}00`,
+      `sha256=${hex.slice(0, 62)}zz`,
+      "sha256=",
+      `sha256= ${hex}`,
+    ]) {
       expect(verifyGithubSignature(body, header, secret), header).toBe(false);
     }
   });

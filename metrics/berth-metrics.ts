@@ -67,7 +67,12 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
     : undefined;
   const gpuReader = options.gpu;
   const gpuCache = gpuReader
-    ? createCachedReader<GpuSnapshot | undefined>(() => gpuReader.read(), { ttlMs: options.gpuTtlMs ?? 5000, waitMs, maxStaleMs: 30_000, now })
+    ? createCachedReader<GpuSnapshot | undefined>(() => gpuReader.read(), {
+        ttlMs: options.gpuTtlMs ?? 5000,
+        waitMs,
+        maxStaleMs: 30_000,
+        now,
+      })
     : undefined;
 
   let desired: DesiredView | undefined;
@@ -92,7 +97,8 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
    * What each group of gauges was last filled from. A scrape whose inputs did not change (warm
    * cache, same records, same containers) keeps the values instead of resetting and refilling.
    */
-  let filled: { records: ResourceStatus[]; generation: number; images: string; containers: string; gpu: GpuSnapshot | undefined } | undefined;
+  let filled:
+    { records: ResourceStatus[]; generation: number; images: string; containers: string; gpu: GpuSnapshot | undefined } | undefined;
   let generation = 0;
 
   async function refresh(): Promise<void> {
@@ -127,7 +133,19 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
       ...(desired ? { desired: desired.images } : {}),
       ...(observed ? { presentImageIds: new Set(observed.images.map((i) => i.id)), engineImages: observed.images } : {}),
     });
-    for (const g of [m.imageSize, m.imageShared, m.imageReduction, m.imageBuildDuration, m.imageCacheHit, m.imageSizeBudget, m.imageBuildDurationBudget, m.imageCacheHitBudget, m.imageReductionBudget, m.budgetExceeded]) g.reset();
+    for (const g of [
+      m.imageSize,
+      m.imageShared,
+      m.imageReduction,
+      m.imageBuildDuration,
+      m.imageCacheHit,
+      m.imageSizeBudget,
+      m.imageBuildDurationBudget,
+      m.imageCacheHitBudget,
+      m.imageReductionBudget,
+      m.budgetExceeded,
+    ])
+      g.reset();
     for (const row of rows) {
       const labels = { image: row.image, machine };
       m.imageSize.set(labels, row.sizeBytes);
@@ -138,7 +156,12 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
       for (const b of row.budgets) {
         m.budgetExceeded.set({ image: row.image, budget: b.budget }, b.exceeded ? 1 : 0);
         if (Number.isNaN(b.limit)) continue;
-        const limitGauge = { size: m.imageSizeBudget, build_time: m.imageBuildDurationBudget, cache_hit_ratio: m.imageCacheHitBudget, min_reduction: m.imageReductionBudget }[b.budget];
+        const limitGauge = {
+          size: m.imageSizeBudget,
+          build_time: m.imageBuildDurationBudget,
+          cache_hit_ratio: m.imageCacheHitBudget,
+          min_reduction: m.imageReductionBudget,
+        }[b.budget];
         limitGauge.set(labels, b.limit);
       }
     }
@@ -152,7 +175,11 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
   }
 
   function fillServices(records: ReturnType<typeof store.all>, observed: Observed | undefined): void {
-    const rows = serviceSeries({ records, ...(desired ? { desired: desired.services } : {}), ...(observed ? { containers: observed.containers } : {}) });
+    const rows = serviceSeries({
+      records,
+      ...(desired ? { desired: desired.services } : {}),
+      ...(observed ? { containers: observed.containers } : {}),
+    });
     m.serviceHealth.reset();
     m.serviceReady.reset();
     m.serviceWaiting.reset();

@@ -48,10 +48,13 @@ describe("createCachedReader", () => {
   it("forgets a value older than maxStaleMs while the source keeps failing", async () => {
     let clock = 0;
     let fail = false;
-    const reader = createCachedReader(async () => {
-      if (fail) throw new Error("docker down");
-      return "ok";
-    }, { ttlMs: 10, waitMs: 50, maxStaleMs: 1000, now: () => clock });
+    const reader = createCachedReader(
+      async () => {
+        if (fail) throw new Error("docker down");
+        return "ok";
+      },
+      { ttlMs: 10, waitMs: 50, maxStaleMs: 1000, now: () => clock },
+    );
     await reader.get();
     fail = true;
 

@@ -21,7 +21,12 @@ export function desiredView(state: DesiredState, machine: string): DesiredView {
   return {
     revision: state.revision,
     services: mine.stacks.flatMap((stack) => stack.services.map((s) => ({ stack: stack.name, service: s.name }))),
-    images: new Map(mine.images.map((image) => [image.name, { name: image.name, budgets: image.budgets, ...(image.baseline ? { baseline: image.baseline } : {}) }])),
+    images: new Map(
+      mine.images.map((image) => [
+        image.name,
+        { name: image.name, budgets: image.budgets, ...(image.baseline ? { baseline: image.baseline } : {}) },
+      ]),
+    ),
     ...(profile ? { profile } : {}),
   };
 }

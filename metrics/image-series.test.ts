@@ -8,13 +8,31 @@ const MIB = 1024 * 1024;
 describe("imageSeries", () => {
   it("reports size, shared bytes, reduction vs the previous image, build time and cache hits", () => {
     const records = [
-      imageRecord("gpu-1", "api", { imageId: "sha256:1", sizeBytes: 80 * MIB, sharedBytes: 60 * MIB, previousSizeBytes: 100 * MIB, durationSeconds: 42, cacheHitRatio: 0.75 }),
+      imageRecord("gpu-1", "api", {
+        imageId: "sha256:1",
+        sizeBytes: 80 * MIB,
+        sharedBytes: 60 * MIB,
+        previousSizeBytes: 100 * MIB,
+        durationSeconds: 42,
+        cacheHitRatio: 0.75,
+      }),
       serviceRecord("web", "api", true),
     ];
 
     const rows = imageSeries(records, "gpu-1");
 
-    expect(rows).toEqual([{ image: "api", sizeBytes: 80 * MIB, sharedBytes: 60 * MIB, baseline: { kind: "previous", sizeBytes: 100 * MIB }, reductionRatio: expect.closeTo(0.2, 10), buildDurationSeconds: 42, cacheHitRatio: 0.75, budgets: [] }]);
+    expect(rows).toEqual([
+      {
+        image: "api",
+        sizeBytes: 80 * MIB,
+        sharedBytes: 60 * MIB,
+        baseline: { kind: "previous", sizeBytes: 100 * MIB },
+        reductionRatio: expect.closeTo(0.2, 10),
+        buildDurationSeconds: 42,
+        cacheHitRatio: 0.75,
+        budgets: [],
+      },
+    ]);
   });
 
   it("skips other machines, images gone from the engine, and images left out of the desired state", () => {
@@ -56,7 +74,9 @@ describe("imageSeries", () => {
   });
 
   it("leaves build time and cache hits out for pulled images, and reduction out without a baseline", () => {
-    const records = [imageRecord("m", "pulled", { imageId: "sha256:p", sizeBytes: 5, action: "pull", durationSeconds: 3, cacheHitRatio: 0 })];
+    const records = [
+      imageRecord("m", "pulled", { imageId: "sha256:p", sizeBytes: 5, action: "pull", durationSeconds: 3, cacheHitRatio: 0 }),
+    ];
 
     const [row] = imageSeries(records, "m");
 
@@ -76,7 +96,10 @@ describe("imageSeries", () => {
   });
 
   it("flags minReduction against a declared size, and leaves the reduction out when the baseline image is gone", () => {
-    const records = [imageRecord("m", "small", { imageId: "sha256:s", sizeBytes: 60 * MIB }), imageRecord("m", "lost", { imageId: "sha256:l", sizeBytes: 60 * MIB, previousSizeBytes: 90 * MIB })];
+    const records = [
+      imageRecord("m", "small", { imageId: "sha256:s", sizeBytes: 60 * MIB }),
+      imageRecord("m", "lost", { imageId: "sha256:l", sizeBytes: 60 * MIB, previousSizeBytes: 90 * MIB }),
+    ];
     const desired = new Map([
       ["small", { name: "small", budgets: { minReduction: 0.55 }, baseline: { sizeMiB: 100 } }],
       ["lost", { name: "lost", budgets: { minReduction: 0.55 }, baseline: { image: "gone:1" } }],

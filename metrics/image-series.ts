@@ -45,7 +45,11 @@ function budgetFromReason(reason: string): BudgetName | undefined {
 export function imageSeries(
   records: readonly ResourceStatus[],
   machine: string,
-  options: { desired?: ReadonlyMap<string, DesiredImageView>; presentImageIds?: ReadonlySet<string>; engineImages?: readonly EngineImage[] } = {},
+  options: {
+    desired?: ReadonlyMap<string, DesiredImageView>;
+    presentImageIds?: ReadonlySet<string>;
+    engineImages?: readonly EngineImage[];
+  } = {},
 ): ImageSeries[] {
   const present = options.presentImageIds ? new Set([...options.presentImageIds].map(stripAlgo)) : undefined;
   const out: ImageSeries[] = [];
@@ -62,9 +66,20 @@ export function imageSeries(
     if (desired) {
       const { sizeMiB, buildSeconds, cacheHitRatio, minReduction } = desired.budgets;
       if (sizeMiB !== undefined) budgets.push({ budget: "size", limit: sizeMiB * MIB, exceeded: build.sizeBytes > sizeMiB * MIB });
-      if (buildSeconds !== undefined) budgets.push({ budget: "build_time", limit: buildSeconds, exceeded: build.durationSeconds !== undefined && build.durationSeconds > buildSeconds });
-      if (cacheHitRatio !== undefined) budgets.push({ budget: "cache_hit_ratio", limit: cacheHitRatio, exceeded: build.cacheHitRatio !== undefined && build.cacheHitRatio < cacheHitRatio });
-      if (minReduction !== undefined) budgets.push({ budget: "min_reduction", limit: minReduction, exceeded: reduction !== undefined && reduction < minReduction });
+      if (buildSeconds !== undefined)
+        budgets.push({
+          budget: "build_time",
+          limit: buildSeconds,
+          exceeded: build.durationSeconds !== undefined && build.durationSeconds > buildSeconds,
+        });
+      if (cacheHitRatio !== undefined)
+        budgets.push({
+          budget: "cache_hit_ratio",
+          limit: cacheHitRatio,
+          exceeded: build.cacheHitRatio !== undefined && build.cacheHitRatio < cacheHitRatio,
+        });
+      if (minReduction !== undefined)
+        budgets.push({ budget: "min_reduction", limit: minReduction, exceeded: reduction !== undefined && reduction < minReduction });
     } else {
       const condition = getCondition(record.conditions, "BudgetExceeded");
       const budget = condition?.status === "True" ? budgetFromReason(condition.reason) : undefined;

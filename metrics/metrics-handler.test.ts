@@ -43,7 +43,14 @@ describe("metricsHandler", () => {
 
   it("answers 500 with the reason when a collector throws", async () => {
     const registry = new Registry();
-    new Gauge({ name: "berth_broken", help: "throws", registers: [registry], collect() { throw new Error("boom"); } });
+    new Gauge({
+      name: "berth_broken",
+      help: "throws",
+      registers: [registry],
+      collect() {
+        throw new Error("boom");
+      },
+    });
     const url = await serve(registry);
 
     const response = await fetch(url);

@@ -14,7 +14,9 @@ export function metricsHandler(registry: Registry): (req: IncomingMessage, res: 
         res.end(req.method === "HEAD" ? undefined : text);
       },
       (error: unknown) => {
-        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`metrics collection failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        res
+          .writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+          .end(`metrics collection failed: ${error instanceof Error ? error.message : String(error)}\n`);
       },
     );
   };

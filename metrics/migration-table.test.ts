@@ -19,7 +19,13 @@ const series: ImageSeries[] = [
       { budget: "min_reduction", limit: 0.55, exceeded: false },
     ],
   },
-  { image: "base", sizeBytes: 80 * MIB, baseline: { kind: "sizeMiB", sizeBytes: 100 * MIB }, reductionRatio: 0.2, budgets: [{ budget: "min_reduction", limit: 0.55, exceeded: true }] },
+  {
+    image: "base",
+    sizeBytes: 80 * MIB,
+    baseline: { kind: "sizeMiB", sizeBytes: 100 * MIB },
+    reductionRatio: 0.2,
+    budgets: [{ budget: "min_reduction", limit: 0.55, exceeded: true }],
+  },
   { image: "pulled", sizeBytes: 5 * MIB, baseline: { kind: "previous" }, budgets: [] },
 ];
 
@@ -51,13 +57,17 @@ describe("migration table", () => {
     const text = renderMigrationTable(migrationTable(series, "gpu-1", "abc1234"));
 
     expect(text).toContain("# Migration report: gpu-1 @ abc1234");
-    expect(text).toContain("| svc-api | 120.0 MiB | 400.0 MiB (legacy/api:2023) | 70.0 % | 80.0 MiB | 12.3 s | 75.0 % | met (sizeMiB, minReduction) |");
+    expect(text).toContain(
+      "| svc-api | 120.0 MiB | 400.0 MiB (legacy/api:2023) | 70.0 % | 80.0 MiB | 12.3 s | 75.0 % | met (sizeMiB, minReduction) |",
+    );
     expect(text).toContain("| base | 80.0 MiB | 100.0 MiB (declared) | 20.0 % | – | – | – | missed: minReduction 0.55 |");
     expect(text).toContain("| pulled | 5.0 MiB | – | – | – | – | – | – |");
   });
 
   it("says so when a baseline image is not in the engine, and when nothing is recorded", () => {
-    const lost = renderMigrationTable(migrationTable([{ image: "x", sizeBytes: MIB, baseline: { kind: "image", ref: "gone:1" }, budgets: [] }], "m"));
+    const lost = renderMigrationTable(
+      migrationTable([{ image: "x", sizeBytes: MIB, baseline: { kind: "image", ref: "gone:1" }, budgets: [] }], "m"),
+    );
     expect(lost).toContain("| x | 1.0 MiB | not in the engine (gone:1) | – |");
     expect(renderMigrationTable(migrationTable([], "m"))).toContain("No built or pulled image of this machine is recorded");
   });

@@ -20,14 +20,23 @@ export type MigrationRow = {
 export type MigrationTable = { machine: string; revision?: string; images: MigrationRow[] };
 
 /** The budget's name in image.yaml / x-berth. */
-const FIELD: Record<BudgetName, string> = { size: "sizeMiB", build_time: "buildSeconds", cache_hit_ratio: "cacheHitRatio", min_reduction: "minReduction" };
+const FIELD: Record<BudgetName, string> = {
+  size: "sizeMiB",
+  build_time: "buildSeconds",
+  cache_hit_ratio: "cacheHitRatio",
+  min_reduction: "minReduction",
+};
 const MIB = 1024 * 1024;
 
 export function migrationTable(series: readonly ImageSeries[], machine: string, revision?: string): MigrationTable {
   const images = [...series]
     .sort((a, b) => a.image.localeCompare(b.image))
     .map((row): MigrationRow => {
-      const budgets = row.budgets.map((b) => ({ budget: FIELD[b.budget], limit: b.budget === "size" ? b.limit / MIB : b.limit, met: !b.exceeded }));
+      const budgets = row.budgets.map((b) => ({
+        budget: FIELD[b.budget],
+        limit: b.budget === "size" ? b.limit / MIB : b.limit,
+        met: !b.exceeded,
+      }));
       return {
         image: row.image,
         sizeBytes: row.sizeBytes,

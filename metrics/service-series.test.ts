@@ -5,7 +5,17 @@ import { serviceRecord, waitingCondition } from "./fixtures/status-records.ts";
 import { serviceHealth, serviceSeries } from "./service-series.ts";
 
 function container(stack: string, service: string, state: string, health: ContainerHealth): ObservedContainer {
-  return { id: `${stack}-${service}-${state}-${health}`, name: "n", image: "i", imageId: "sha256:i", labels: { "io.berth.stack": stack, "io.berth.service": service }, state, health, created: 0, status: "" };
+  return {
+    id: `${stack}-${service}-${state}-${health}`,
+    name: "n",
+    image: "i",
+    imageId: "sha256:i",
+    labels: { "io.berth.stack": stack, "io.berth.service": service },
+    state,
+    health,
+    created: 0,
+    status: "",
+  };
 }
 
 describe("serviceHealth", () => {
@@ -22,8 +32,14 @@ describe("serviceHealth", () => {
 describe("serviceSeries", () => {
   it("reports desired services, missing ones included, with readiness and waiting reason", () => {
     const rows = serviceSeries({
-      desired: [{ stack: "web", service: "api" }, { stack: "ml", service: "llm" }],
-      records: [serviceRecord("web", "api", true), serviceRecord("ml", "llm", false, [waitingCondition("InsufficientVRAM", "needs 70000 MiB")])],
+      desired: [
+        { stack: "web", service: "api" },
+        { stack: "ml", service: "llm" },
+      ],
+      records: [
+        serviceRecord("web", "api", true),
+        serviceRecord("ml", "llm", false, [waitingCondition("InsufficientVRAM", "needs 70000 MiB")]),
+      ],
       containers: [container("web", "api", "running", "healthy")],
     });
 

@@ -54,10 +54,12 @@ export function serviceSeries(input: {
     if (match?.[1] && match[2]) recordByService.set(serviceKey(match[1], match[2]), record);
   }
   const names = new Map<string, { stack: string; service: string }>();
-  const base = input.desired ?? [...recordByService.keys()].map((key) => {
-    const [stack = "", service = ""] = key.split("\0");
-    return { stack, service };
-  });
+  const base =
+    input.desired ??
+    [...recordByService.keys()].map((key) => {
+      const [stack = "", service = ""] = key.split("\0");
+      return { stack, service };
+    });
   for (const s of base) names.set(serviceKey(s.stack, s.service), s);
   for (const [key, containers] of byService) {
     const first = containers[0];

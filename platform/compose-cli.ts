@@ -14,11 +14,23 @@ export type ComposeCli = {
 };
 
 export function composeArgs(project: ComposeProject, args: readonly string[]): string[] {
-  return ["compose", "--ansi", "never", "-p", project.name, "--project-directory", project.directory, ...project.files.flatMap((f) => ["-f", f]), ...args];
+  return [
+    "compose",
+    "--ansi",
+    "never",
+    "-p",
+    project.name,
+    "--project-directory",
+    project.directory,
+    ...project.files.flatMap((f) => ["-f", f]),
+    ...args,
+  ];
 }
 
 /** `env` is the whole environment of every compose process: the engine selection's `childEnv`. */
-export function createComposeCli(options: { docker?: string; defaultTimeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): ComposeCli {
+export function createComposeCli(
+  options: { docker?: string; defaultTimeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
+): ComposeCli {
   const docker = options.docker ?? "docker";
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 300_000;
   const env = options.env ?? processEngineSelection().childEnv;
@@ -27,7 +39,11 @@ export function createComposeCli(options: { docker?: string; defaultTimeoutMs?: 
       return runCommand(docker, composeArgs(project, args), { timeoutMs: defaultTimeoutMs, ...runOptions, env });
     },
     async config(project, runOptions = {}) {
-      const result = await runCommand(docker, composeArgs(project, ["config", "--format", "json"]), { timeoutMs: 30_000, ...runOptions, env });
+      const result = await runCommand(docker, composeArgs(project, ["config", "--format", "json"]), {
+        timeoutMs: 30_000,
+        ...runOptions,
+        env,
+      });
       return JSON.parse(result.stdout) as Record<string, unknown>;
     },
   };

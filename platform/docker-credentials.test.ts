@@ -49,7 +49,9 @@ describe("docker credentials (the docker CLI's config.json, credsStore and credH
   });
 
   it("reads `auths` entries, whether keyed by host or by URL", async () => {
-    const configDir = await config({ auths: { "127.0.0.1:5000": { auth: basic("ci", "p:ss") }, "https://ghcr.io": { auth: basic("me", "ghp") } } });
+    const configDir = await config({
+      auths: { "127.0.0.1:5000": { auth: basic("ci", "p:ss") }, "https://ghcr.io": { auth: basic("me", "ghp") } },
+    });
     const creds = createDockerCredentials({ configDir, env });
 
     expect(await creds.forHost("127.0.0.1:5000")).toEqual({ kind: "basic", username: "ci", password: "p:ss" });
@@ -67,14 +69,20 @@ describe("docker credentials (the docker CLI's config.json, credsStore and credH
     expect(dockerConfigDir({ DOCKER_CONFIG: "/etc/berth/docker", HOME: "/root" })).toBe("/etc/berth/docker");
     expect(dockerConfigDir({ HOME: "/home/ops" })).toBe("/home/ops/.docker");
     const configDir = await config({ auths: { "reg.example": { auth: basic("a", "b") } } });
-    expect(await createDockerCredentials({ env: { ...env, DOCKER_CONFIG: configDir } }).forHost("reg.example")).toMatchObject({ username: "a" });
+    expect(await createDockerCredentials({ env: { ...env, DOCKER_CONFIG: configDir } }).forHost("reg.example")).toMatchObject({
+      username: "a",
+    });
     expect(await createDockerCredentials({ env: { ...env, DOCKER_CONFIG: join(dir, "nowhere") } }).forHost("reg.example")).toBeUndefined();
   });
 
   it("asks the credHelpers helper for its host (server on stdin, only `get` as argument) before credsStore and auths", async () => {
     const log = await helper("berthtest-one", "reg.example", { ServerURL: "reg.example", Username: "robot", Secret: "from-helper" });
     await helper("berthtest-store", "other.example", { Username: "store-user", Secret: "from-store" });
-    const configDir = await config({ auths: { "reg.example": { auth: basic("file", "from-file") } }, credsStore: "berthtest-store", credHelpers: { "reg.example": "berthtest-one" } });
+    const configDir = await config({
+      auths: { "reg.example": { auth: basic("file", "from-file") } },
+      credsStore: "berthtest-store",
+      credHelpers: { "reg.example": "berthtest-one" },
+    });
     const creds = createDockerCredentials({ configDir, env });
 
     expect(await creds.forHost("reg.example")).toEqual({ kind: "basic", username: "robot", password: "from-helper" });
@@ -87,20 +95,29 @@ describe("docker credentials (the docker CLI's config.json, credsStore and credH
   it("reads the `<token>` user name of a helper's answer as an identity token", async () => {
     await helper("berthtest-token", "reg.example", { Username: "<token>", Secret: "refresh-token" });
     const configDir = await config({ credsStore: "berthtest-token" });
-    expect(await createDockerCredentials({ configDir, env }).forHost("reg.example")).toEqual({ kind: "identityToken", token: "refresh-token" });
+    expect(await createDockerCredentials({ configDir, env }).forHost("reg.example")).toEqual({
+      kind: "identityToken",
+      token: "refresh-token",
+    });
   });
 
   it("names the file when config.json is not JSON, and the helper when it is missing or fails, without its output", async () => {
     const broken = await config("{ not json");
-    await expect(createDockerCredentials({ configDir: broken, env }).forHost("reg.example")).rejects.toThrow(`${join(broken, "config.json")}: is not valid JSON`);
+    await expect(createDockerCredentials({ configDir: broken, env }).forHost("reg.example")).rejects.toThrow(
+      `${join(broken, "config.json")}: is not valid JSON`,
+    );
     const wrongType = await config({ auths: { "reg.example": { auth: 42 } } });
     await expect(createDockerCredentials({ configDir: wrongType, env }).forHost("reg.example")).rejects.toThrow(/config\.json: .*auths/s);
     const missing = await config({ credsStore: "berthtest-absent" });
-    await expect(createDockerCredentials({ configDir: missing, env }).forHost("reg.example")).rejects.toThrow("docker-credential-berthtest-absent could not run");
+    await expect(createDockerCredentials({ configDir: missing, env }).forHost("reg.example")).rejects.toThrow(
+      "docker-credential-berthtest-absent could not run",
+    );
     await writeFile(join(binDir, "docker-credential-berthtest-garbage"), "#!/bin/sh\necho 'secret-ish garbage'\n");
     await chmod(join(binDir, "docker-credential-berthtest-garbage"), 0o755);
     const garbage = await config({ credsStore: "berthtest-garbage" });
-    const error = await createDockerCredentials({ configDir: garbage, env }).forHost("reg.example").catch((e: unknown) => e as Error);
+    const error = await createDockerCredentials({ configDir: garbage, env })
+      .forHost("reg.example")
+      .catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain("not JSON");
     expect((error as Error).message).not.toContain("secret-ish");

@@ -7,9 +7,7 @@ import { z } from "zod";
 import { runCommand } from "./run-command.ts";
 
 /** A user name and password, or (`identityToken`) an OAuth refresh token from `docker login`. */
-export type RegistryCredentials =
-  | { kind: "basic"; username: string; password: string }
-  | { kind: "identityToken"; token: string };
+export type RegistryCredentials = { kind: "basic"; username: string; password: string } | { kind: "identityToken"; token: string };
 
 export type DockerCredentials = {
   /** Credentials for a registry host (`ghcr.io`, `127.0.0.1:5000`); undefined when the host has none (anonymous). */

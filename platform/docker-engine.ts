@@ -34,7 +34,18 @@ export type DockerEngine = {
   listImages(): Promise<ObservedImage[]>;
   inspectContainer(id: string): Promise<ContainerDetails | undefined>;
   /** `user` is the image config's User ("" when unset: root). */
-  inspectImage(ref: string): Promise<{ id: string; sizeBytes: number; labels: Record<string, string>; layers: string[]; repoTags: string[]; created: string; user?: string } | undefined>;
+  inspectImage(ref: string): Promise<
+    | {
+        id: string;
+        sizeBytes: number;
+        labels: Record<string, string>;
+        layers: string[];
+        repoTags: string[];
+        created: string;
+        user?: string;
+      }
+    | undefined
+  >;
   tagImage(source: string, target: string): Promise<void>;
   /** Removes an image without force; "conflict" when in use, "missing" when gone. */
   removeImage(ref: string): Promise<"removed" | "conflict" | "missing">;
@@ -42,7 +53,13 @@ export type DockerEngine = {
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string }>;
   /** Streams engine events until the signal aborts or the stream ends; `filters` are applied by the engine. */
-  events(options: { since?: number; filters?: Record<string, string[]>; signal: AbortSignal; onEvent: (event: EngineEvent) => void; onConnected?: () => void }): Promise<void>;
+  events(options: {
+    since?: number;
+    filters?: Record<string, string[]>;
+    signal: AbortSignal;
+    onEvent: (event: EngineEvent) => void;
+    onConnected?: () => void;
+  }): Promise<void>;
 };
 
 const containerListSchema = z.array(
@@ -84,7 +101,11 @@ const containerInspectSchema = z.looseObject({
     StartedAt: z.string().default(""),
     Pid: z.number().default(0),
     Health: z
-      .looseObject({ Status: z.string().default(""), FailingStreak: z.number().default(0), Log: z.array(z.looseObject({ Output: z.string().default("") })).nullish() })
+      .looseObject({
+        Status: z.string().default(""),
+        FailingStreak: z.number().default(0),
+        Log: z.array(z.looseObject({ Output: z.string().default("") })).nullish(),
+      })
       .nullish(),
   }),
 });
@@ -112,15 +133,41 @@ const CALL_TIMEOUT_MS = 60_000;
 
 /** dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes in. */
 export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptions {
-  const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined, username: undefined, timeout: undefined, version: undefined };
+  const none = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    username: undefined,
+    timeout: undefined,
+    version: undefined,
+  };
   const address = selection.address;
   if (address.kind === "unix") return { ...none, socketPath: address.socketPath };
   if (address.kind === "ssh") {
-    return { ...none, protocol: "ssh", host: address.host, port: address.port ?? 22, username: address.username, ...(selection.childEnv["SSH_AUTH_SOCK"] ? { sshOptions: { agent: selection.childEnv["SSH_AUTH_SOCK"] } } : {}) };
+    return {
+      ...none,
+      protocol: "ssh",
+      host: address.host,
+      port: address.port ?? 22,
+      username: address.username,
+      ...(selection.childEnv["SSH_AUTH_SOCK"] ? { sshOptions: { agent: selection.childEnv["SSH_AUTH_SOCK"] } } : {}),
+    };
   }
   if (!selection.tls) return { ...none, protocol: "http", host: address.host, port: address.port };
   const read = (file: string) => readFileSync(join(selection.tls?.certPath ?? "", file));
-  return { ...none, protocol: "https", host: address.host, port: address.port, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+  return {
+    ...none,
+    protocol: "https",
+    host: address.host,
+    port: address.port,
+    ca: read("ca.pem"),
+    cert: read("cert.pem"),
+    key: read("key.pem"),
+  };
 }
 
 /**
@@ -132,19 +179,28 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
   const docker = new Docker(dockerodeOptions(selection));
 
   /** One API call with a deadline and the caller's signal; an abort by deadline says what did not answer. */
-  async function call<T>(what: string, work: (abortSignal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal | undefined; timeoutMs?: number } = {}): Promise<T> {
+  async function call<T>(
+    what: string,
+    work: (abortSignal: AbortSignal) => Promise<T>,
+    options: { signal?: AbortSignal | undefined; timeoutMs?: number } = {},
+  ): Promise<T> {
     const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
       return await work(options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
     } catch (error) {
-      if (deadline.aborted && !options.signal?.aborted) throw new Error(`${what}: no answer from the engine at ${selection.endpoint} in ${timeoutMs} ms`, { cause: error });
+      if (deadline.aborted && !options.signal?.aborted)
+        throw new Error(`${what}: no answer from the engine at ${selection.endpoint} in ${timeoutMs} ms`, { cause: error });
       throw error;
     }
   }
 
   async function listContainers(filters?: Record<string, string[]>, signal?: AbortSignal): Promise<ObservedContainer[]> {
-    const raw = await call("GET /containers/json", (abortSignal) => docker.listContainers({ all: true, ...(filters ? { filters: JSON.stringify(filters) } : {}), abortSignal }), { signal });
+    const raw = await call(
+      "GET /containers/json",
+      (abortSignal) => docker.listContainers({ all: true, ...(filters ? { filters: JSON.stringify(filters) } : {}), abortSignal }),
+      { signal },
+    );
     return containerListSchema.parse(raw).map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? "").replace(/^\//, ""),
@@ -189,7 +245,9 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
     listImages: () => listImages(),
     inspectContainer: (id) =>
       orMissing(async () => {
-        const c = containerInspectSchema.parse(await call(`GET /containers/${id}/json`, (abortSignal) => docker.getContainer(id).inspect({ abortSignal })));
+        const c = containerInspectSchema.parse(
+          await call(`GET /containers/${id}/json`, (abortSignal) => docker.getContainer(id).inspect({ abortSignal })),
+        );
         const health = c.State.Health;
         const last = health?.Log?.[health.Log.length - 1];
         return {
@@ -206,14 +264,33 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
           startedAt: c.State.StartedAt,
           restartCount: c.RestartCount,
           pid: c.State.Pid,
-          ...(health ? { health: { status: health.Status, failingStreak: health.FailingStreak, ...(last ? { lastOutput: last.Output.trim() } : {}) } } : {}),
+          ...(health
+            ? {
+                health: { status: health.Status, failingStreak: health.FailingStreak, ...(last ? { lastOutput: last.Output.trim() } : {}) },
+              }
+            : {}),
         };
       }),
     inspectImage: (ref) =>
       orMissing(async () => {
-        const raw = await call(`GET /images/${ref}/json`, (abortSignal) => dial(docker, { path: `/images/${ref}/json`, method: "GET", abortSignal, statusCodes: { 200: true, 404: "no such image", 500: "server error" } }));
+        const raw = await call(`GET /images/${ref}/json`, (abortSignal) =>
+          dial(docker, {
+            path: `/images/${ref}/json`,
+            method: "GET",
+            abortSignal,
+            statusCodes: { 200: true, 404: "no such image", 500: "server error" },
+          }),
+        );
         const i = imageInspectSchema.parse(raw);
-        return { id: i.Id, sizeBytes: i.Size, labels: i.Config?.Labels ?? {}, layers: i.RootFS?.Layers ?? [], repoTags: i.RepoTags ?? [], created: i.Created, user: i.Config?.User ?? "" };
+        return {
+          id: i.Id,
+          sizeBytes: i.Size,
+          labels: i.Config?.Labels ?? {},
+          layers: i.RootFS?.Layers ?? [],
+          repoTags: i.RepoTags ?? [],
+          created: i.Created,
+          user: i.Config?.User ?? "",
+        };
       }),
     async tagImage(source, target) {
       const { repo, tag } = splitRef(target);
@@ -231,24 +308,40 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
       }
     },
     async removeContainer(id, opts) {
-      await orMissing(() => call(`DELETE /containers/${id}`, (abortSignal) => docker.getContainer(id).remove({ force: opts?.force ?? false, v: false, abortSignal })));
+      await orMissing(() =>
+        call(`DELETE /containers/${id}`, (abortSignal) =>
+          docker.getContainer(id).remove({ force: opts?.force ?? false, v: false, abortSignal }),
+        ),
+      );
     },
     async stopContainer(id, timeoutSeconds = 10) {
       try {
-        await call(`POST /containers/${id}/stop`, (abortSignal) => docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }), { timeoutMs: (timeoutSeconds + 30) * 1000 });
+        await call(`POST /containers/${id}/stop`, (abortSignal) => docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }), {
+          timeoutMs: (timeoutSeconds + 30) * 1000,
+        });
       } catch (error) {
         const code = statusCode(error);
         if (code !== 304 && code !== 404) throw error;
       }
     },
     async engineInfo() {
-      const info = infoSchema.parse(await call("GET /info", (abortSignal) => dial(docker, { path: "/info", method: "GET", abortSignal, statusCodes: { 200: true, 500: "server error" } })));
-      const containerd = (info.DriverStatus ?? []).some(([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"));
+      const info = infoSchema.parse(
+        await call("GET /info", (abortSignal) =>
+          dial(docker, { path: "/info", method: "GET", abortSignal, statusCodes: { 200: true, 500: "server error" } }),
+        ),
+      );
+      const containerd = (info.DriverStatus ?? []).some(
+        ([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"),
+      );
       return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
     },
     async events({ since, filters, signal, onEvent, onConnected }) {
       // No deadline: the stream lives until the signal aborts or the engine ends it (the caller reconnects with since=).
-      const stream = await docker.getEvents({ ...(since !== undefined ? { since } : {}), ...(filters ? { filters: JSON.stringify(filters) } : {}), abortSignal: signal });
+      const stream = await docker.getEvents({
+        ...(since !== undefined ? { since } : {}),
+        ...(filters ? { filters: JSON.stringify(filters) } : {}),
+        abortSignal: signal,
+      });
       onConnected?.();
       await readLines(stream, signal, (line) => {
         let raw: unknown;
@@ -267,7 +360,10 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
 }
 
 /** docker-modem's `dial` as a promise, for the calls whose dockerode method takes no abort signal (image inspect, info). */
-function dial(docker: Docker, options: { path: string; method: string; abortSignal: AbortSignal; statusCodes: Record<number, true | string> }): Promise<unknown> {
+function dial(
+  docker: Docker,
+  options: { path: string; method: string; abortSignal: AbortSignal; statusCodes: Record<number, true | string> },
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     docker.modem.dial(options, (error, data) => (error ? reject(error) : resolve(data)));
   });
@@ -299,5 +395,7 @@ export function splitRef(ref: string): { repo: string; tag: string } {
 }
 
 function statusCode(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "statusCode" in error && typeof error.statusCode === "number" ? error.statusCode : undefined;
+  return typeof error === "object" && error !== null && "statusCode" in error && typeof error.statusCode === "number"
+    ? error.statusCode
+    : undefined;
 }

@@ -20,7 +20,10 @@ afterEach(async () => rm(home, { recursive: true, force: true }));
 async function context(name: string, host: string, tls?: { skip?: boolean }): Promise<void> {
   const id = createHash("sha256").update(name).digest("hex");
   await mkdir(join(config, "contexts", "meta", id), { recursive: true });
-  await writeFile(join(config, "contexts", "meta", id, "meta.json"), JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: tls?.skip ?? false } } }));
+  await writeFile(
+    join(config, "contexts", "meta", id, "meta.json"),
+    JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: tls?.skip ?? false } } }),
+  );
   if (tls) {
     await mkdir(join(config, "contexts", "tls", id, "docker"), { recursive: true });
     for (const file of ["ca.pem", "cert.pem", "key.pem"]) await writeFile(join(config, "contexts", "tls", id, "docker", file), "pem");
@@ -30,16 +33,31 @@ async function context(name: string, host: string, tls?: { skip?: boolean }): Pr
 describe("engine selection", () => {
   it("uses the default socket when nothing names an engine, and gives children only PATH, HOME and DOCKER_HOST", () => {
     const selection = selectEngine({ HOME: home, PATH: "/bin", BERTH_REPO_TOKEN: "secret", COMPOSE_PROJECT_NAME: "x" });
-    expect(selection).toMatchObject({ endpoint: DEFAULT_ENDPOINT, source: "default", address: { kind: "unix", socketPath: "/var/run/docker.sock" } });
+    expect(selection).toMatchObject({
+      endpoint: DEFAULT_ENDPOINT,
+      source: "default",
+      address: { kind: "unix", socketPath: "/var/run/docker.sock" },
+    });
     expect(selection.childEnv).toEqual({ PATH: "/bin", HOME: home, DOCKER_HOST: DEFAULT_ENDPOINT });
   });
 
   it("follows DOCKER_HOST before any context, and passes DOCKER_CONFIG on for registry credentials", async () => {
     await context("other", "unix:///run/other.sock");
     await writeFile(join(config, "config.json"), JSON.stringify({ currentContext: "other" }));
-    const selection = selectEngine({ HOME: home, PATH: "/bin", DOCKER_HOST: "unix:///run/user/1000/docker.sock", DOCKER_CONTEXT: "other", DOCKER_CONFIG: config });
+    const selection = selectEngine({
+      HOME: home,
+      PATH: "/bin",
+      DOCKER_HOST: "unix:///run/user/1000/docker.sock",
+      DOCKER_CONTEXT: "other",
+      DOCKER_CONFIG: config,
+    });
     expect(selection).toMatchObject({ source: "DOCKER_HOST", address: { kind: "unix", socketPath: "/run/user/1000/docker.sock" } });
-    expect(selection.childEnv).toEqual({ PATH: "/bin", HOME: home, DOCKER_HOST: "unix:///run/user/1000/docker.sock", DOCKER_CONFIG: config });
+    expect(selection.childEnv).toEqual({
+      PATH: "/bin",
+      HOME: home,
+      DOCKER_HOST: "unix:///run/user/1000/docker.sock",
+      DOCKER_CONFIG: config,
+    });
   });
 
   it("reads the current context from the docker config and its endpoint from the context store", async () => {
@@ -64,7 +82,13 @@ describe("engine selection", () => {
     const fromEnv = selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: certs });
     expect(fromEnv).toMatchObject({ address: { kind: "tcp", host: "127.0.0.1", port: 2376 }, tls: { certPath: certs } });
     expect(fromEnv.childEnv).toMatchObject({ DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: certs });
-    expect(dockerodeOptions(fromEnv)).toMatchObject({ protocol: "https", host: "127.0.0.1", port: 2376, ca: Buffer.from("ca.pem body"), socketPath: undefined });
+    expect(dockerodeOptions(fromEnv)).toMatchObject({
+      protocol: "https",
+      host: "127.0.0.1",
+      port: 2376,
+      ca: Buffer.from("ca.pem body"),
+      socketPath: undefined,
+    });
 
     await context("remote", "tcp://10.0.0.5:2376", {});
     const fromContext = selectEngine({ HOME: home, DOCKER_CONTEXT: "remote" });
@@ -81,9 +105,15 @@ describe("engine selection", () => {
 
   it("refuses what it cannot use with the variable or context at fault", async () => {
     expect(() => selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1" })).toThrow(/DOCKER_HOST: "tcp:\/\/127.0.0.1" names no port/);
-    expect(() => selectEngine({ HOME: home, DOCKER_HOST: "npipe:////./pipe/docker_engine" })).toThrow(/DOCKER_HOST: .* is not an engine address berth can use/);
-    expect(() => selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: join(home, "none") })).toThrow(/ca\.pem is missing/);
-    expect(() => selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1:2376", DOCKER_TLS: "1" })).toThrow(/DOCKER_TLS without DOCKER_TLS_VERIFY/);
+    expect(() => selectEngine({ HOME: home, DOCKER_HOST: "npipe:////./pipe/docker_engine" })).toThrow(
+      /DOCKER_HOST: .* is not an engine address berth can use/,
+    );
+    expect(() =>
+      selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: join(home, "none") }),
+    ).toThrow(/ca\.pem is missing/);
+    expect(() => selectEngine({ HOME: home, DOCKER_HOST: "tcp://127.0.0.1:2376", DOCKER_TLS: "1" })).toThrow(
+      /DOCKER_TLS without DOCKER_TLS_VERIFY/,
+    );
     expect(() => selectEngine({ HOME: home, DOCKER_CONTEXT: "nope" })).toThrow(/docker context "nope" \(DOCKER_CONTEXT\) not found/);
     await context("insecure", "tcp://10.0.0.5:2376", { skip: true });
     expect(() => selectEngine({ HOME: home, DOCKER_CONTEXT: "insecure" })).toThrow(/skips TLS verification/);

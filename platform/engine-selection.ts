@@ -49,7 +49,11 @@ export function selectEngine(env: Env = process.env): EngineSelection {
   }
   const context = env["DOCKER_CONTEXT"]?.trim() || currentContext(configDir);
   if (context && context !== "default") {
-    const fromContext = readContext(configDir, context, env["DOCKER_CONTEXT"] ? "DOCKER_CONTEXT" : `currentContext in ${join(configDir, "config.json")}`);
+    const fromContext = readContext(
+      configDir,
+      context,
+      env["DOCKER_CONTEXT"] ? "DOCKER_CONTEXT" : `currentContext in ${join(configDir, "config.json")}`,
+    );
     return build(env, home, { ...fromContext, source: "context", context, what: `docker context "${context}"` });
   }
   return build(env, home, { endpoint: DEFAULT_ENDPOINT, source: "default", what: "the default socket" });
@@ -65,18 +69,35 @@ export function processEngineSelection(): EngineSelection {
 
 /** How logs and `berth status` name the engine: the endpoint and what chose it. */
 export function describeEngine(selection: EngineSelection): string {
-  const via = selection.source === "context" ? `docker context ${selection.context ?? ""}` : selection.source === "DOCKER_HOST" ? "DOCKER_HOST" : "default";
+  const via =
+    selection.source === "context"
+      ? `docker context ${selection.context ?? ""}`
+      : selection.source === "DOCKER_HOST"
+        ? "DOCKER_HOST"
+        : "default";
   return `${selection.endpoint} (${via}${selection.tls ? ", TLS" : ""})`;
 }
 
-function build(env: Env, home: string, input: { endpoint: string; source: EngineSelection["source"]; context?: string; what: string; tls?: { certPath: string } }): EngineSelection {
+function build(
+  env: Env,
+  home: string,
+  input: { endpoint: string; source: EngineSelection["source"]; context?: string; what: string; tls?: { certPath: string } },
+): EngineSelection {
   const address = parseEndpoint(input.endpoint, input.what);
-  if (input.tls && address.kind !== "tcp") throw new EngineSelectionError(`${input.what}: TLS is only for tcp:// engines, not ${input.endpoint}`);
+  if (input.tls && address.kind !== "tcp")
+    throw new EngineSelectionError(`${input.what}: TLS is only for tcp:// engines, not ${input.endpoint}`);
   const childEnv: Record<string, string> = { PATH: env["PATH"] || "/usr/local/bin:/usr/bin:/bin", HOME: home, DOCKER_HOST: input.endpoint };
   if (env["DOCKER_CONFIG"]) childEnv["DOCKER_CONFIG"] = env["DOCKER_CONFIG"];
   if (input.tls) Object.assign(childEnv, { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: input.tls.certPath });
   if (address.kind === "ssh" && env["SSH_AUTH_SOCK"]) childEnv["SSH_AUTH_SOCK"] = env["SSH_AUTH_SOCK"];
-  return { endpoint: input.endpoint, address, source: input.source, ...(input.context ? { context: input.context } : {}), ...(input.tls ? { tls: input.tls } : {}), childEnv };
+  return {
+    endpoint: input.endpoint,
+    address,
+    source: input.source,
+    ...(input.context ? { context: input.context } : {}),
+    ...(input.tls ? { tls: input.tls } : {}),
+    childEnv,
+  };
 }
 
 /** unix:///path, tcp://host:port, ssh://[user@]host[:port]; anything else is refused with the variable's name. */
@@ -84,7 +105,8 @@ export function parseEndpoint(endpoint: string, what: string): EngineEndpoint {
   const scheme = /^([a-z]+):\/\//.exec(endpoint)?.[1];
   if (scheme === "unix") {
     const socketPath = endpoint.slice("unix://".length);
-    if (!socketPath.startsWith("/")) throw new EngineSelectionError(`${what}: "${endpoint}" needs an absolute socket path (unix:///run/docker.sock)`);
+    if (!socketPath.startsWith("/"))
+      throw new EngineSelectionError(`${what}: "${endpoint}" needs an absolute socket path (unix:///run/docker.sock)`);
     return { kind: "unix", socketPath };
   }
   if (scheme === "tcp" || scheme === "ssh") {
@@ -100,9 +122,16 @@ export function parseEndpoint(endpoint: string, what: string): EngineEndpoint {
       if (!url.port) throw new EngineSelectionError(`${what}: "${endpoint}" names no port (tcp://HOST:2376)`);
       return { kind: "tcp", host, port: Number(url.port) };
     }
-    return { kind: "ssh", host, ...(url.port ? { port: Number(url.port) } : {}), ...(url.username ? { username: decodeURIComponent(url.username) } : {}) };
+    return {
+      kind: "ssh",
+      host,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    };
   }
-  throw new EngineSelectionError(`${what}: "${endpoint}" is not an engine address berth can use (unix:///…, tcp://HOST:PORT or ssh://USER@HOST)`);
+  throw new EngineSelectionError(
+    `${what}: "${endpoint}" is not an engine address berth can use (unix:///…, tcp://HOST:PORT or ssh://USER@HOST)`,
+  );
 }
 
 function tlsFromEnv(env: Env, configDir: string): { certPath: string } | undefined {
@@ -110,11 +139,17 @@ function tlsFromEnv(env: Env, configDir: string): { certPath: string } | undefin
   if (env["DOCKER_TLS_VERIFY"]) {
     const certPath = env["DOCKER_CERT_PATH"] || configDir;
     for (const file of ["ca.pem", "cert.pem", "key.pem"]) {
-      if (!existsSync(join(certPath, file))) throw new EngineSelectionError(`DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is missing (DOCKER_CERT_PATH names the directory with ca.pem, cert.pem and key.pem)`);
+      if (!existsSync(join(certPath, file)))
+        throw new EngineSelectionError(
+          `DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is missing (DOCKER_CERT_PATH names the directory with ca.pem, cert.pem and key.pem)`,
+        );
     }
     return { certPath };
   }
-  if (env["DOCKER_TLS"]) throw new EngineSelectionError("DOCKER_TLS without DOCKER_TLS_VERIFY: berth talks to a TLS engine only with the server's certificate verified (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)");
+  if (env["DOCKER_TLS"])
+    throw new EngineSelectionError(
+      "DOCKER_TLS without DOCKER_TLS_VERIFY: berth talks to a TLS engine only with the server's certificate verified (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)",
+    );
   return undefined;
 }
 
@@ -145,15 +180,24 @@ function readContext(configDir: string, name: string, what: string): { endpoint:
     meta = JSON.parse(readFileSync(metaFile, "utf8"));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw new EngineSelectionError(`docker context "${name}" (${what}) ${missing ? `not found: no ${metaFile}` : `is unreadable: ${metaFile}`}`);
+    throw new EngineSelectionError(
+      `docker context "${name}" (${what}) ${missing ? `not found: no ${metaFile}` : `is unreadable: ${metaFile}`}`,
+    );
   }
   const docker = (meta as { Endpoints?: { docker?: { Host?: unknown; SkipTLSVerify?: unknown } } }).Endpoints?.docker;
-  if (typeof docker?.Host !== "string" || !docker.Host) throw new EngineSelectionError(`docker context "${name}": ${metaFile} has no docker endpoint (Endpoints.docker.Host)`);
+  if (typeof docker?.Host !== "string" || !docker.Host)
+    throw new EngineSelectionError(`docker context "${name}": ${metaFile} has no docker endpoint (Endpoints.docker.Host)`);
   const certPath = join(configDir, "contexts", "tls", id, "docker");
   if (!existsSync(join(certPath, "ca.pem"))) return { endpoint: docker.Host };
-  if (docker.SkipTLSVerify === true) throw new EngineSelectionError(`docker context "${name}" skips TLS verification; berth talks to a TLS engine only with the server's certificate verified`);
+  if (docker.SkipTLSVerify === true)
+    throw new EngineSelectionError(
+      `docker context "${name}" skips TLS verification; berth talks to a TLS engine only with the server's certificate verified`,
+    );
   for (const file of ["cert.pem", "key.pem"]) {
-    if (!existsSync(join(certPath, file))) throw new EngineSelectionError(`docker context "${name}": ${join(certPath, file)} is missing (berth needs the client certificate and key beside ca.pem)`);
+    if (!existsSync(join(certPath, file)))
+      throw new EngineSelectionError(
+        `docker context "${name}": ${join(certPath, file)} is missing (berth needs the client certificate and key beside ca.pem)`,
+      );
   }
   return { endpoint: docker.Host, tls: { certPath } };
 }

@@ -20,13 +20,22 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
   const format = options.format ?? (options.destination ? "json" : logFormat());
   const destination: DestinationStream | NodeJS.WritableStream =
     format === "pretty"
-      ? prettyStream({ sync: true, destination: options.destination ?? 2, colorize: !options.destination && process.stderr.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,app" })
+      ? prettyStream({
+          sync: true,
+          destination: options.destination ?? 2,
+          colorize: !options.destination && process.stderr.isTTY === true,
+          translateTime: "SYS:HH:MM:ss.l",
+          ignore: "pid,hostname,app",
+        })
       : (options.destination ?? pino.destination({ dest: 2, sync: false }));
   return pino(
     {
       level: options.level ?? process.env["BERTH_LOG_LEVEL"] ?? "info",
       base: { app: "berth" },
-      redact: { paths: ["token", "secret", "password", "*.token", "*.secret", "*.password", "headers.authorization"], censor: "[redacted]" },
+      redact: {
+        paths: ["token", "secret", "password", "*.token", "*.secret", "*.password", "headers.authorization"],
+        censor: "[redacted]",
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,

@@ -3,9 +3,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 
-export type RegularFileRead =
-  | { ok: true; text: string }
-  | { ok: false; reason: "missing" | "not-regular" | "too-large"; size?: number };
+export type RegularFileRead = { ok: true; text: string } | { ok: false; reason: "missing" | "not-regular" | "too-large"; size?: number };
 
 export async function readRegularFile(path: string, maxBytes: number): Promise<RegularFileRead> {
   let handle;

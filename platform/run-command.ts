@@ -70,7 +70,8 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
       const result = { stdout: out.join(""), stderr: err.join(""), exitCode: code ?? (signal ? 128 : 1) };
       const name = `${file} ${args.slice(0, 3).join(" ")}`;
       settled = true;
-      if (timedOut) reject(new CommandError(name, { ...result, stderr: `${result.stderr}\ntimed out after ${options.timeoutMs} ms` }, true));
+      if (timedOut)
+        reject(new CommandError(name, { ...result, stderr: `${result.stderr}\ntimed out after ${options.timeoutMs} ms` }, true));
       else if (result.exitCode !== 0 && !options.allowFailure) reject(new CommandError(name, result));
       else resolve(result);
     });

@@ -12,17 +12,30 @@ import type { Policy } from "./policy-schema.ts";
 /** What the host can tell beyond the desired state: its environment, and its engine's local images. */
 export type HostFacts = { env?: NodeJS.ProcessEnv; engine?: Pick<DockerEngine, "inspectImage"> };
 
-export async function checkHostPolicy(policy: Policy, state: DesiredState, machine: string | undefined, facts: HostFacts = {}): Promise<PolicyDenials> {
+export async function checkHostPolicy(
+  policy: Policy,
+  state: DesiredState,
+  machine: string | undefined,
+  facts: HostFacts = {},
+): Promise<PolicyDenials> {
   const input = policyInput(state, machine, facts.env ?? process.env);
   // Only `restricted` looks at users: the engine is asked only then.
-  if (facts.engine && policy.level === "restricted") input.imageUsers = new Map([...(await localImageUsers(facts.engine, input.stacks)), ...(input.imageUsers ?? [])]);
+  if (facts.engine && policy.level === "restricted")
+    input.imageUsers = new Map([...(await localImageUsers(facts.engine, input.stacks)), ...(input.imageUsers ?? [])]);
   return policyDenials(evaluatePolicy(policy, input), state.root);
 }
 
 /** The config user of each local image a service runs without its own `user:` (an image not here yet has no fact). */
-export async function localImageUsers(engine: Pick<DockerEngine, "inspectImage">, stacks: readonly Pick<StackSpec, "services">[]): Promise<Map<string, string>> {
-  const refs = new Set(stacks.flatMap((stack) => stack.services.filter((s) => s.image && !s.buildImage && !s.config["user"]).map((s) => s.image ?? "")));
-  const users = await Promise.all([...refs].map(async (ref) => [ref, (await engine.inspectImage(ref).catch(() => undefined))?.user] as const));
+export async function localImageUsers(
+  engine: Pick<DockerEngine, "inspectImage">,
+  stacks: readonly Pick<StackSpec, "services">[],
+): Promise<Map<string, string>> {
+  const refs = new Set(
+    stacks.flatMap((stack) => stack.services.filter((s) => s.image && !s.buildImage && !s.config["user"]).map((s) => s.image ?? "")),
+  );
+  const users = await Promise.all(
+    [...refs].map(async (ref) => [ref, (await engine.inspectImage(ref).catch(() => undefined))?.user] as const),
+  );
   return new Map(users.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
 }
 

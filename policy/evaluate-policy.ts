@@ -37,11 +37,43 @@ export type PolicyInput = {
 type Finding = { control: Control; path: FieldPath; message: string; from: "baseline" | "restricted" };
 
 /** Kubernetes baseline: the container runtime's default capabilities. */
-const BASELINE_CAPABILITIES = new Set(["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]);
+const BASELINE_CAPABILITIES = new Set([
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
+]);
 /** Kubernetes' safe sysctls. */
-const SAFE_SYSCTLS = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"]);
+const SAFE_SYSCTLS = new Set([
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+]);
 const SELINUX_TYPES = new Set(["container_t", "container_init_t", "container_kvm_t"]);
-const ENGINE_SOCKETS = ["/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock", "/run/podman/podman.sock", "/run/buildkit/buildkitd.sock"];
+const ENGINE_SOCKETS = [
+  "/var/run/docker.sock",
+  "/run/docker.sock",
+  "/run/containerd/containerd.sock",
+  "/var/run/containerd/containerd.sock",
+  "/run/podman/podman.sock",
+  "/run/buildkit/buildkitd.sock",
+];
 const SOCKET_NAME = /^(docker|containerd|podman|buildkitd|cri-dockerd)\.sock$/;
 const NAMESPACES: ReadonlyArray<[key: string, control: Control, what: string]> = [
   ["network_mode", "hostNetwork", "network"],
@@ -64,7 +96,14 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
   const registryCheck = (ref: string): string | undefined => {
     if (!allowlist) return undefined;
     if (!checked.has(ref)) {
-      checked.set(ref, ref.includes("$") ? `image reference "${ref}" holds a variable and cannot be checked against the registries allowlist` : referenceAllowed(ref, allowlist) ? undefined : `image reference "${ref}" is not under an allowed registry (${allowlist.join(", ")})`);
+      checked.set(
+        ref,
+        ref.includes("$")
+          ? `image reference "${ref}" holds a variable and cannot be checked against the registries allowlist`
+          : referenceAllowed(ref, allowlist)
+            ? undefined
+            : `image reference "${ref}" is not under an allowed registry (${allowlist.join(", ")})`,
+      );
     }
     return checked.get(ref);
   };
@@ -74,14 +113,35 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
     const paths = { root: input.root, base: stack.dir, allowed: policy.hostPaths, sockets: input.engineSockets ?? [] };
     const report = (finding: Finding, service?: string): void => {
       if (!refused(finding.from) || excepted(stack.name, service, finding.control)) return;
-      violations.push({ stack: stack.name, ...(service ? { service } : {}), file, path: finding.path, control: finding.control, level, message: finding.message });
+      violations.push({
+        stack: stack.name,
+        ...(service ? { service } : {}),
+        file,
+        path: finding.path,
+        control: finding.control,
+        level,
+        message: finding.message,
+      });
     };
     for (const service of stack.services) {
-      for (const finding of serviceFindings(service, paths, input.imageUsers)) report({ ...finding, path: ["services", service.name, ...finding.path] }, service.name);
-      const references = [...(service.image && service.buildImage === undefined ? [{ ref: service.image, path: ["image"] }] : []), ...imageContexts(service.config["build"])];
+      for (const finding of serviceFindings(service, paths, input.imageUsers))
+        report({ ...finding, path: ["services", service.name, ...finding.path] }, service.name);
+      const references = [
+        ...(service.image && service.buildImage === undefined ? [{ ref: service.image, path: ["image"] }] : []),
+        ...imageContexts(service.config["build"]),
+      ];
       for (const { ref, path } of references) {
         const message = registryCheck(ref);
-        if (message) violations.push({ stack: stack.name, service: service.name, file, path: ["services", service.name, ...path], control: "registries", level, message });
+        if (message)
+          violations.push({
+            stack: stack.name,
+            service: service.name,
+            file,
+            path: ["services", service.name, ...path],
+            control: "registries",
+            level,
+            message,
+          });
       }
     }
     for (const finding of stackFindings(stack.model, paths)) report(finding);
@@ -92,28 +152,49 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
       if (image.dockerfileFacts.parents.includes(ref) || ref.toLowerCase() === "scratch") continue;
       const message = registryCheck(ref);
       if (!message) continue;
-      violations.push({ ...(image.origin.kind === "service" ? { stack: image.origin.stack, service: image.origin.service } : {}), file: relative(input.root, image.dockerfile), path: ["FROM", ref], control: "registries", level, message });
+      violations.push({
+        ...(image.origin.kind === "service" ? { stack: image.origin.stack, service: image.origin.service } : {}),
+        file: relative(input.root, image.dockerfile),
+        path: ["FROM", ref],
+        control: "registries",
+        level,
+        message,
+      });
     }
   }
   if (allowlist && input.registry && !referenceAllowed(input.registry, allowlist, { prefix: true })) {
-    violations.push({ file: "berth.yaml", path: ["registry"], control: "registries", level, message: `registry "${input.registry}" (pulls and pushes of built images) is not under an allowed registry (${allowlist.join(", ")})` });
+    violations.push({
+      file: "berth.yaml",
+      path: ["registry"],
+      control: "registries",
+      level,
+      message: `registry "${input.registry}" (pulls and pushes of built images) is not under an allowed registry (${allowlist.join(", ")})`,
+    });
   }
   return violations;
 }
 
 type PathRules = { root: string; base: string; allowed: readonly string[]; sockets: readonly string[] };
 
-function serviceFindings(service: Pick<ServiceSpec, "config" | "image" | "buildImage">, paths: PathRules, imageUsers: ReadonlyMap<string, string> | undefined): Finding[] {
+function serviceFindings(
+  service: Pick<ServiceSpec, "config" | "image" | "buildImage">,
+  paths: PathRules,
+  imageUsers: ReadonlyMap<string, string> | undefined,
+): Finding[] {
   const config = service.config;
   const out: Finding[] = [];
-  const baseline = (control: Control, path: FieldPath, message: string): void => void out.push({ control, path, message, from: "baseline" });
-  const restricted = (control: Control, path: FieldPath, message: string): void => void out.push({ control, path, message, from: "restricted" });
+  const baseline = (control: Control, path: FieldPath, message: string): void =>
+    void out.push({ control, path, message, from: "baseline" });
+  const restricted = (control: Control, path: FieldPath, message: string): void =>
+    void out.push({ control, path, message, from: "restricted" });
 
-  if (config["privileged"] === true) baseline("privileged", ["privileged"], "privileged: true gives the container every capability and the host's devices");
+  if (config["privileged"] === true)
+    baseline("privileged", ["privileged"], "privileged: true gives the container every capability and the host's devices");
   for (const [key, control, what] of NAMESPACES) {
     const value = config[key];
     if (value === "host") baseline(control, [key], `${key}: host shares the host's ${what} namespace`);
-    else if (typeof value === "string" && value.startsWith("container:")) baseline(control, [key], `${key}: ${value} joins another container's ${what} namespace, which berth cannot check`);
+    else if (typeof value === "string" && value.startsWith("container:"))
+      baseline(control, [key], `${key}: ${value} joins another container's ${what} namespace, which berth cannot check`);
   }
 
   list(config["volumes"]).forEach((volume, index) => {
@@ -123,22 +204,36 @@ function serviceFindings(service: Pick<ServiceSpec, "config" | "image" | "buildI
   });
 
   list(config["volumes_from"]).forEach((source, index) => {
-    if (typeof source === "string" && source.startsWith("container:")) baseline("hostPaths", ["volumes_from", index], `volumes_from: ${source} mounts whatever another container mounts, which berth cannot check`);
+    if (typeof source === "string" && source.startsWith("container:"))
+      baseline(
+        "hostPaths",
+        ["volumes_from", index],
+        `volumes_from: ${source} mounts whatever another container mounts, which berth cannot check`,
+      );
   });
 
   list(config["cap_add"]).forEach((raw, index) => {
     if (typeof raw !== "string") return;
     const cap = raw.toUpperCase().replace(/^CAP_/, "");
-    if (!BASELINE_CAPABILITIES.has(cap)) baseline("capabilities", ["cap_add", index], `cap_add: ${raw} is beyond the runtime's default capabilities`);
-    else if (cap !== "NET_BIND_SERVICE") restricted("capabilities", ["cap_add", index], `cap_add: ${raw}: restricted allows only NET_BIND_SERVICE`);
+    if (!BASELINE_CAPABILITIES.has(cap))
+      baseline("capabilities", ["cap_add", index], `cap_add: ${raw} is beyond the runtime's default capabilities`);
+    else if (cap !== "NET_BIND_SERVICE")
+      restricted("capabilities", ["cap_add", index], `cap_add: ${raw}: restricted allows only NET_BIND_SERVICE`);
   });
-  if (!list(config["cap_drop"]).some((cap) => typeof cap === "string" && cap.toUpperCase() === "ALL")) restricted("capabilities", ["cap_drop"], "restricted needs cap_drop: [ALL]");
+  if (!list(config["cap_drop"]).some((cap) => typeof cap === "string" && cap.toUpperCase() === "ALL"))
+    restricted("capabilities", ["cap_drop"], "restricted needs cap_drop: [ALL]");
 
   list(config["devices"]).forEach((device, index) => {
     const source = isRecord(device) ? device["source"] : device;
-    baseline("devices", ["devices", index], `devices: ${String(source)} gives the container a host device (GPUs go through deploy.resources.reservations.devices)`);
+    baseline(
+      "devices",
+      ["devices", index],
+      `devices: ${String(source)} gives the container a host device (GPUs go through deploy.resources.reservations.devices)`,
+    );
   });
-  list(config["device_cgroup_rules"]).forEach((rule, index) => baseline("devices", ["device_cgroup_rules", index], `device_cgroup_rules: "${String(rule)}" opens host devices to the container`));
+  list(config["device_cgroup_rules"]).forEach((rule, index) =>
+    baseline("devices", ["device_cgroup_rules", index], `device_cgroup_rules: "${String(rule)}" opens host devices to the container`),
+  );
 
   let noNewPrivileges = false;
   list(config["security_opt"]).forEach((raw, index) => {
@@ -153,27 +248,55 @@ function serviceFindings(service: Pick<ServiceSpec, "config" | "image" | "buildI
     else if (key === "label") {
       const [part = "", detail = ""] = value.split(/:(.*)/s);
       if (part === "disable") baseline("selinux", path, "label:disable turns off SELinux separation");
-      else if (part === "type" && !SELINUX_TYPES.has(detail)) baseline("selinux", path, `label:type:${detail} is a custom SELinux type (allowed: ${[...SELINUX_TYPES].join(", ")})`);
+      else if (part === "type" && !SELINUX_TYPES.has(detail))
+        baseline("selinux", path, `label:type:${detail} is a custom SELinux type (allowed: ${[...SELINUX_TYPES].join(", ")})`);
       else if (part === "user" || part === "role") baseline("selinux", path, `label:${part} sets a custom SELinux ${part}`);
-    } else if (key === "systempaths" && value === "unconfined") baseline("privileged", path, "systempaths=unconfined unmasks the host's /proc and /sys paths");
+    } else if (key === "systempaths" && value === "unconfined")
+      baseline("privileged", path, "systempaths=unconfined unmasks the host's /proc and /sys paths");
   });
   if (!noNewPrivileges) restricted("privilegeEscalation", ["security_opt"], "restricted needs security_opt: [no-new-privileges:true]");
 
   const sysctls = config["sysctls"];
-  const sysctlNames = Array.isArray(sysctls) ? sysctls.map((s) => String(s).split("=")[0] ?? "") : isRecord(sysctls) ? Object.keys(sysctls) : [];
-  for (const name of sysctlNames) if (!SAFE_SYSCTLS.has(name)) baseline("sysctls", ["sysctls", name], `sysctls: ${name} is outside the safe set`);
+  const sysctlNames = Array.isArray(sysctls)
+    ? sysctls.map((s) => String(s).split("=")[0] ?? "")
+    : isRecord(sysctls)
+      ? Object.keys(sysctls)
+      : [];
+  for (const name of sysctlNames)
+    if (!SAFE_SYSCTLS.has(name)) baseline("sysctls", ["sysctls", name], `sysctls: ${name} is outside the safe set`);
 
-  const user = typeof config["user"] === "string" && config["user"] !== "" ? config["user"] : imageUsers?.get(service.buildImage ?? service.image ?? "");
-  if (user === undefined) restricted("runAsRoot", ["user"], "the image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user");
-  else if (isRootUser(user)) restricted("runAsRoot", ["user"], `runs as root (user "${user === "" ? "root" : user}"); restricted needs a non-root user`);
+  const user =
+    typeof config["user"] === "string" && config["user"] !== ""
+      ? config["user"]
+      : imageUsers?.get(service.buildImage ?? service.image ?? "");
+  if (user === undefined)
+    restricted(
+      "runAsRoot",
+      ["user"],
+      "the image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user",
+    );
+  else if (isRootUser(user))
+    restricted("runAsRoot", ["user"], `runs as root (user "${user === "" ? "root" : user}"); restricted needs a non-root user`);
 
   const build = config["build"];
   if (isRecord(build)) {
-    if (build["privileged"] === true) baseline("privileged", ["build", "privileged"], "build.privileged: true runs build steps with every capability");
-    if (build["network"] === "host") baseline("hostNetwork", ["build", "network"], "build.network: host runs build steps in the host's network namespace");
+    if (build["privileged"] === true)
+      baseline("privileged", ["build", "privileged"], "build.privileged: true runs build steps with every capability");
+    if (build["network"] === "host")
+      baseline("hostNetwork", ["build", "network"], "build.network: host runs build steps in the host's network namespace");
     list(build["entitlements"]).forEach((entitlement, index) => {
-      if (entitlement === "network.host") baseline("hostNetwork", ["build", "entitlements", index], "build entitlement network.host allows the host's network in build steps");
-      else baseline("privileged", ["build", "entitlements", index], `build entitlement ${String(entitlement)} grants build steps extra privileges`);
+      if (entitlement === "network.host")
+        baseline(
+          "hostNetwork",
+          ["build", "entitlements", index],
+          "build entitlement network.host allows the host's network in build steps",
+        );
+      else
+        baseline(
+          "privileged",
+          ["build", "entitlements", index],
+          `build entitlement ${String(entitlement)} grants build steps extra privileges`,
+        );
     });
     for (const [name, value] of entries(build["additional_contexts"])) {
       if (/^[a-z-]+:\/\//.test(value) || value.startsWith("service:") || value.startsWith("target:")) continue;
@@ -181,7 +304,8 @@ function serviceFindings(service: Pick<ServiceSpec, "config" | "image" | "buildI
       if (finding) out.push(finding);
     }
     if (list(build["ssh"]).length > 0) baseline("hostPaths", ["build", "ssh"], "build.ssh hands the host's SSH agent or keys to the build");
-    if (list(build["secrets"]).length > 0) baseline("hostPaths", ["build", "secrets"], "build.secrets hands secrets from the host to the build");
+    if (list(build["secrets"]).length > 0)
+      baseline("hostPaths", ["build", "secrets"], "build.secrets hands secrets from the host to the build");
   }
   return out;
 }
@@ -200,21 +324,38 @@ function stackFindings(model: Record<string, unknown>, paths: PathRules): Findin
   for (const kind of ["secrets", "configs"] as const) {
     for (const [name, entry] of Object.entries(isRecord(model[kind]) ? model[kind] : {})) {
       if (!isRecord(entry) || typeof entry["file"] !== "string") continue;
-      const finding = hostPathFinding(entry["file"], [kind, name, "file"], paths, `reads ${kind === "secrets" ? "a secret" : "a config"} from`);
+      const finding = hostPathFinding(
+        entry["file"],
+        [kind, name, "file"],
+        paths,
+        `reads ${kind === "secrets" ? "a secret" : "a config"} from`,
+      );
       if (finding) out.push(finding);
     }
   }
   for (const [name, network] of Object.entries(isRecord(model["networks"]) ? model["networks"] : {})) {
-    if (isRecord(network) && (network["name"] === "host" || network["driver"] === "host")) out.push({ control: "hostNetwork", path: ["networks", name], message: `network ${name} is the host's network`, from: "baseline" });
+    if (isRecord(network) && (network["name"] === "host" || network["driver"] === "host"))
+      out.push({ control: "hostNetwork", path: ["networks", name], message: `network ${name} is the host's network`, from: "baseline" });
   }
   return out;
 }
 
 function hostPathFinding(source: string, path: FieldPath, rules: PathRules, verb: string): Finding | undefined {
   const abs = normalize(isAbsolute(source) ? source : `${rules.base}/${source}`).replace(/(?<=.)\/$/, "");
-  if (isEngineSocket(abs, rules.sockets)) return { control: "dockerSocket", path, message: `${verb} ${source}, which is or holds the container engine's socket (root on the host)`, from: "baseline" };
+  if (isEngineSocket(abs, rules.sockets))
+    return {
+      control: "dockerSocket",
+      path,
+      message: `${verb} ${source}, which is or holds the container engine's socket (root on the host)`,
+      from: "baseline",
+    };
   if (within(rules.root, abs) || rules.allowed.some((prefix) => within(prefix, abs))) return undefined;
-  return { control: "hostPaths", path, message: `${verb} ${source}, outside the desired state and not under the policy's hostPaths${rules.allowed.length > 0 ? ` (${rules.allowed.join(", ")})` : ""}`, from: "baseline" };
+  return {
+    control: "hostPaths",
+    path,
+    message: `${verb} ${source}, outside the desired state and not under the policy's hostPaths${rules.allowed.length > 0 ? ` (${rules.allowed.join(", ")})` : ""}`,
+    from: "baseline",
+  };
 }
 
 /** The socket itself, or a directory above one (`/`, `/run`, `/var/run`, a rootless `/run/user/<uid>`). */
@@ -236,7 +377,11 @@ function isRootUser(user: string): boolean {
 
 function imageContexts(build: unknown): Array<{ ref: string; path: FieldPath }> {
   if (!isRecord(build)) return [];
-  return entries(build["additional_contexts"]).flatMap(([name, value]) => (value.startsWith("docker-image://") ? [{ ref: value.slice("docker-image://".length), path: ["build", "additional_contexts", name] }] : []));
+  return entries(build["additional_contexts"]).flatMap(([name, value]) =>
+    value.startsWith("docker-image://")
+      ? [{ ref: value.slice("docker-image://".length), path: ["build", "additional_contexts", name] }]
+      : [],
+  );
 }
 
 /** A compose mapping given as an object or as a list of "key=value". */

@@ -21,12 +21,27 @@ describe("loadPolicy", () => {
   }
 
   it("reads the documented format", async () => {
-    const { file, result } = await load("level: restricted\nhostPaths: [/srv/data]\nregistries: [ghcr.io/acme, 127.0.0.1:5000]\nmachine: pc2\nexceptions:\n  - stack: home\n    service: assistant\n    allow: [hostNetwork]\n");
-    expect(result).toEqual({ ok: true, file, policy: { level: "restricted", hostPaths: ["/srv/data"], registries: ["ghcr.io/acme", "127.0.0.1:5000"], machine: "pc2", exceptions: [{ stack: "home", service: "assistant", allow: ["hostNetwork"] }] } });
+    const { file, result } = await load(
+      "level: restricted\nhostPaths: [/srv/data]\nregistries: [ghcr.io/acme, 127.0.0.1:5000]\nmachine: pc2\nexceptions:\n  - stack: home\n    service: assistant\n    allow: [hostNetwork]\n",
+    );
+    expect(result).toEqual({
+      ok: true,
+      file,
+      policy: {
+        level: "restricted",
+        hostPaths: ["/srv/data"],
+        registries: ["ghcr.io/acme", "127.0.0.1:5000"],
+        machine: "pc2",
+        exceptions: [{ stack: "home", service: "assistant", allow: ["hostNetwork"] }],
+      },
+    });
   });
 
   it("is level baseline when no file is given and the default file does not exist", async () => {
-    expect(await loadPolicy(undefined, join(dir, "absent.yaml"))).toEqual({ ok: true, policy: { level: "baseline", hostPaths: [], exceptions: [] } });
+    expect(await loadPolicy(undefined, join(dir, "absent.yaml"))).toEqual({
+      ok: true,
+      policy: { level: "baseline", hostPaths: [], exceptions: [] },
+    });
   });
 
   it("reads the default file when it exists, and an empty file is the default policy", async () => {
@@ -50,6 +65,9 @@ describe("loadPolicy", () => {
   });
 
   it("refuses a --policy file that does not exist", async () => {
-    expect(await loadPolicy(join(dir, "missing.yaml"))).toEqual({ ok: false, problems: [{ file: join(dir, "missing.yaml"), field: "", message: "file not found" }] });
+    expect(await loadPolicy(join(dir, "missing.yaml"))).toEqual({
+      ok: false,
+      problems: [{ file: join(dir, "missing.yaml"), field: "", message: "file not found" }],
+    });
   });
 });

@@ -12,7 +12,14 @@ export type PolicyLoad = { ok: true; policy: Policy; file?: string } | { ok: fal
 
 /** `file` given: it must exist. Otherwise `defaultFile` when it exists, else DEFAULT_POLICY (level baseline). */
 export async function loadPolicy(file: string | undefined, defaultFile: string = DEFAULT_POLICY_FILE): Promise<PolicyLoad> {
-  const path = file ?? ((await stat(defaultFile).then(() => true, () => false)) ? defaultFile : undefined);
+  const path =
+    file ??
+    ((await stat(defaultFile).then(
+      () => true,
+      () => false,
+    ))
+      ? defaultFile
+      : undefined);
   if (path === undefined) return { ok: true, policy: DEFAULT_POLICY };
   const read = await readFileLimited(path, path);
   if (!read.ok) return read;

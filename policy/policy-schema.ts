@@ -28,12 +28,21 @@ export const CONTROLS = [
 export type Control = (typeof CONTROLS)[number];
 
 /** The host path prefix syntax: absolute, normalised, no trailing slash (except "/"). */
-const hostPath = z.string().regex(/^\/(?:[^/\0]+(?:\/[^/\0]+)*)?$/, { error: "must be an absolute path without a trailing slash, e.g. /srv/data" }).refine((p) => !p.split("/").some((part) => part === "." || part === ".."), { error: "must not contain . or .. segments" });
+const hostPath = z
+  .string()
+  .regex(/^\/(?:[^/\0]+(?:\/[^/\0]+)*)?$/, { error: "must be an absolute path without a trailing slash, e.g. /srv/data" })
+  .refine((p) => !p.split("/").some((part) => part === "." || part === ".."), { error: "must not contain . or .. segments" });
 
 export const policySchema = z.strictObject({
   level: z.enum(LEVELS).default("baseline"),
   hostPaths: z.array(hostPath).default([]),
-  registries: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*[A-Za-z0-9]$/, { error: "must be a registry host with an optional path, e.g. ghcr.io/acme or 127.0.0.1:5000" })).optional(),
+  registries: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*[A-Za-z0-9]$/, {
+        error: "must be a registry host with an optional path, e.g. ghcr.io/acme or 127.0.0.1:5000",
+      }),
+    )
+    .optional(),
   machine: z.string().min(1).optional(),
   exceptions: z
     .array(

@@ -13,12 +13,20 @@ describe("profile injection", () => {
   });
 
   it("gives MACHINE_PROFILE as JSON with sorted keys", () => {
-    expect(profileBuildArgs("pc2", pc2, new Set(["MACHINE_PROFILE"]))).toEqual({ MACHINE_PROFILE: '{"CUDA_ARCH":"8.6","OMP_NUM_THREADS":"4","UVICORN_WORKERS":"8"}' });
+    expect(profileBuildArgs("pc2", pc2, new Set(["MACHINE_PROFILE"]))).toEqual({
+      MACHINE_PROFILE: '{"CUDA_ARCH":"8.6","OMP_NUM_THREADS":"4","UVICORN_WORKERS":"8"}',
+    });
     expect(JSON.parse(profileJson(pc2))).toEqual(pc2);
   });
 
   it("lets a service's own environment win over the profile", () => {
-    expect(serviceEnvironment("pc2", pc2, { OMP_NUM_THREADS: "2", LOG: null })).toEqual({ MACHINE: "pc2", OMP_NUM_THREADS: "2", CUDA_ARCH: "8.6", UVICORN_WORKERS: "8", LOG: null });
+    expect(serviceEnvironment("pc2", pc2, { OMP_NUM_THREADS: "2", LOG: null })).toEqual({
+      MACHINE: "pc2",
+      OMP_NUM_THREADS: "2",
+      CUDA_ARCH: "8.6",
+      UVICORN_WORKERS: "8",
+      LOG: null,
+    });
   });
 
   it("escapes $ in injected values so compose keeps them literal, leaving the service's own (already escaped) values alone", () => {

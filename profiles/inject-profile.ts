@@ -28,8 +28,14 @@ export function profileJson(profile: Profile): string {
  * values are escaped (`$` → `$$`): a profile value `${BERTH_REPO}` stays that literal text instead
  * of becoming the agent's own variable. `own` comes from `docker compose config`, already escaped.
  */
-export function serviceEnvironment(machine: string, profile: Profile, own: Readonly<Record<string, string | null>>): Record<string, string | null> {
-  const injected = Object.fromEntries(Object.entries({ MACHINE: machine, ...profile }).map(([key, value]) => [key, escapeInterpolation(value)]));
+export function serviceEnvironment(
+  machine: string,
+  profile: Profile,
+  own: Readonly<Record<string, string | null>>,
+): Record<string, string | null> {
+  const injected = Object.fromEntries(
+    Object.entries({ MACHINE: machine, ...profile }).map(([key, value]) => [key, escapeInterpolation(value)]),
+  );
   return { ...injected, ...own };
 }
 

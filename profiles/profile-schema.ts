@@ -5,7 +5,7 @@ export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const profileSchema = z.record(
   z.string().regex(VARIABLE_NAME, { error: "profile keys must be variable names (letters, digits, _)" }),
-  z.string({ error: "profile values must be strings (quote numbers: \"16\")" }),
+  z.string({ error: 'profile values must be strings (quote numbers: "16")' }),
 );
 
 export type Profile = z.output<typeof profileSchema>;

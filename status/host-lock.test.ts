@@ -28,7 +28,12 @@ await hostLockFor(${JSON.stringify(stateDir)}).withLock({ purpose: "child build"
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   return new Promise((ready, fail) => {
     child.stdout.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("held")) ready({ pid: child.pid ?? -1, release: async () => (child.stdin.end(), await exited), kill: async () => (child.kill("SIGKILL"), await exited) });
+      if (chunk.toString().includes("held"))
+        ready({
+          pid: child.pid ?? -1,
+          release: async () => (child.stdin.end(), await exited),
+          kill: async () => (child.kill("SIGKILL"), await exited),
+        });
     });
     child.once("exit", (code) => fail(new Error(`child exited ${code} before holding the lock`)));
   });
@@ -52,7 +57,11 @@ describe("host lock", () => {
     };
 
     // Act
-    await Promise.all([lock.withLock({ purpose: "build" }, job("build")), lock.withLock({ purpose: "swap" }, job("swap")), lock.withLock({ purpose: "prune" }, job("prune"))]);
+    await Promise.all([
+      lock.withLock({ purpose: "build" }, job("build")),
+      lock.withLock({ purpose: "swap" }, job("swap")),
+      lock.withLock({ purpose: "prune" }, job("prune")),
+    ]);
 
     // Assert
     expect(events).toEqual(["build:start", "build:end", "swap:start", "swap:end", "prune:start", "prune:end"]);
@@ -64,7 +73,9 @@ describe("host lock", () => {
     const lock = hostLockFor(dir);
 
     // Act
-    await expect(lock.withLock({ purpose: "build" }, async () => Promise.reject(new Error("build failed")))).rejects.toThrow("build failed");
+    await expect(lock.withLock({ purpose: "build" }, async () => Promise.reject(new Error("build failed")))).rejects.toThrow(
+      "build failed",
+    );
     const after = await lock.withLock({ purpose: "prune" }, async () => "ran");
 
     // Assert
@@ -101,7 +112,10 @@ describe("host lock", () => {
     const leftBehind = JSON.parse(await readFile(join(dir, LOCK_FILE), "utf8")) as { pid: number };
 
     // Act
-    const result = await createHostLock(dir).withLock({ purpose: "prune", waitMs: 2_000 }, async () => JSON.parse(await readFile(join(dir, LOCK_FILE), "utf8")) as { pid: number });
+    const result = await createHostLock(dir).withLock(
+      { purpose: "prune", waitMs: 2_000 },
+      async () => JSON.parse(await readFile(join(dir, LOCK_FILE), "utf8")) as { pid: number },
+    );
 
     // Assert
     expect(leftBehind.pid).toBe(child.pid);

@@ -30,7 +30,11 @@ export type HostLock = {
 export class LockBusyError extends Error {
   readonly holder: LockOwner | undefined;
   constructor(path: string, holder: LockOwner | undefined) {
-    super(holder ? `${path} is held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose}) since ${new Date(holder.since).toISOString()}` : `${path} is held`);
+    super(
+      holder
+        ? `${path} is held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose}) since ${new Date(holder.since).toISOString()}`
+        : `${path} is held`,
+    );
     this.name = "LockBusyError";
     this.holder = holder;
   }
@@ -59,7 +63,13 @@ export function createHostLock(stateDir: string, options: { isAlive?: (pid: numb
 
   async function acquireFile(acquire: AcquireOptions, deadline: number): Promise<LockOwner> {
     await mkdir(stateDir, { recursive: true });
-    const me: LockOwner = { pid: process.pid, hostname: hostname(), purpose: acquire.purpose, since: Date.now(), token: randomBytes(8).toString("hex") };
+    const me: LockOwner = {
+      pid: process.pid,
+      hostname: hostname(),
+      purpose: acquire.purpose,
+      since: Date.now(),
+      token: randomBytes(8).toString("hex"),
+    };
     let told = false;
     for (;;) {
       acquire.signal?.throwIfAborted();
@@ -114,7 +124,8 @@ async function raceDeadline(previous: Promise<void>, deadline: number, acquire: 
     await Promise.race([
       previous,
       new Promise<never>((_, reject) => {
-        if (deadline !== Number.POSITIVE_INFINITY) timer = setTimeout(() => reject(new LockBusyError(path, undefined)), Math.max(0, deadline - Date.now()));
+        if (deadline !== Number.POSITIVE_INFINITY)
+          timer = setTimeout(() => reject(new LockBusyError(path, undefined)), Math.max(0, deadline - Date.now()));
         onAbort = () => reject(acquire.signal?.reason);
         acquire.signal?.addEventListener("abort", onAbort, { once: true });
       }),
@@ -154,7 +165,13 @@ async function readOwner(path: string): Promise<LockOwner | undefined | "gone"> 
   try {
     const parsed = JSON.parse(text) as Partial<LockOwner>;
     if (typeof parsed.pid === "number" && typeof parsed.token === "string") {
-      return { pid: parsed.pid, hostname: parsed.hostname ?? "", purpose: parsed.purpose ?? "unknown", since: parsed.since ?? 0, token: parsed.token };
+      return {
+        pid: parsed.pid,
+        hostname: parsed.hostname ?? "",
+        purpose: parsed.purpose ?? "unknown",
+        since: parsed.since ?? 0,
+        token: parsed.token,
+      };
     }
   } catch {
     // fall through: a writer may be between open and write; treated as stale only once it is old (see takeOver)
@@ -179,7 +196,10 @@ async function takeOver(path: string, stale: LockOwner | undefined): Promise<boo
     await mkdir(marker);
   } catch (error) {
     if (errorCode(error) !== "EEXIST") throw error;
-    const age = await stat(marker).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(marker).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > TAKEOVER_STALE_MS) await rmdir(marker).catch(() => undefined);
     return false;
   }
@@ -188,7 +208,10 @@ async function takeOver(path: string, stale: LockOwner | undefined): Promise<boo
     if (now === "gone") return true;
     if (stale === undefined) {
       // Unreadable: give a writer between open and write a moment before calling it stale.
-      const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (now !== undefined || age < 2_000) return false;
     } else if (now === undefined || now.token !== stale.token) return false;
     const aside = `${path}.stale-${randomBytes(4).toString("hex")}`;

@@ -19,11 +19,12 @@ describe("shared host lock", () => {
     dirs.push(dir);
     const lock = createSharedHostLock(createHostLock(dir, { pollMs: 5 }));
     const log: string[] = [];
-    const swap = (name: string) => lock.shared(name, async () => {
-      log.push(`${name} start`);
-      await sleep(30);
-      log.push(`${name} end`);
-    });
+    const swap = (name: string) =>
+      lock.shared(name, async () => {
+        log.push(`${name} start`);
+        await sleep(30);
+        log.push(`${name} end`);
+      });
     // Arrange: a prune holds the lock when two swaps arrive.
     const prune = lock.exclusive("prune", async () => {
       log.push("prune start");
@@ -67,7 +68,10 @@ describe("shared host lock", () => {
     let release!: () => void;
     let held!: () => void;
     const pruneHolds = new Promise<void>((r) => (held = r));
-    const prune = createSharedHostLock(createHostLock(dir, { pollMs: 5 })).exclusive("prune", () => new Promise<void>((r) => ((release = r), held())));
+    const prune = createSharedHostLock(createHostLock(dir, { pollMs: 5 })).exclusive(
+      "prune",
+      () => new Promise<void>((r) => ((release = r), held())),
+    );
     await pruneHolds;
     const told: Array<LockOwner | undefined> = [];
     const apply = createSharedHostLock(createHostLock(dir, { pollMs: 5 }), { waitMs: 100, onWait: (holder) => void told.push(holder) });

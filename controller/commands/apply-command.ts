@@ -27,10 +27,22 @@ import { cliHostLock, exitsWhenLockBusy, LOCK_WAIT_USAGE } from "../cli-host-loc
 import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
 import { createProgressWriter } from "../progress-writer.ts";
 
-export type ImagesStepInput = { state: DesiredState; machine: string; engine: DockerEngine; selection: EngineSelection; store: StatusStore; lock: SharedHostLock; logger: Logger; observed: Observed; progress: ProgressSink };
+export type ImagesStepInput = {
+  state: DesiredState;
+  machine: string;
+  engine: DockerEngine;
+  selection: EngineSelection;
+  store: StatusStore;
+  lock: SharedHostLock;
+  logger: Logger;
+  observed: Observed;
+  progress: ProgressSink;
+};
 
 /** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
-export type ImagesStep = (input: ImagesStepInput) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
+export type ImagesStep = (
+  input: ImagesStepInput,
+) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
 
 export type ApplyDeps = {
   resolveImages: ImagesStep;
@@ -44,8 +56,16 @@ export type ApplyDeps = {
  * pass does (same store, same tags). Replace or wrap it here when apply talks to a running agent.
  */
 export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine, selection, store, lock, logger, observed, progress }) => {
-  const result = await createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, lock, logger }).reconcile(state, machine, { observed, progress });
-  return { ok: result.ok, tags: Object.fromEntries(result.tags), holds: Object.fromEntries(result.holds), failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`) };
+  const result = await createImagesReconciler({ engine, dockerEnv: selection.childEnv, store, lock, logger }).reconcile(state, machine, {
+    observed,
+    progress,
+  });
+  return {
+    ok: result.ok,
+    tags: Object.fromEntries(result.tags),
+    holds: Object.fromEntries(result.holds),
+    failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`),
+  };
 };
 
 export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandSpec {
@@ -64,26 +84,50 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       "progress is shown live per image and service; --quiet prints only the result.",
       LOCK_WAIT_USAGE,
     ].join("\n"),
-    options: { machine: { type: "string", short: "m" }, "state-dir": { type: "string" }, policy: { type: "string" }, wait: { type: "string" }, json: { type: "boolean" }, quiet: { type: "boolean", short: "q" } },
+    options: {
+      machine: { type: "string", short: "m" },
+      "state-dir": { type: "string" },
+      policy: { type: "string" },
+      wait: { type: "string" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
+    },
     async run(args, io) {
       const loaded = await loadWithMachine(args, io, spec.usage);
       if (!loaded.ok) return loaded.code;
       const { state, machine } = loaded;
       const json = boolFlag(args, "json");
-      const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
+      const writer = createProgressWriter(
+        { write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) },
+        { quiet: json || boolFlag(args, "quiet") },
+      );
       const progress = writer.sink;
       const stateDir = stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? "/var/lib/berth";
       const lock = cliHostLock("apply", stateDir, args, io);
       if (!lock) return 2;
       const store = await openStatusStore(stateDir);
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
+      const logger = createLogger({
+        level: io.env["BERTH_LOG_LEVEL"] ?? "warn",
+        format: logFormat(io.env, writer.logs ? true : undefined),
+        ...(writer.logs ? { destination: writer.logs } : {}),
+      });
       const selection = cliEngine(io);
       const engine = deps.engine(selection);
       writer.line(`berth apply: revision ${state.revision}, machine ${machine}, engine ${describeEngine(selection)}`);
       let images: Awaited<ReturnType<ImagesStep>>;
       let stacks: StackResult[];
       try {
-        images = await deps.resolveImages({ state, machine, engine, selection, store, lock, logger, observed: await engine.observe(), progress });
+        images = await deps.resolveImages({
+          state,
+          machine,
+          engine,
+          selection,
+          store,
+          lock,
+          logger,
+          observed: await engine.observe(),
+          progress,
+        });
         stacks = await reconcileStacks({
           engine,
           compose: createComposeCli({ env: selection.childEnv }),
@@ -108,17 +152,22 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const failures = [...images.failures, ...stackFailures(stacks)];
       const ok = images.ok && stacks.every((s) => s.ready);
       if (json) {
-        io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks }, null, 2)}\n`);
+        io.stdout(
+          `${JSON.stringify({ machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks }, null, 2)}\n`,
+        );
         return ok ? 0 : 1;
       }
-      if (!boolFlag(args, "quiet")) for (const stack of stacks) if (stack.message) io.stdout(`${stack.ready ? "✓" : "✗"} stack ${stack.stack}: ${stack.message}\n`);
+      if (!boolFlag(args, "quiet"))
+        for (const stack of stacks) if (stack.message) io.stdout(`${stack.ready ? "✓" : "✗"} stack ${stack.stack}: ${stack.message}\n`);
       const services = stacks.reduce((n, s) => n + s.services.length, 0);
       const changed = stacks.reduce((n, s) => n + s.changed, 0);
       if (ok) {
         io.stdout(`${machine}: Ready (${stacks.length} stacks, ${services} services, ${changed} changed)\n`);
         return 0;
       }
-      io.stderr(`${machine}: not Ready, ${failures.length} problem${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
+      io.stderr(
+        `${machine}: not Ready, ${failures.length} problem${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
+      );
       return 1;
     },
   };

@@ -56,14 +56,30 @@ export const buildCommand: CommandSpec = exitsWhenLockBusy({
       if (!lock) return 2;
       const store = await openStatusStore(stateDir);
       const json = boolFlag(args, "json");
-      const writer = createProgressWriter({ write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) }, { quiet: json || boolFlag(args, "quiet") });
-      const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env, writer.logs ? true : undefined), ...(writer.logs ? { destination: writer.logs } : {}) });
-      const reconciler = createImagesReconciler({ engine: createDockerEngine(cliEngine(io)), dockerEnv: cliEngine(io).childEnv, store, lock, logger });
-      const result = await reconciler.reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink }).finally(() => writer.close());
+      const writer = createProgressWriter(
+        { write: io.stdout, tty: io.tty === true, ...(io.columns ? { columns: io.columns } : {}) },
+        { quiet: json || boolFlag(args, "quiet") },
+      );
+      const logger = createLogger({
+        level: io.env["BERTH_LOG_LEVEL"] ?? "warn",
+        format: logFormat(io.env, writer.logs ? true : undefined),
+        ...(writer.logs ? { destination: writer.logs } : {}),
+      });
+      const reconciler = createImagesReconciler({
+        engine: createDockerEngine(cliEngine(io)),
+        dockerEnv: cliEngine(io).childEnv,
+        store,
+        lock,
+        logger,
+      });
+      const result = await reconciler
+        .reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink })
+        .finally(() => writer.close());
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
       } else {
-        for (const failed of result.outcomes.filter((o) => !o.ok)) io.stdout(`✗ image ${failed.name} ${failed.tag || "-"} ${failed.reason}:\n     ${failed.message.split("\n").join("\n     ")}\n`);
+        for (const failed of result.outcomes.filter((o) => !o.ok))
+          io.stdout(`✗ image ${failed.name} ${failed.tag || "-"} ${failed.reason}:\n     ${failed.message.split("\n").join("\n     ")}\n`);
         const pushed = result.outcomes.filter((o) => o.pushed).map((o) => o.name);
         if (pushed.length > 0) io.stdout(`pushed: ${pushed.join(", ")}\n`);
         const built = result.outcomes.filter((o) => o.action === "build" && o.ok).length;

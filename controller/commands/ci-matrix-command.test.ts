@@ -5,7 +5,9 @@ import { ciMatrix } from "./ci-matrix-command.ts";
 
 describe("berth ci-matrix", () => {
   it("lists each distinct image tag once, shared images under one machine, GPU images per machine", async () => {
-    const loaded = await loadDesiredState(fileURLToPath(new URL("../../examples/fleet", import.meta.url)), { revision: "1234567890abcdef" });
+    const loaded = await loadDesiredState(fileURLToPath(new URL("../../examples/fleet", import.meta.url)), {
+      revision: "1234567890abcdef",
+    });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
 
     const { include, problems } = await ciMatrix(loaded.state);

@@ -15,8 +15,15 @@ import { loadForCli } from "../load-for-cli.ts";
 
 export const importCommand: CommandSpec = {
   name: "import",
-  usage: "Usage: berth import --from-host --out DIR [--machine NAME] [--project P]... [--policy FILE]\n\nReads every running docker compose project (not berth's own; only P with --project) and writes DIR/berth.yaml, DIR/profiles/NAME.json,\nDIR/stacks/<project>/compose.yaml and DIR/IMPORT-REPORT.md (what needs a human). NAME defaults to the hostname.\nWhat the host policy (--policy, default /etc/berth/policy.yaml when it exists) would refuse is reported.\nExit 0 when the result validates.",
-  options: { "from-host": { type: "boolean" }, out: { type: "string" }, machine: { type: "string" }, project: { type: "string", multiple: true }, policy: { type: "string" } },
+  usage:
+    "Usage: berth import --from-host --out DIR [--machine NAME] [--project P]... [--policy FILE]\n\nReads every running docker compose project (not berth's own; only P with --project) and writes DIR/berth.yaml, DIR/profiles/NAME.json,\nDIR/stacks/<project>/compose.yaml and DIR/IMPORT-REPORT.md (what needs a human). NAME defaults to the hostname.\nWhat the host policy (--policy, default /etc/berth/policy.yaml when it exists) would refuse is reported.\nExit 0 when the result validates.",
+  options: {
+    "from-host": { type: "boolean" },
+    out: { type: "string" },
+    machine: { type: "string" },
+    project: { type: "string", multiple: true },
+    policy: { type: "string" },
+  },
   async run(args, io) {
     const out = stringFlag(args, "out");
     if (!boolFlag(args, "from-host") || !out) {
@@ -24,7 +31,13 @@ export const importCommand: CommandSpec = {
       return 2;
     }
     const host = hostname();
-    const machine = stringFlag(args, "machine") ?? (host.toLowerCase().replace(/[^a-z0-9_.-]/g, "-").replace(/^[^a-z0-9]+/, "") || "host");
+    const machine =
+      stringFlag(args, "machine") ??
+      (host
+        .toLowerCase()
+        .replace(/[^a-z0-9_.-]/g, "-")
+        .replace(/^[^a-z0-9]+/, "") ||
+        "host");
     const policy = await loadPolicy(stringFlag(args, "policy"));
     if (!policy.ok) {
       for (const problem of policy.problems) io.stderr(`${formatProblem(problem)}\n`);
@@ -33,7 +46,14 @@ export const importCommand: CommandSpec = {
     const engine = createDockerEngine();
     let result;
     try {
-      result = await importFromHost({ engine, compose: createComposeCli(), out, machine, hostname: host, projects: listFlag(args, "project") });
+      result = await importFromHost({
+        engine,
+        compose: createComposeCli(),
+        out,
+        machine,
+        hostname: host,
+        projects: listFlag(args, "project"),
+      });
     } catch (error) {
       io.stderr(`berth import: ${error instanceof Error ? error.message : String(error)}\n`);
       return 1;
@@ -47,7 +67,9 @@ export const importCommand: CommandSpec = {
     }
     // What this host's policy would refuse is for a human to settle before the first apply.
     const denials = await checkHostPolicy(policy.policy, loaded.state, machine, { env: io.env, engine });
-    const refused = [...denials.fleet, ...[...denials.stacks.values()].flat()].map((problem) => `host policy (level ${policy.policy.level}) would refuse ${formatProblem(problem)}`);
+    const refused = [...denials.fleet, ...[...denials.stacks.values()].flat()].map(
+      (problem) => `host policy (level ${policy.policy.level}) would refuse ${formatProblem(problem)}`,
+    );
     for (const line of refused) io.stdout(`needs a human: ${line}\n`);
     if (refused.length > 0) await appendFile(join(out, "IMPORT-REPORT.md"), `${refused.map((line) => `- ${line}`).join("\n")}\n`);
     io.stdout(`${out}: valid (see IMPORT-REPORT.md before the first berth apply)\n`);

@@ -27,14 +27,19 @@ export const initCommand: CommandSpec = {
     }
     const existing = await readdir(dir).catch(() => [] as string[]);
     if (existing.length > 0) {
-      io.stderr(`berth init: ${dir} is not empty (${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}); init writes into an empty or new directory only\n`);
+      io.stderr(
+        `berth init: ${dir} is not empty (${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}); init writes into an empty or new directory only\n`,
+      );
       return 2;
     }
     const machine = stringFlag(args, "machine") ?? machineName(hostname());
     const stack = stringFlag(args, "stack");
     const base = stringFlag(args, "base");
     const gpus = (await createNvidiaSmiReader().read())?.gpus ?? [];
-    const files = scaffoldFiles({ hostname: hostname(), cpus: availableParallelism(), gpus }, { machine, ...(stack ? { stack } : {}), ...(base ? { base } : {}) });
+    const files = scaffoldFiles(
+      { hostname: hostname(), cpus: availableParallelism(), gpus },
+      { machine, ...(stack ? { stack } : {}), ...(base ? { base } : {}) },
+    );
     for (const [path, text] of Object.entries(files)) {
       await mkdir(dirname(join(dir, path)), { recursive: true });
       await writeFile(join(dir, path), text, { flag: "wx" });

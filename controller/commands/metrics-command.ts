@@ -45,7 +45,9 @@ export const metricsCommand: CommandSpec = {
       }
       machine = selection.machine;
     } else {
-      io.stderr(`berth metrics: ${dir} does not validate (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}; see berth validate); berth_desired_state_valid is 0\n`);
+      io.stderr(
+        `berth metrics: ${dir} does not validate (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}; see berth validate); berth_desired_state_valid is 0\n`,
+      );
     }
     if (!machine) {
       io.stderr("berth metrics: pass --machine NAME (the desired state does not validate, so the hostname cannot pick one)\n");
@@ -54,8 +56,17 @@ export const metricsCommand: CommandSpec = {
     const store = await openStatusStore(stringFlag(args, "state-dir") ?? io.env["BERTH_STATE_DIR"] ?? DEFAULT_STATE_DIR);
     const gpu = boolFlag(args, "no-gpu")
       ? undefined
-      : createNvidiaSmiReader({ onProblem: (message) => (message.includes("not found") ? undefined : io.stderr(`berth metrics: ${message}\n`)) });
-    const metrics = createBerthMetrics({ registry: new Registry(), store, engine: createDockerEngine(cliEngine(io)), ...(gpu ? { gpu } : {}), machine, scrapeWaitMs: 15_000 });
+      : createNvidiaSmiReader({
+          onProblem: (message) => (message.includes("not found") ? undefined : io.stderr(`berth metrics: ${message}\n`)),
+        });
+    const metrics = createBerthMetrics({
+      registry: new Registry(),
+      store,
+      engine: createDockerEngine(cliEngine(io)),
+      ...(gpu ? { gpu } : {}),
+      machine,
+      scrapeWaitMs: 15_000,
+    });
     metrics.setDesiredState(loaded);
     const { body } = await renderExposition(metrics.registry);
     const engineError = metrics.engineError();

@@ -14,7 +14,8 @@ import { formatHostPlan, planHost } from "../plan-host.ts";
 
 export const planCommand: CommandSpec = {
   name: "plan",
-  usage: "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--json]\n\nReads the desired state and one batched look at the engine; changes nothing. Exit 0.\nA stack the host policy refuses shows as `refused` with its first violation.",
+  usage:
+    "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--json]\n\nReads the desired state and one batched look at the engine; changes nothing. Exit 0.\nA stack the host policy refuses shows as `refused` with its first violation.",
   options: { machine: { type: "string" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
   async run(args, io) {
     const loaded = await loadWithMachine(args, io, planCommand.usage);
@@ -25,11 +26,15 @@ export const planCommand: CommandSpec = {
     const observed = await engine.observe();
     const images = await planImagesForMachine(state, machine, { engine, store }, { observed });
     const statuses = new Map(store.all().map((s) => [s.key, s]));
-    const tracked = forMachine(state, machine).stacks.filter((stack) => !denied?.has(stack.name)).flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statuses.get(key))));
+    const tracked = forMachine(state, machine)
+      .stacks.filter((stack) => !denied?.has(stack.name))
+      .flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statuses.get(key))));
     const registry = createRegistryClient();
     const lookups = await lookUpDigests(tracked, (ref) => registry.resolveDigest(ref));
     // The same host paths the reconciler would mount (content-addressed copies, data folders), nothing created.
-    const stacks = await Promise.all(state.stacks.map((stack) => resolveStackSources(stack, { root: state.root, stateDir: store.dir, materialize: false })));
+    const stacks = await Promise.all(
+      state.stacks.map((stack) => resolveStackSources(stack, { root: state.root, stateDir: store.dir, materialize: false })),
+    );
     const plan = planHost({ state: { ...state, stacks }, machine, imageSteps: images.steps, observed, statuses, lookups, denied });
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(plan, null, 2)}\n` : formatHostPlan(plan));
     return 0;

@@ -60,7 +60,9 @@ export const pruneCommand: CommandSpec = {
       return 2;
     }
     if (!loaded.state.machines[machine]) {
-      io.stderr(`berth prune: machine "${machine}" is not declared in ${dir}/berth.yaml (known: ${Object.keys(loaded.state.machines).join(", ") || "none"})\n`);
+      io.stderr(
+        `berth prune: machine "${machine}" is not declared in ${dir}/berth.yaml (known: ${Object.keys(loaded.state.machines).join(", ") || "none"})\n`,
+      );
       return 2;
     }
     const repositories = listFlag(args, "repository");
@@ -81,7 +83,11 @@ export const pruneCommand: CommandSpec = {
           state: loaded.state,
           machine,
           dryRun: boolFlag(args, "dry-run"),
-          scope: { ...(repositories.length > 0 ? { repositories } : {}), dangling: !boolFlag(args, "skip-dangling"), buildCache: !boolFlag(args, "skip-build-cache") },
+          scope: {
+            ...(repositories.length > 0 ? { repositories } : {}),
+            dangling: !boolFlag(args, "skip-dangling"),
+            buildCache: !boolFlag(args, "skip-build-cache"),
+          },
           lockWaitMs: waitSeconds * 1000,
         },
       );
@@ -107,14 +113,24 @@ export function formatPruneReport(report: PruneReport): string {
     const done = report.dryRun ? "remove" : (outcome.get(c.imageId) ?? "skipped");
     lines.push(`${done.padEnd(9)} ${c.rule.padEnd(10)} ${prettyBytes(c.sizeBytes).padStart(9)}  ${name(c.tags, c.imageId)}`);
   }
-  for (const k of report.kept) lines.push(`${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${prettyBytes(k.sizeBytes).padStart(9)}  ${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`);
-  const keptCounts = Object.entries(report.keptByRule).filter(([, n]) => n > 0).map(([rule, n]) => `${rule} ${n}`).join(", ");
+  for (const k of report.kept)
+    lines.push(
+      `${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${prettyBytes(k.sizeBytes).padStart(9)}  ${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`,
+    );
+  const keptCounts = Object.entries(report.keptByRule)
+    .filter(([, n]) => n > 0)
+    .map(([rule, n]) => `${rule} ${n}`)
+    .join(", ");
   const bytes = report.dryRun ? report.candidateBytes : report.reclaimedBytes;
   lines.push(
     "",
     `prune ${report.machine}${report.dryRun ? " (dry run)" : ""}: ${verb} ${report.dryRun ? report.candidates.length : report.removedImages} image(s), ${prettyBytes(bytes)}${report.dryRun ? " at most" : " reclaimed"}; kept ${report.kept.length} (${keptCounts || "none"})${report.failed > 0 ? `; ${report.failed} failed` : ""}`,
   );
-  if (report.buildCache.action === "prune") lines.push(`build cache: ${prettyBytes(report.buildCache.usedBytes)} above ${prettyBytes(report.buildCache.maxBytes)}${report.dryRun ? ", would be trimmed" : `, trimmed ${prettyBytes(report.buildCache.reclaimedBytes ?? 0)}`}`);
-  if (report.firstSeenRecorded > 0) lines.push(`recorded ${report.firstSeenRecorded} managed image(s) berth had no record of (kept until they age past minAge)`);
+  if (report.buildCache.action === "prune")
+    lines.push(
+      `build cache: ${prettyBytes(report.buildCache.usedBytes)} above ${prettyBytes(report.buildCache.maxBytes)}${report.dryRun ? ", would be trimmed" : `, trimmed ${prettyBytes(report.buildCache.reclaimedBytes ?? 0)}`}`,
+    );
+  if (report.firstSeenRecorded > 0)
+    lines.push(`recorded ${report.firstSeenRecorded} managed image(s) berth had no record of (kept until they age past minAge)`);
   return `${lines.join("\n")}\n`;
 }

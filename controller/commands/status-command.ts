@@ -12,7 +12,8 @@ import type { EngineView, StatusView } from "../status-view.ts";
 
 export const statusCommand: CommandSpec = {
   name: "status",
-  usage: "Usage: berth status [--json] [--agent URL] [--state-dir DIR] [--machine NAME]\n\nAsks the running agent (--agent, $BERTH_AGENT_URL, default http://127.0.0.1:9464); when none answers, reads --state-dir and the engine directly.",
+  usage:
+    "Usage: berth status [--json] [--agent URL] [--state-dir DIR] [--machine NAME]\n\nAsks the running agent (--agent, $BERTH_AGENT_URL, default http://127.0.0.1:9464); when none answers, reads --state-dir and the engine directly.",
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, "state-dir": { type: "string" }, machine: { type: "string" } },
   async run(args, io) {
     const client = await agentClient(args, io);
@@ -32,10 +33,20 @@ export const statusCommand: CommandSpec = {
       const source = describeEngine(selection);
       const info = await engine.engineInfo().then(
         (i): EngineView => ({ endpoint: selection.endpoint, source, serverVersion: i.serverVersion }),
-        (error: unknown): EngineView => ({ endpoint: selection.endpoint, source, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown): EngineView => ({
+          endpoint: selection.endpoint,
+          source,
+          error: error instanceof Error ? error.message : String(error),
+        }),
       );
       const containers = info.error ? [] : await engine.listContainers({ label: [`${LABELS.managed}=true`] });
-      view = buildStatusView({ machine: stringFlag(args, "machine") ?? io.env["BERTH_MACHINE"] ?? "-", ready: false, statuses: store.all(), containers, engine: info });
+      view = buildStatusView({
+        machine: stringFlag(args, "machine") ?? io.env["BERTH_MACHINE"] ?? "-",
+        ready: false,
+        statuses: store.all(),
+        containers,
+        engine: info,
+      });
       if (!boolFlag(args, "json")) io.stdout(`(no agent at ${client.url}; read from ${stateDir})\n`);
     }
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));

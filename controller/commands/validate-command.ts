@@ -36,7 +36,13 @@ export const validateCommand: CommandSpec = {
     const machine = stringFlag(args, "machine") ?? policy.policy.machine;
     if (result.ok) {
       if (machine !== undefined && !result.state.machines[machine]) {
-        problems = [{ file: "berth.yaml", field: "machines", message: `machine "${machine}" is not in berth.yaml machines (known: ${Object.keys(result.state.machines).join(", ")})` }];
+        problems = [
+          {
+            file: "berth.yaml",
+            field: "machines",
+            message: `machine "${machine}" is not in berth.yaml machines (known: ${Object.keys(result.state.machines).join(", ")})`,
+          },
+        ];
       } else {
         const denials = await checkHostPolicy(policy.policy, result.state, machine, { env: io.env });
         problems = [...denials.fleet, ...[...denials.stacks.values()].flat()];
@@ -44,13 +50,17 @@ export const validateCommand: CommandSpec = {
     }
     const valid = problems.length === 0;
     if (args.flags["json"] === true) {
-      io.stdout(`${JSON.stringify(valid && result.ok ? { valid: true, revision: result.state.revision } : { valid: false, problems }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify(valid && result.ok ? { valid: true, revision: result.state.revision } : { valid: false, problems }, null, 2)}\n`,
+      );
       return valid ? 0 : 1;
     }
     if (valid && result.ok) {
       const { images, stacks } = result.state;
       const services = stacks.reduce((n, s) => n + s.services.length, 0);
-      io.stdout(`${dir}: valid (${Object.keys(result.state.machines).length} machines, ${images.length} images, ${stacks.length} stacks, ${services} services) under host policy level ${policy.policy.level}${machine ? ` for machine ${machine}` : ""}\n`);
+      io.stdout(
+        `${dir}: valid (${Object.keys(result.state.machines).length} machines, ${images.length} images, ${stacks.length} stacks, ${services} services) under host policy level ${policy.policy.level}${machine ? ` for machine ${machine}` : ""}\n`,
+      );
       return 0;
     }
     for (const problem of problems) io.stderr(`${formatProblem(problem)}\n`);

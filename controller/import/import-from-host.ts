@@ -14,7 +14,14 @@ export type ImportResult = { stacks: string[]; report: string[] };
 
 const PROJECT = "com.docker.compose.project";
 
-export async function importFromHost(input: { engine: Pick<DockerEngine, "listContainers">; compose: ComposeCli; out: string; machine: string; hostname: string; /** Only these projects (all when empty). */ projects?: readonly string[] }): Promise<ImportResult> {
+export async function importFromHost(input: {
+  engine: Pick<DockerEngine, "listContainers">;
+  compose: ComposeCli;
+  out: string;
+  machine: string;
+  hostname: string;
+  /** Only these projects (all when empty). */ projects?: readonly string[];
+}): Promise<ImportResult> {
   if ((await readdir(input.out).catch(() => [])).length > 0) throw new Error(`${input.out} is not empty; berth import writes a new repo`);
   const containers = await input.engine.listContainers({ label: [PROJECT] });
   const projects = new Map<string, ObservedContainer[]>();
@@ -37,10 +44,14 @@ export async function importFromHost(input: { engine: Pick<DockerEngine, "listCo
     let model: Record<string, unknown>;
     try {
       // Every profile: the services that run here decide what is imported.
-      const result = await input.compose.run({ name, directory: workingDir, files }, ["--profile", "*", "config", "--format", "json"], { timeoutMs: 30_000 });
+      const result = await input.compose.run({ name, directory: workingDir, files }, ["--profile", "*", "config", "--format", "json"], {
+        timeoutMs: 30_000,
+      });
       model = JSON.parse(result.stdout) as Record<string, unknown>;
     } catch (error) {
-      report.push(`${name}: skipped: docker compose cannot read ${files.join(", ")}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      report.push(
+        `${name}: skipped: docker compose cannot read ${files.join(", ")}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+      );
       continue;
     }
     const kinds = new Map<string, PathKind>();
@@ -61,9 +72,15 @@ export async function importFromHost(input: { engine: Pick<DockerEngine, "listCo
     stacks.push(name);
   }
   await mkdir(join(input.out, "profiles"), { recursive: true });
-  await writeFile(join(input.out, "berth.yaml"), stringify({ version: 1, machines: { [input.machine]: { profile: input.machine, hostnames: [input.hostname] } } }));
+  await writeFile(
+    join(input.out, "berth.yaml"),
+    stringify({ version: 1, machines: { [input.machine]: { profile: input.machine, hostnames: [input.hostname] } } }),
+  );
   await writeFile(join(input.out, "profiles", `${input.machine}.json`), "{}\n");
   const lines = report.length > 0 ? report.map((line) => `- ${line}`) : ["- nothing: every project imported as it runs"];
-  await writeFile(join(input.out, "IMPORT-REPORT.md"), `# berth import: what needs a human\n\nStacks: ${stacks.join(", ") || "none"}\n\n${lines.join("\n")}\n`);
+  await writeFile(
+    join(input.out, "IMPORT-REPORT.md"),
+    `# berth import: what needs a human\n\nStacks: ${stacks.join(", ") || "none"}\n\n${lines.join("\n")}\n`,
+  );
   return { stacks, report };
 }

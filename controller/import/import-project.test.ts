@@ -2,10 +2,21 @@ import { describe, expect, it } from "vitest";
 import { importProject } from "./import-project.ts";
 import type { PathKind } from "./import-project.ts";
 
-const KINDS: Record<string, PathKind> = { "/srv/app/conf/nginx.conf": "file", "/srv/app/data": "dir", "/srv/app/certs": "dir", "/etc/ssl/shared": "dir", "/srv/app/secret.txt": "file" };
+const KINDS: Record<string, PathKind> = {
+  "/srv/app/conf/nginx.conf": "file",
+  "/srv/app/data": "dir",
+  "/srv/app/certs": "dir",
+  "/etc/ssl/shared": "dir",
+  "/srv/app/secret.txt": "file",
+};
 
 function facts(services: Record<string, string>) {
-  return { name: "app", workingDir: "/srv/app", services: new Map(Object.entries(services)), kindOf: (path: string) => KINDS[path] ?? "missing" };
+  return {
+    name: "app",
+    workingDir: "/srv/app",
+    services: new Map(Object.entries(services)),
+    kindOf: (path: string) => KINDS[path] ?? "missing",
+  };
 }
 
 describe("importing a compose project", () => {
@@ -38,7 +49,13 @@ describe("importing a compose project", () => {
     expect(stack.compose["x-berth"]).toEqual({ machines: ["box"] });
     expect(Object.keys(stack.compose["services"] as object)).toEqual(["web", "api"]);
     expect(web["profiles"]).toBeUndefined();
-    expect((web["volumes"] as Array<Record<string, unknown>>).map((v) => v["source"])).toEqual(["./conf/nginx.conf", "./certs", "/srv/app/data", "/etc/ssl/shared", "cache"]);
+    expect((web["volumes"] as Array<Record<string, unknown>>).map((v) => v["source"])).toEqual([
+      "./conf/nginx.conf",
+      "./certs",
+      "/srv/app/data",
+      "/etc/ssl/shared",
+      "cache",
+    ]);
     expect(stack.copies).toEqual([
       { from: "/srv/app/conf/nginx.conf", to: "conf/nginx.conf" },
       { from: "/srv/app/certs", to: "certs" },

@@ -44,7 +44,10 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
       const context = isRecord(service["build"]) ? service["build"]["context"] : service["build"];
       delete service["build"];
       service["image"] = image;
-      at(name, `built from the local context ${String(context)}: berth runs the image that runs now (${image}); to let berth build it, move the context into stacks/${facts.name}/ and add build: back`);
+      at(
+        name,
+        `built from the local context ${String(context)}: berth runs the image that runs now (${image}); to let berth build it, move the context into stacks/${facts.name}/ and add build: back`,
+      );
     }
     const volumes = Array.isArray(service["volumes"]) ? service["volumes"] : [];
     service["volumes"] = volumes.map((volume: unknown) => {
@@ -54,7 +57,12 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
       // Files and read-only folders are configuration: copied into the repo. Writable folders hold data.
       const tracked = kind === "file" || (kind === "dir" && volume["read_only"] === true) ? copyOf(source) : undefined;
       if (tracked) return { ...volume, source: tracked };
-      at(name, kind === "dir" && inside(facts.workingDir, source) ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy it to <state>/data/${facts.name}/<folder> and mount ./<folder>` : `absolute bind mount ${source} → ${String(volume["target"])}: kept; the host policy's hostPaths must allow it`);
+      at(
+        name,
+        kind === "dir" && inside(facts.workingDir, source)
+          ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy it to <state>/data/${facts.name}/<folder> and mount ./<folder>`
+          : `absolute bind mount ${source} → ${String(volume["target"])}: kept; the host policy's hostPaths must allow it`,
+      );
       return volume;
     });
     if ((service["volumes"] as unknown[]).length === 0) delete service["volumes"];
@@ -65,15 +73,20 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
   for (const key of ["networks", "volumes"] as const) if (isRecord(model[key])) compose[key] = model[key];
   for (const kind of ["secrets", "configs"] as const) {
     if (!isRecord(model[kind])) continue;
-    compose[kind] = Object.fromEntries(Object.entries(model[kind]).map(([name, spec]) => {
-      if (!isRecord(spec) || typeof spec["file"] !== "string") return [name, spec];
-      const tracked = copyOf(spec["file"]);
-      if (!tracked) report.push(`${facts.name}: ${kind}.${name} reads ${spec["file"]}, outside the project: copy it into stacks/${facts.name}/`);
-      return [name, { ...spec, file: tracked ?? spec["file"] }];
-    }));
+    compose[kind] = Object.fromEntries(
+      Object.entries(model[kind]).map(([name, spec]) => {
+        if (!isRecord(spec) || typeof spec["file"] !== "string") return [name, spec];
+        const tracked = copyOf(spec["file"]);
+        if (!tracked)
+          report.push(`${facts.name}: ${kind}.${name} reads ${spec["file"]}, outside the project: copy it into stacks/${facts.name}/`);
+        return [name, { ...spec, file: tracked ?? spec["file"] }];
+      }),
+    );
   }
   if (Object.values(services).some((s) => isRecord(s) && isRecord(s["environment"]) && Object.keys(s["environment"]).length > 0)) {
-    report.push(`${facts.name}: environment values (from .env, env_file and the shell) are written inline; move secrets out before you commit`);
+    report.push(
+      `${facts.name}: environment values (from .env, env_file and the shell) are written inline; move secrets out before you commit`,
+    );
   }
   // `compose config` keeps a literal "$" escaped as "$$", which the stack file needs as is.
   return { compose, copies: [...copies].map(([from, to]) => ({ from, to })), report };
@@ -88,7 +101,8 @@ export function hostPathsOf(model: Record<string, unknown>): string[] {
     }
   }
   for (const kind of ["secrets", "configs"]) {
-    for (const spec of Object.values(isRecord(model[kind]) ? model[kind] : {})) if (isRecord(spec) && typeof spec["file"] === "string") paths.add(spec["file"]);
+    for (const spec of Object.values(isRecord(model[kind]) ? model[kind] : {}))
+      if (isRecord(spec) && typeof spec["file"] === "string") paths.add(spec["file"]);
   }
   return [...paths];
 }

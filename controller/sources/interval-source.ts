@@ -1,5 +1,9 @@
 // A jittered periodic trigger (resync, git fetch): it only calls back; the callback enqueues.
-export function everyInterval(seconds: number, onTick: () => void, options: { jitter?: number; random?: () => number } = {}): { stop(): void } {
+export function everyInterval(
+  seconds: number,
+  onTick: () => void,
+  options: { jitter?: number; random?: () => number } = {},
+): { stop(): void } {
   const jitter = options.jitter ?? 0.1;
   const random = options.random ?? Math.random;
   let timer: ReturnType<typeof setTimeout> | undefined;

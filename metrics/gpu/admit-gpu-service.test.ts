@@ -4,8 +4,21 @@ import { describe, expect, it } from "vitest";
 import { admitGpuService, evictThresholdRatio } from "./admit-gpu-service.ts";
 import { parseGpuQuery } from "./parse-nvidia-smi.ts";
 
-const FIELDS = ["index", "uuid", "name", "memory.total", "memory.used", "memory.free", "utilization.gpu", "utilization.memory", "temperature.gpu", "power.draw", "driver_version"];
-const readings = (name: string) => parseGpuQuery(readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8"), FIELDS);
+const FIELDS = [
+  "index",
+  "uuid",
+  "name",
+  "memory.total",
+  "memory.used",
+  "memory.free",
+  "utilization.gpu",
+  "utilization.memory",
+  "temperature.gpu",
+  "power.draw",
+  "driver_version",
+];
+const readings = (name: string) =>
+  parseGpuQuery(readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8"), FIELDS);
 
 describe("admitGpuService", () => {
   it("admits a 20 GiB model on the busy H100 (74027 MiB free)", () => {
@@ -28,11 +41,18 @@ describe("admitGpuService", () => {
   });
 
   it("refuses more memory than the GPU has free", () => {
-    expect(admitGpuService({ vramMiB: 80000 }, readings("query-gpu-busy.csv"), {})).toMatchObject({ ok: false, reason: "InsufficientVRAM" });
+    expect(admitGpuService({ vramMiB: 80000 }, readings("query-gpu-busy.csv"), {})).toMatchObject({
+      ok: false,
+      reason: "InsufficientVRAM",
+    });
   });
 
   it("refuses when the host has fewer GPUs than the service asks for", () => {
-    expect(admitGpuService({ count: 2, vramMiB: 1024 }, readings("query-gpu-idle.csv"), {})).toMatchObject({ ok: false, reason: "NoGpu", message: "needs 2 GPUs, this host has 1" });
+    expect(admitGpuService({ count: 2, vramMiB: 1024 }, readings("query-gpu-idle.csv"), {})).toMatchObject({
+      ok: false,
+      reason: "NoGpu",
+      message: "needs 2 GPUs, this host has 1",
+    });
   });
 
   it("refuses with NoGpu when nvidia-smi gave no readings", () => {

@@ -34,7 +34,11 @@ export function admitGpuService(need: GpuNeed, readings: readonly GpuReading[] |
   const count = need.count ?? 1;
   const gpus = readings ?? [];
   if (gpus.length < count) {
-    return { ok: false, reason: "NoGpu", message: `needs ${count} GPU${count === 1 ? "" : "s"}, this host has ${gpus.length}${readings === undefined ? " (nvidia-smi unavailable)" : ""}` };
+    return {
+      ok: false,
+      reason: "NoGpu",
+      message: `needs ${count} GPU${count === 1 ? "" : "s"}, this host has ${gpus.length}${readings === undefined ? " (nvidia-smi unavailable)" : ""}`,
+    };
   }
   if (need.vramMiB === undefined) return { ok: true };
   const needBytes = need.vramMiB * MIB;
@@ -52,7 +56,11 @@ export function admitGpuService(need: GpuNeed, readings: readonly GpuReading[] |
   if (fitting.length >= count) return { ok: true };
   const detail = headroom
     .slice(0, Math.max(count, 1))
-    .map((h) => (h.free === undefined ? `GPU ${h.gpu.index}: unknown` : `GPU ${h.gpu.index}: ${mib(h.free)} free of ${mib(h.total ?? 0)}, ${mib(Math.max(0, h.room))} usable under ${Math.round(threshold * 100)}%`))
+    .map((h) =>
+      h.free === undefined
+        ? `GPU ${h.gpu.index}: unknown`
+        : `GPU ${h.gpu.index}: ${mib(h.free)} free of ${mib(h.total ?? 0)}, ${mib(Math.max(0, h.room))} usable under ${Math.round(threshold * 100)}%`,
+    )
     .join("; ");
   return {
     ok: false,

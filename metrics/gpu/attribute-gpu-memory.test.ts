@@ -11,7 +11,17 @@ const gpus: GpuReading[] = [
 ];
 
 function container(id: string, stack: string, service: string): ObservedContainer {
-  return { id, name: `${stack}-${service}-1`, image: "x", imageId: "sha256:x", labels: { "io.berth.stack": stack, "io.berth.service": service }, state: "running", health: "none", created: 0, status: "Up" };
+  return {
+    id,
+    name: `${stack}-${service}-1`,
+    image: "x",
+    imageId: "sha256:x",
+    labels: { "io.berth.stack": stack, "io.berth.service": service },
+    state: "running",
+    health: "none",
+    created: 0,
+    status: "Up",
+  };
 }
 
 describe("attributeGpuMemory", () => {
@@ -26,7 +36,12 @@ describe("attributeGpuMemory", () => {
       { pid: 15, processName: "unknown-mem", gpuUuid: "GPU-a" },
     ];
     const byPid = new Map<number, string | undefined>([
-      [10, "c1"], [11, "c1"], [12, "c1"], [13, "c2"], [14, undefined], [15, "c2"],
+      [10, "c1"],
+      [11, "c1"],
+      [12, "c1"],
+      [13, "c2"],
+      [14, undefined],
+      [15, "c2"],
     ]);
 
     const rows = attributeGpuMemory(processes, byPid, containers, gpus);
@@ -39,7 +54,12 @@ describe("attributeGpuMemory", () => {
   });
 
   it("attributes nothing when the process's container is gone", () => {
-    const rows = attributeGpuMemory([{ pid: 1, processName: "p", gpuUuid: "GPU-a", usedMemoryBytes: MIB }], new Map([[1, "gone"]]), [], gpus);
+    const rows = attributeGpuMemory(
+      [{ pid: 1, processName: "p", gpuUuid: "GPU-a", usedMemoryBytes: MIB }],
+      new Map([[1, "gone"]]),
+      [],
+      gpus,
+    );
 
     expect(rows).toEqual([]);
   });

@@ -81,7 +81,11 @@ export function createNvidiaSmiReader(options: NvidiaSmiReaderOptions = {}): Gpu
       if (now() < missingUntil) return undefined;
       try {
         const gpuOut = await smi(command, [`--query-gpu=${GPU_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], timeoutMs);
-        const appsOut = await smi(command, [`--query-compute-apps=${APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"], timeoutMs);
+        const appsOut = await smi(
+          command,
+          [`--query-compute-apps=${APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"],
+          timeoutMs,
+        );
         const gpus = parseGpuQuery(gpuOut.stdout);
         const processes = parseComputeApps(appsOut.stdout);
         const containerIdByPid = new Map<number, string | undefined>();

@@ -4,7 +4,19 @@ import { describe, expect, it } from "vitest";
 import { parseComputeApps, parseGpuQuery, parseSmiNumber } from "./parse-nvidia-smi.ts";
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8");
-const FIXTURE_FIELDS = ["index", "uuid", "name", "memory.total", "memory.used", "memory.free", "utilization.gpu", "utilization.memory", "temperature.gpu", "power.draw", "driver_version"];
+const FIXTURE_FIELDS = [
+  "index",
+  "uuid",
+  "name",
+  "memory.total",
+  "memory.used",
+  "memory.free",
+  "utilization.gpu",
+  "utilization.memory",
+  "temperature.gpu",
+  "power.draw",
+  "driver_version",
+];
 const MIB = 1024 * 1024;
 const UUID = "GPU-4663cca1-d80b-cd9b-ca38-5bd693744d0b";
 
@@ -13,7 +25,15 @@ describe("parseGpuQuery", () => {
     const gpus = parseGpuQuery(fixture("query-gpu-idle.csv"), FIXTURE_FIELDS);
 
     expect(gpus).toEqual([
-      { index: 0, uuid: UUID, model: "NVIDIA H100 80GB HBM3", memoryTotalBytes: 81559 * MIB, memoryUsedBytes: 0, memoryFreeBytes: 81079 * MIB, utilizationRatio: 0 },
+      {
+        index: 0,
+        uuid: UUID,
+        model: "NVIDIA H100 80GB HBM3",
+        memoryTotalBytes: 81559 * MIB,
+        memoryUsedBytes: 0,
+        memoryFreeBytes: 81079 * MIB,
+        utilizationRatio: 0,
+      },
     ]);
   });
 
@@ -48,7 +68,9 @@ describe("parseGpuQuery", () => {
 
 describe("parseComputeApps", () => {
   it("reads the python3 process holding 7044 MiB", () => {
-    expect(parseComputeApps(fixture("query-apps-busy.csv"))).toEqual([{ pid: 425, processName: "python3", usedMemoryBytes: 7044 * MIB, gpuUuid: UUID }]);
+    expect(parseComputeApps(fixture("query-apps-busy.csv"))).toEqual([
+      { pid: 425, processName: "python3", usedMemoryBytes: 7044 * MIB, gpuUuid: UUID },
+    ]);
   });
 
   it("reads the empty output of an idle GPU as no process", () => {

@@ -14,7 +14,12 @@ export function sharedBytesWithParent(image: LayeredImage, parent: LayeredImage 
   return prefix ? Math.min(parent.sizeBytes, image.sizeBytes) : 0;
 }
 
-export type BudgetBreach = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction"; limit: number; actual: number; message: string };
+export type BudgetBreach = {
+  budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction";
+  limit: number;
+  actual: number;
+  message: string;
+};
 
 const MIB = 1024 * 1024;
 
@@ -23,22 +28,58 @@ const MIB = 1024 * 1024;
  * for a build that had a cache to hit (a first build with an empty cache is not a cache miss),
  * the size reduction when the baseline has a size.
  */
-export function budgetBreaches(facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio" | "cacheExisted">, budgets: Budgets, baseline?: ReductionBaseline): BudgetBreach[] {
+export function budgetBreaches(
+  facts: Pick<BuildFacts, "action" | "sizeBytes" | "durationSeconds" | "cacheHitRatio" | "cacheExisted">,
+  budgets: Budgets,
+  baseline?: ReductionBaseline,
+): BudgetBreach[] {
   const out: BudgetBreach[] = [];
   const sizeMiB = facts.sizeBytes / MIB;
   if (budgets.sizeMiB !== undefined && sizeMiB > budgets.sizeMiB) {
-    out.push({ budget: "sizeMiB", limit: budgets.sizeMiB, actual: sizeMiB, message: `size ${sizeMiB.toFixed(1)} MiB > budget ${budgets.sizeMiB} MiB` });
+    out.push({
+      budget: "sizeMiB",
+      limit: budgets.sizeMiB,
+      actual: sizeMiB,
+      message: `size ${sizeMiB.toFixed(1)} MiB > budget ${budgets.sizeMiB} MiB`,
+    });
   }
-  if (facts.action === "build" && budgets.buildSeconds !== undefined && facts.durationSeconds !== undefined && facts.durationSeconds > budgets.buildSeconds) {
-    out.push({ budget: "buildSeconds", limit: budgets.buildSeconds, actual: facts.durationSeconds, message: `build took ${facts.durationSeconds.toFixed(1)} s > budget ${budgets.buildSeconds} s` });
+  if (
+    facts.action === "build" &&
+    budgets.buildSeconds !== undefined &&
+    facts.durationSeconds !== undefined &&
+    facts.durationSeconds > budgets.buildSeconds
+  ) {
+    out.push({
+      budget: "buildSeconds",
+      limit: budgets.buildSeconds,
+      actual: facts.durationSeconds,
+      message: `build took ${facts.durationSeconds.toFixed(1)} s > budget ${budgets.buildSeconds} s`,
+    });
   }
-  if (facts.action === "build" && facts.cacheExisted !== false && budgets.cacheHitRatio !== undefined && facts.cacheHitRatio !== undefined && facts.cacheHitRatio < budgets.cacheHitRatio) {
-    out.push({ budget: "cacheHitRatio", limit: budgets.cacheHitRatio, actual: facts.cacheHitRatio, message: `cache-hit ratio ${facts.cacheHitRatio.toFixed(2)} < budget ${budgets.cacheHitRatio}` });
+  if (
+    facts.action === "build" &&
+    facts.cacheExisted !== false &&
+    budgets.cacheHitRatio !== undefined &&
+    facts.cacheHitRatio !== undefined &&
+    facts.cacheHitRatio < budgets.cacheHitRatio
+  ) {
+    out.push({
+      budget: "cacheHitRatio",
+      limit: budgets.cacheHitRatio,
+      actual: facts.cacheHitRatio,
+      message: `cache-hit ratio ${facts.cacheHitRatio.toFixed(2)} < budget ${budgets.cacheHitRatio}`,
+    });
   }
   const reduction = baseline ? reductionRatio(facts.sizeBytes, baseline) : undefined;
   if (budgets.minReduction !== undefined && baseline && reduction !== undefined && reduction < budgets.minReduction) {
-    const against = baseline.kind === "image" ? `baseline ${baseline.ref}` : baseline.kind === "sizeMiB" ? "the declared baseline" : "the previous image";
-    out.push({ budget: "minReduction", limit: budgets.minReduction, actual: reduction, message: `size reduction ${(reduction * 100).toFixed(1)} % < budget ${(budgets.minReduction * 100).toFixed(0)} % (${(facts.sizeBytes / MIB).toFixed(1)} MiB against ${against}, ${((baseline.sizeBytes ?? 0) / MIB).toFixed(1)} MiB)` });
+    const against =
+      baseline.kind === "image" ? `baseline ${baseline.ref}` : baseline.kind === "sizeMiB" ? "the declared baseline" : "the previous image";
+    out.push({
+      budget: "minReduction",
+      limit: budgets.minReduction,
+      actual: reduction,
+      message: `size reduction ${(reduction * 100).toFixed(1)} % < budget ${(budgets.minReduction * 100).toFixed(0)} % (${(facts.sizeBytes / MIB).toFixed(1)} MiB against ${against}, ${((baseline.sizeBytes ?? 0) / MIB).toFixed(1)} MiB)`,
+    });
   }
   return out;
 }

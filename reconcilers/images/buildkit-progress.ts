@@ -39,7 +39,10 @@ export function createProgressReader(onStepDone?: (step: BuildStep) => void): Pr
     }
     for (const log of status.logs ?? []) {
       if (!log.vertex || !log.data) continue;
-      const lines = Buffer.from(log.data, "base64").toString("utf8").split("\n").filter((l) => l.trim() !== "");
+      const lines = Buffer.from(log.data, "base64")
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "");
       const kept = [...(logs.get(log.vertex) ?? []), ...lines].slice(-20);
       logs.set(log.vertex, kept);
     }

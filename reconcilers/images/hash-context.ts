@@ -78,7 +78,11 @@ async function readIgnoreFile(path: string): Promise<string | undefined> {
   const read = await readRegularFile(path, MAX_DOCKERIGNORE_BYTES);
   if (read.ok) return read.text;
   if (read.reason === "missing") return undefined;
-  throw new Error(read.reason === "too-large" ? `${path} is larger than the ${MAX_DOCKERIGNORE_BYTES / 1024} KiB limit for a .dockerignore` : `${path} is not a regular file`);
+  throw new Error(
+    read.reason === "too-large"
+      ? `${path} is larger than the ${MAX_DOCKERIGNORE_BYTES / 1024} KiB limit for a .dockerignore`
+      : `${path} is not a regular file`,
+  );
 }
 
 export async function hashContext(context: string, dockerfile: string, cache: FileHashCache = createFileHashCache()): Promise<ContextHash> {
@@ -114,7 +118,13 @@ export async function hashContext(context: string, dockerfile: string, cache: Fi
       bytes += stat.size;
       const exec = (stat.mode & 0o111) !== 0 ? "x" : "-";
       const cached = cache.files.get(abs);
-      if (cached && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs && cached.ctimeMs === stat.ctimeMs && cached.ino === stat.ino) {
+      if (
+        cached &&
+        cached.size === stat.size &&
+        cached.mtimeMs === stat.mtimeMs &&
+        cached.ctimeMs === stat.ctimeMs &&
+        cached.ino === stat.ino
+      ) {
         lines.push(`f ${relPath} ${exec} ${cached.hash}\n`);
       } else {
         pending.push({ line: lines.length, abs, relPath, exec, stat });

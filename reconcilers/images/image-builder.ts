@@ -40,7 +40,18 @@ export type ImageBuilder = { build(request: BuildRequest): Promise<BuildOutcome>
 export type CountingBuilder = ImageBuilder & { readonly calls: BuildRequest[]; count(): number; reset(): void };
 
 export function buildxArgs(request: BuildRequest, metadataFile: string): string[] {
-  const args = ["buildx", "build", "--progress=rawjson", "--metadata-file", metadataFile, "--platform", request.platform, "-f", request.dockerfile, "--load"];
+  const args = [
+    "buildx",
+    "build",
+    "--progress=rawjson",
+    "--metadata-file",
+    metadataFile,
+    "--platform",
+    request.platform,
+    "-f",
+    request.dockerfile,
+    "--load",
+  ];
   for (const [key, value] of Object.entries(request.buildArgs)) args.push("--build-arg", `${key}=${value}`);
   for (const [key, value] of Object.entries(request.labels)) args.push("--label", `${key}=${value}`);
   for (const [name, ref] of Object.entries(request.namedContexts)) args.push("--build-context", `${name}=docker-image://${ref}`);
@@ -82,7 +93,10 @@ export function createBuildxBuilder(options: { dockerBinary?: string; env?: Read
         const durationSeconds = (performance.now() - started) / 1000;
         if (result.exitCode !== 0) {
           const errorLines = reader.errorLines();
-          const last = errorLines.filter((l) => l.startsWith("ERROR:")).pop() ?? errorLines[errorLines.length - 1] ?? `buildx exited ${result.exitCode}`;
+          const last =
+            errorLines.filter((l) => l.startsWith("ERROR:")).pop() ??
+            errorLines[errorLines.length - 1] ??
+            `buildx exited ${result.exitCode}`;
           return { ok: false, durationSeconds, message: last, errorLines };
         }
         const metadata = JSON.parse(await readFile(metadataFile, "utf8").catch(() => "{}")) as Record<string, unknown>;

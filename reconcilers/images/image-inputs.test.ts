@@ -41,7 +41,10 @@ function state(profiles: DesiredState["profiles"], images = ["base", "gpu", "app
     revision: "abcdef0123456789",
     registry: "ghcr.io/acme",
     push: true,
-    machines: { a: { name: "a", profile: "pa", hostnames: [], prune: DEFAULT_PRUNE }, b: { name: "b", profile: "pb", hostnames: [], prune: DEFAULT_PRUNE } },
+    machines: {
+      a: { name: "a", profile: "pa", hostnames: [], prune: DEFAULT_PRUNE },
+      b: { name: "b", profile: "pb", hostnames: [], prune: DEFAULT_PRUNE },
+    },
     profiles,
     images: images.map(spec),
     stacks: [],

@@ -11,7 +11,10 @@ import type { FileHashCache } from "./hash-context.ts";
 import { inputHash } from "./input-hash.ts";
 import { contentTag, humanTag, imageRepository, latestTag } from "./image-tags.ts";
 
-export type ImageProblem = { reason: "DependencyCycle" | "MissingParent" | "ContextOutsideRoot" | "DockerfileUnreadable" | "ContextUnreadable" | "ParentStalled"; message: string };
+export type ImageProblem = {
+  reason: "DependencyCycle" | "MissingParent" | "ContextOutsideRoot" | "DockerfileUnreadable" | "ContextUnreadable" | "ParentStalled";
+  message: string;
+};
 
 export type ImageInput = {
   name: string;
@@ -86,7 +89,18 @@ export async function computeImageInputs(state: DesiredState, machine: string, o
   const { order, cycles } = orderWithCycles(images);
   const done = new Map<string, ImageInput>();
   // Reading Dockerfiles and hashing contexts does not depend on parents: all images at once.
-  const reads = new Map(images.map((spec) => [spec.name, readImageSources(spec, realRoot, state.root, cache).catch((error: unknown): SourceRead => ({ ok: false, problem: { reason: "ContextUnreadable", message: `cannot read the build context ${spec.context}: ${error instanceof Error ? error.message : String(error)}` } }))]));
+  const reads = new Map(
+    images.map((spec) => [
+      spec.name,
+      readImageSources(spec, realRoot, state.root, cache).catch((error: unknown): SourceRead => ({
+        ok: false,
+        problem: {
+          reason: "ContextUnreadable",
+          message: `cannot read the build context ${spec.context}: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      })),
+    ]),
+  );
 
   for (const name of order) {
     const spec = byName.get(name);
@@ -100,7 +114,16 @@ export async function computeImageInputs(state: DesiredState, machine: string, o
     const parentInputs = parents.map((parent) => done.get(parent));
     const machineSpecific = Object.keys(fromProfile).length > 0 || parentInputs.some((p) => p?.machineSpecific === true);
     const suffix = machineSpecific ? machine : undefined;
-    const base = { name, spec, repository, buildArgs, parents, machineSpecific, humanTag: humanTag(repository, state.revision, now, suffix), latestTag: latestTag(repository, suffix) };
+    const base = {
+      name,
+      spec,
+      repository,
+      buildArgs,
+      parents,
+      machineSpecific,
+      humanTag: humanTag(repository, state.revision, now, suffix),
+      latestTag: latestTag(repository, suffix),
+    };
     const fail = (problem: ImageProblem): void => {
       done.set(name, { ...base, inputHash: "", tag: "", problem });
     };
@@ -112,12 +135,18 @@ export async function computeImageInputs(state: DesiredState, machine: string, o
     }
     const missing = parents.find((parent) => !byName.has(parent) || !allNames.has(parent));
     if (missing) {
-      fail({ reason: "MissingParent", message: `parent image "${missing}" is not defined (chain: ${[...ancestryChain(images, name), missing].join(" → ")})` });
+      fail({
+        reason: "MissingParent",
+        message: `parent image "${missing}" is not defined (chain: ${[...ancestryChain(images, name), missing].join(" → ")})`,
+      });
       continue;
     }
     const stalledParent = parentInputs.find((p) => p?.problem);
     if (stalledParent) {
-      fail({ reason: "ParentStalled", message: `parent "${stalledParent.name}" cannot be built (${stalledParent.problem?.reason}; chain: ${ancestryChain(images, name).join(" → ")})` });
+      fail({
+        reason: "ParentStalled",
+        message: `parent "${stalledParent.name}" cannot be built (${stalledParent.problem?.reason}; chain: ${ancestryChain(images, name).join(" → ")})`,
+      });
       continue;
     }
     const read = await reads.get(name);
@@ -144,17 +173,32 @@ type SourceRead = { ok: true; dockerfileText: string; context: { hash: string } 
 async function readImageSources(spec: ImageSpec, realRoot: string, root: string, cache: FileHashCache): Promise<SourceRead> {
   const realContext = await realpath(spec.context).catch(() => undefined);
   if (!realContext || !isInside(realRoot, realContext)) {
-    return { ok: false, problem: { reason: "ContextOutsideRoot", message: `build context ${spec.context} ${realContext ? "escapes" : "is missing from"} the desired-state root ${root}` } };
+    return {
+      ok: false,
+      problem: {
+        reason: "ContextOutsideRoot",
+        message: `build context ${spec.context} ${realContext ? "escapes" : "is missing from"} the desired-state root ${root}`,
+      },
+    };
   }
   const realDockerfile = await realpath(spec.dockerfile).catch(() => undefined);
   if (realDockerfile && !isInside(realRoot, realDockerfile)) {
-    return { ok: false, problem: { reason: "ContextOutsideRoot", message: `Dockerfile ${spec.dockerfile} escapes the desired-state root ${root}` } };
+    return {
+      ok: false,
+      problem: { reason: "ContextOutsideRoot", message: `Dockerfile ${spec.dockerfile} escapes the desired-state root ${root}` },
+    };
   }
   let dockerfileText: string;
   try {
     dockerfileText = await readFile(spec.dockerfile, "utf8");
   } catch (error) {
-    return { ok: false, problem: { reason: "DockerfileUnreadable", message: `cannot read ${spec.dockerfile}: ${error instanceof Error ? error.message : String(error)}` } };
+    return {
+      ok: false,
+      problem: {
+        reason: "DockerfileUnreadable",
+        message: `cannot read ${spec.dockerfile}: ${error instanceof Error ? error.message : String(error)}`,
+      },
+    };
   }
   return { ok: true, dockerfileText, context: await hashContext(realContext, spec.dockerfile, cache) };
 }

@@ -4,7 +4,12 @@ import { familiarDigest, familiarTag, parseReference } from "./image-ref.ts";
 describe("parseReference", () => {
   it("reads Docker Hub short names as the engine lists them", () => {
     expect(parseReference("redis:7")).toEqual({ host: "docker.io", repository: "library/redis", tag: "7", familiar: "redis" });
-    expect(parseReference("grafana/grafana")).toEqual({ host: "docker.io", repository: "grafana/grafana", tag: "latest", familiar: "grafana/grafana" });
+    expect(parseReference("grafana/grafana")).toEqual({
+      host: "docker.io",
+      repository: "grafana/grafana",
+      tag: "latest",
+      familiar: "grafana/grafana",
+    });
     expect(familiarTag(parseReference("docker.io/library/redis:7"))).toBe("redis:7");
   });
 

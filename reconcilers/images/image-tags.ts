@@ -23,7 +23,14 @@ export function latestTag(repository: string, machine: string | undefined): stri
   return `${repository}:latest${machine ? `-${machine}` : ""}`;
 }
 
-export function imageLabels(options: { name: string; inputHash: string; revision: string; machine: string | undefined; version: string; createdAt: Date }): Record<string, string> {
+export function imageLabels(options: {
+  name: string;
+  inputHash: string;
+  revision: string;
+  machine: string | undefined;
+  version: string;
+  createdAt: Date;
+}): Record<string, string> {
   return {
     [LABELS.managed]: "true",
     [LABELS.image]: options.name,

@@ -101,7 +101,10 @@ export async function planImagesForMachine(
   deps: Pick<ImagesDeps, "engine" | "store" | "registryClient" | "hashCache">,
   options: Pick<ImagesOptions, "only" | "push" | "observed" | "retryFailed" | "localPrefix"> = {},
 ): Promise<ImagesPlan> {
-  let inputs = await computeImageInputs(state, machine, { ...(deps.hashCache ? { cache: deps.hashCache } : {}), ...(options.localPrefix ? { localPrefix: options.localPrefix } : {}) });
+  let inputs = await computeImageInputs(state, machine, {
+    ...(deps.hashCache ? { cache: deps.hashCache } : {}),
+    ...(options.localPrefix ? { localPrefix: options.localPrefix } : {}),
+  });
   if (options.only && options.only.length > 0) inputs = withAncestors(inputs, options.only);
   const localImages = (options.observed ?? { images: await deps.engine.listImages() }).images;
   const planInputs = inputs.map((input) => ({
@@ -149,7 +152,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
   const logger = deps.logger ?? silentLogger();
   const events = deps.events ?? noEvents;
   const dockerEnv = deps.dockerEnv ?? processEngineSelection().childEnv;
-  const builder = deps.builder ?? createBuildxBuilder({ env: dockerEnv, ...(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {}) });
+  const builder =
+    deps.builder ?? createBuildxBuilder({ env: dockerEnv, ...(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {}) });
   const hashCache = deps.hashCache ?? createFileHashCache();
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
@@ -167,7 +171,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const inputs = new Map(plan.inputs.map((input) => [input.name, input]));
     const outcomes = new Map<string, ImageOutcome>();
     let listed: Promise<readonly ObservedImage[]> | undefined;
-    const engineImages = (): Promise<readonly ObservedImage[]> => (listed ??= options.observed ? Promise.resolve(options.observed.images) : deps.engine.listImages());
+    const engineImages = (): Promise<readonly ObservedImage[]> =>
+      (listed ??= options.observed ? Promise.resolve(options.observed.images) : deps.engine.listImages());
     for (const step of plan.steps) {
       const input = inputs.get(step.name);
       if (!input) continue;
@@ -186,76 +191,190 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const ok = list.every((o) => o.ok);
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
-    const holds = new Map(list.filter((o) => o.ok && o.budgetBlocks).map((o) => [o.name, `image ${o.name} breaches an enforced budget (${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`]));
+    const holds = new Map(
+      list
+        .filter((o) => o.ok && o.budgetBlocks)
+        .map((o) => [
+          o.name,
+          `image ${o.name} breaches an enforced budget (${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`,
+        ]),
+    );
     return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds };
   }
 
   function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {
-    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "stalled", ok: false, reason, message, pushed: false, budgetBlocks: false };
+    return {
+      name: step.name,
+      tag: step.tag,
+      inputHash: step.inputHash,
+      action: "stalled",
+      ok: false,
+      reason,
+      message,
+      pushed: false,
+      budgetBlocks: false,
+    };
   }
 
-  async function carryOut(state: DesiredState, machine: string, step: ImagePlanStep, input: ImageInput, plan: ImagesPlan, options: ImagesOptions): Promise<ImageOutcome> {
+  async function carryOut(
+    state: DesiredState,
+    machine: string,
+    step: ImagePlanStep,
+    input: ImageInput,
+    plan: ImagesPlan,
+    options: ImagesOptions,
+  ): Promise<ImageOutcome> {
     const previous = deps.store.get(statusKey(machine, step.name))?.build;
     if (step.action === "stalled") {
       const failed = deps.store.get(statusKey(machine, step.name))?.failed;
-      const message = step.reason === "BuildFailed" && failed?.specHash === step.inputHash ? `${step.message}. Last error:\n${failed.message}` : step.message;
+      const message =
+        step.reason === "BuildFailed" && failed?.specHash === step.inputHash
+          ? `${step.message}. Last error:\n${failed.message}`
+          : step.message;
       return stalledOutcome(step, step.reason, message);
     }
     if (step.action === "reuse") {
       if (step.needsTag && step.localImageId) await deps.engine.tagImage(step.localImageId, step.tag);
-      const facts = previous?.inputHash === step.inputHash && previous.tag === step.tag ? previous : await factsFor(input, "reuse", previous, {});
+      const facts =
+        previous?.inputHash === step.inputHash && previous.tag === step.tag ? previous : await factsFor(input, "reuse", previous, {});
       let pushed = false;
       if (options.push === true && plan.registry.kind === "reachable" && !plan.registry.present.has(step.tag)) {
-        pushed = await push(step.name, [step.tag]).then(() => true, () => false);
+        pushed = await push(step.name, [step.tag]).then(
+          () => true,
+          () => false,
+        );
       }
-      if (!facts) return { ...stalledOutcome(step, "ImageMissing", `${step.tag} was present when the pass looked, but the engine no longer has it`), action: "reuse" };
-      return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "reuse", ok: true, reason: step.reason, message: step.message, pushed, facts, budgetBlocks: false };
+      if (!facts)
+        return {
+          ...stalledOutcome(step, "ImageMissing", `${step.tag} was present when the pass looked, but the engine no longer has it`),
+          action: "reuse",
+        };
+      return {
+        name: step.name,
+        tag: step.tag,
+        inputHash: step.inputHash,
+        action: "reuse",
+        ok: true,
+        reason: step.reason,
+        message: step.message,
+        pushed,
+        facts,
+        budgetBlocks: false,
+      };
     }
     if (step.action === "pull") {
       options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "pulling" });
-      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], { allowFailure: true, env: dockerEnv, timeoutMs: 15 * 60_000, ...(options.signal ? { signal: options.signal } : {}) }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
+      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], {
+        allowFailure: true,
+        env: dockerEnv,
+        timeoutMs: 15 * 60_000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
       events.imagePulled(step.name, machine, pulled.exitCode === 0 ? "success" : "failure");
       if (pulled.exitCode === 0) {
         await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
         const facts = await factsFor(input, "pull", previous, {});
-        if (!facts) return { ...stalledOutcome(step, "ImageMissingAfterPull", `the pull of ${step.tag} succeeded, but the engine has no such image afterwards`), action: "pull" };
-        return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "pull", ok: true, reason: "Pulled", message: `pulled ${step.tag}`, pushed: false, facts, budgetBlocks: false };
+        if (!facts)
+          return {
+            ...stalledOutcome(
+              step,
+              "ImageMissingAfterPull",
+              `the pull of ${step.tag} succeeded, but the engine has no such image afterwards`,
+            ),
+            action: "pull",
+          };
+        return {
+          name: step.name,
+          tag: step.tag,
+          inputHash: step.inputHash,
+          action: "pull",
+          ok: true,
+          reason: "Pulled",
+          message: `pulled ${step.tag}`,
+          pushed: false,
+          facts,
+          budgetBlocks: false,
+        };
       }
       const why = lastLines(pulled.stderr);
       const reason = refusedByRegistry(pulled.stderr) ? "RegistryUnauthorized" : "PullFailed";
       logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
       if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
-      return build(state, machine, { ...step, reason, message: `pull of ${step.tag} failed (${why}); building instead`, push: false }, input, plan, previous, options);
+      return build(
+        state,
+        machine,
+        { ...step, reason, message: `pull of ${step.tag} failed (${why}); building instead`, push: false },
+        input,
+        plan,
+        previous,
+        options,
+      );
     }
     return build(state, machine, step, input, plan, previous, options);
   }
 
-  async function build(state: DesiredState, machine: string, step: ImagePlanStep, input: ImageInput, plan: ImagesPlan, previous: BuildFacts | undefined, options: ImagesOptions): Promise<ImageOutcome> {
+  async function build(
+    state: DesiredState,
+    machine: string,
+    step: ImagePlanStep,
+    input: ImageInput,
+    plan: ImagesPlan,
+    previous: BuildFacts | undefined,
+    options: ImagesOptions,
+  ): Promise<ImageOutcome> {
     const at = now();
     // A registry that refused this image's tag would refuse its cache too.
     const reachable = plan.registry.kind === "reachable" && step.reason !== "RegistryUnauthorized";
-    const store = reachable ? await (imageStore ??= deps.engine.engineInfo().then((i) => i.imageStore, () => "overlay2" as const)) : "overlay2";
+    const store = reachable
+      ? await (imageStore ??= deps.engine.engineInfo().then(
+          (i) => i.imageStore,
+          () => "overlay2" as const,
+        ))
+      : "overlay2";
     const cacheRef = `${input.repository}:buildcache${input.machineSpecific ? `-${machine}` : ""}`;
-    const cacheFrom = reachable ? unique([step.tag, input.latestTag, ...(previous?.tag.startsWith(`${input.repository}:`) ? [previous.tag] : []), ...(store === "containerd" ? [cacheRef] : [])]) : [];
-    const cacheTo: CacheExport | undefined = step.push ? (store === "containerd" ? { kind: "registry", ref: cacheRef } : { kind: "inline" }) : undefined;
-    const parentTags = Object.fromEntries(input.parents.flatMap((parent) => {
-      const tag = plan.inputs.find((i) => i.name === parent)?.tag;
-      return tag ? [[parent, tag]] : [];
-    }));
+    const cacheFrom = reachable
+      ? unique([
+          step.tag,
+          input.latestTag,
+          ...(previous?.tag.startsWith(`${input.repository}:`) ? [previous.tag] : []),
+          ...(store === "containerd" ? [cacheRef] : []),
+        ])
+      : [];
+    const cacheTo: CacheExport | undefined = step.push
+      ? store === "containerd"
+        ? { kind: "registry", ref: cacheRef }
+        : { kind: "inline" }
+      : undefined;
+    const parentTags = Object.fromEntries(
+      input.parents.flatMap((parent) => {
+        const tag = plan.inputs.find((i) => i.name === parent)?.tag;
+        return tag ? [[parent, tag]] : [];
+      }),
+    );
     const request: BuildRequest = {
       image: step.name,
       context: input.spec.context,
       dockerfile: input.spec.dockerfile,
       tags: unique([step.tag, input.humanTag, ...(step.push ? [input.latestTag] : [])]),
       buildArgs: input.buildArgs,
-      labels: imageLabels({ name: step.name, inputHash: step.inputHash, revision: state.revision, machine: input.machineSpecific ? machine : undefined, version: input.humanTag.split(":").pop() ?? "", createdAt: at }),
+      labels: imageLabels({
+        name: step.name,
+        inputHash: step.inputHash,
+        revision: state.revision,
+        machine: input.machineSpecific ? machine : undefined,
+        version: input.humanTag.split(":").pop() ?? "",
+        createdAt: at,
+      }),
       platform: input.spec.platform,
       namedContexts: parentTags,
       cacheFrom,
       ...(cacheTo ? { cacheTo } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onStep: (s) => logger.info({ image: step.name, machine, step: s.name, cached: s.cached, ms: s.durationMs, error: s.error }, "build step"),
-      ...(options.progress ? { onCounts: (c: StepCounts) => options.progress?.({ type: "steps", resource: imageResource(step.name), ...c }) } : {}),
+      onStep: (s) =>
+        logger.info({ image: step.name, machine, step: s.name, cached: s.cached, ms: s.durationMs, error: s.error }, "build step"),
+      ...(options.progress
+        ? { onCounts: (c: StepCounts) => options.progress?.({ type: "steps", resource: imageResource(step.name), ...c }) }
+        : {}),
     };
     options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "building" });
     logger.info({ image: step.name, machine, tag: step.tag, cacheFrom, cacheTo: cacheTo?.kind }, "image build started");
@@ -263,14 +382,47 @@ export function createImagesReconciler(deps: ImagesDeps) {
     events.imageBuilt(step.name, machine, outcome.ok ? "success" : "failure");
     if (!outcome.ok) {
       logger.warn({ image: step.name, machine, error: outcome.message }, "image build failed");
-      const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(outcome.errorLines.join("\n")) ? "BaseImageUnavailable" : "BuildFailed";
+      const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(
+        outcome.errorLines.join("\n"),
+      )
+        ? "BaseImageUnavailable"
+        : "BuildFailed";
       return { ...stalledOutcome(step, reason, outcome.errorLines.join("\n").slice(-4000) || outcome.message), action: "build" };
     }
     // A cache existed when this host built or pulled the image before, or the registry holds a cache source.
-    const cacheExisted = previous !== undefined || (cacheFrom.length > 0 && state.registry !== undefined && (await cacheInRegistry(state.registry, cacheFrom.filter((ref) => ref !== step.tag))));
-    const facts = await factsFor(input, "build", previous, { durationSeconds: outcome.durationSeconds, ...(outcome.cacheHitRatio !== undefined ? { cacheHitRatio: outcome.cacheHitRatio } : {}), cacheExisted });
-    if (!facts) return { ...stalledOutcome(step, "ImageMissingAfterBuild", `the build of ${step.tag} succeeded (${outcome.durationSeconds.toFixed(1)} s), but the engine has no such image afterwards`), action: "build" };
-    logger.info({ image: step.name, machine, tag: step.tag, seconds: outcome.durationSeconds, cacheHitRatio: outcome.cacheHitRatio, sizeBytes: facts?.sizeBytes }, "image built");
+    const cacheExisted =
+      previous !== undefined ||
+      (cacheFrom.length > 0 &&
+        state.registry !== undefined &&
+        (await cacheInRegistry(
+          state.registry,
+          cacheFrom.filter((ref) => ref !== step.tag),
+        )));
+    const facts = await factsFor(input, "build", previous, {
+      durationSeconds: outcome.durationSeconds,
+      ...(outcome.cacheHitRatio !== undefined ? { cacheHitRatio: outcome.cacheHitRatio } : {}),
+      cacheExisted,
+    });
+    if (!facts)
+      return {
+        ...stalledOutcome(
+          step,
+          "ImageMissingAfterBuild",
+          `the build of ${step.tag} succeeded (${outcome.durationSeconds.toFixed(1)} s), but the engine has no such image afterwards`,
+        ),
+        action: "build",
+      };
+    logger.info(
+      {
+        image: step.name,
+        machine,
+        tag: step.tag,
+        seconds: outcome.durationSeconds,
+        cacheHitRatio: outcome.cacheHitRatio,
+        sizeBytes: facts?.sizeBytes,
+      },
+      "image built",
+    );
     let pushed = false;
     let pushError: string | undefined;
     if (step.push) {
@@ -285,11 +437,26 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const reason = step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" ? "BuiltLocally" : "Built";
     const message = `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
     const degraded = pushError
-      ? { reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed", message: `push of ${step.tag} to the registry failed: ${pushError}` }
+      ? {
+          reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed",
+          message: `push of ${step.tag} to the registry failed: ${pushError}`,
+        }
       : step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" || step.reason === "PullFailed"
         ? { reason: step.reason, message: step.message }
         : undefined;
-    return { name: step.name, tag: step.tag, inputHash: step.inputHash, action: "build", ok: true, reason, message: degraded ? `${message}; ${degraded.message}` : message, pushed, facts, ...(degraded ? { degraded } : {}), budgetBlocks: false };
+    return {
+      name: step.name,
+      tag: step.tag,
+      inputHash: step.inputHash,
+      action: "build",
+      ok: true,
+      reason,
+      message: degraded ? `${message}; ${degraded.message}` : message,
+      pushed,
+      facts,
+      ...(degraded ? { degraded } : {}),
+      budgetBlocks: false,
+    };
   }
 
   async function cacheInRegistry(registry: string, refs: readonly string[]): Promise<boolean> {
@@ -305,7 +472,12 @@ export function createImagesReconciler(deps: ImagesDeps) {
     }
   }
 
-  async function factsFor(input: ImageInput, action: BuildFacts["action"], previous: BuildFacts | undefined, measured: { durationSeconds?: number; cacheHitRatio?: number; cacheExisted?: boolean }): Promise<BuildFacts | undefined> {
+  async function factsFor(
+    input: ImageInput,
+    action: BuildFacts["action"],
+    previous: BuildFacts | undefined,
+    measured: { durationSeconds?: number; cacheHitRatio?: number; cacheExisted?: boolean },
+  ): Promise<BuildFacts | undefined> {
     const inspected = await deps.engine.inspectImage(input.tag);
     if (!inspected) return undefined;
     const parentRef = input.parents[0] ? parentTags.get(input.parents[0]) : undefined;
@@ -326,12 +498,22 @@ export function createImagesReconciler(deps: ImagesDeps) {
   }
 
   /** The baseline of a `minReduction` budget; a baseline image's size comes from the pass's engine look, as in the metrics. */
-  async function budgetBaseline(spec: ImageSpec, facts: BuildFacts, engineImages: () => Promise<readonly ObservedImage[]>): Promise<ReductionBaseline | undefined> {
+  async function budgetBaseline(
+    spec: ImageSpec,
+    facts: BuildFacts,
+    engineImages: () => Promise<readonly ObservedImage[]>,
+  ): Promise<ReductionBaseline | undefined> {
     if (spec.budgets.minReduction === undefined) return undefined;
     return reductionBaseline(spec.baseline, facts.previousSizeBytes, spec.baseline?.image ? await engineImages() : []);
   }
 
-  async function record(state: DesiredState, machine: string, input: ImageInput, outcome: ImageOutcome, engineImages: () => Promise<readonly ObservedImage[]>): Promise<void> {
+  async function record(
+    state: DesiredState,
+    machine: string,
+    input: ImageInput,
+    outcome: ImageOutcome,
+    engineImages: () => Promise<readonly ObservedImage[]>,
+  ): Promise<void> {
     if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
     const key = statusKey(machine, input.name);
     const previous = deps.store.get(key);
@@ -344,18 +526,36 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = removeCondition(conditions, "Stalled");
       if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
       else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
-      const breaches = outcome.facts ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts, engineImages)) : [];
+      const breaches = outcome.facts
+        ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts, engineImages))
+        : [];
       outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
-        conditions = setCondition(conditions, { type: "BudgetExceeded", status: "True", reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning", message: breaches.map((b) => b.message).join("; ") }, at);
+        conditions = setCondition(
+          conditions,
+          {
+            type: "BudgetExceeded",
+            status: "True",
+            reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning",
+            message: breaches.map((b) => b.message).join("; "),
+          },
+          at,
+        );
       } else conditions = removeCondition(conditions, "BudgetExceeded"); // a reused image keeps its build's facts, so this re-judges them
       if (outcome.action !== "reuse") failed = undefined;
     } else {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
       conditions = setCondition(conditions, { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message }, at);
       // The build itself worked when its image vanished afterwards: the next pass builds again.
-      if (outcome.action === "build" && outcome.reason !== "ImageMissingAfterBuild") failed = { revision: state.revision, specHash: outcome.inputHash, reason: "BuildFailed", message: outcome.message, at: at.getTime() };
+      if (outcome.action === "build" && outcome.reason !== "ImageMissingAfterBuild")
+        failed = {
+          revision: state.revision,
+          specHash: outcome.inputHash,
+          reason: "BuildFailed",
+          message: outcome.message,
+          at: at.getTime(),
+        };
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;
@@ -363,7 +563,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
       key,
       conditions,
       observedRevision: state.revision,
-      ...(outcome.ok ? { lastAppliedRevision: state.revision } : previous?.lastAppliedRevision ? { lastAppliedRevision: previous.lastAppliedRevision } : {}),
+      ...(outcome.ok
+        ? { lastAppliedRevision: state.revision }
+        : previous?.lastAppliedRevision
+          ? { lastAppliedRevision: previous.lastAppliedRevision }
+          : {}),
       ...(build ? { build } : {}),
       ...(failed ? { failed } : {}),
       ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
@@ -373,7 +577,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
     await deps.store.put({ ...next, updatedAt: at.toISOString() });
   }
 
-  return { reconcile, plan: (state: DesiredState, machine: string, options: ImagesOptions = {}) => planImagesForMachine(state, machine, { ...deps, hashCache }, options) };
+  return {
+    reconcile,
+    plan: (state: DesiredState, machine: string, options: ImagesOptions = {}) =>
+      planImagesForMachine(state, machine, { ...deps, hashCache }, options),
+  };
 }
 
 export type ImagesReconciler = ReturnType<typeof createImagesReconciler>;
@@ -390,13 +598,22 @@ function doneEvent(outcome: ImageOutcome): ProgressEvent {
     reason: outcome.reason,
     message: outcome.message,
     warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
-    ...(facts ? { facts: { ...(built && facts.durationSeconds !== undefined ? { seconds: facts.durationSeconds } : {}), ...(built && facts.cacheHitRatio !== undefined ? { cacheHitRatio: facts.cacheHitRatio } : {}), sizeBytes: facts.sizeBytes } } : {}),
+    ...(facts
+      ? {
+          facts: {
+            ...(built && facts.durationSeconds !== undefined ? { seconds: facts.durationSeconds } : {}),
+            ...(built && facts.cacheHitRatio !== undefined ? { cacheHitRatio: facts.cacheHitRatio } : {}),
+            sizeBytes: facts.sizeBytes,
+          },
+        }
+      : {}),
   };
 }
 
 function recordsWith(records: Record<string, number> | undefined, outcome: ImageOutcome): Record<string, number> {
   const out = { ...records };
-  if (outcome.facts && (outcome.action === "build" || outcome.action === "pull") && out[outcome.tag] === undefined) out[outcome.tag] = outcome.facts.recordedAt;
+  if (outcome.facts && (outcome.action === "build" || outcome.action === "pull") && out[outcome.tag] === undefined)
+    out[outcome.tag] = outcome.facts.recordedAt;
   return out;
 }
 

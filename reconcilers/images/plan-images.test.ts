@@ -9,7 +9,11 @@ function image(name: string, parents: string[] = [], extra: Partial<PlanImageInp
 }
 
 function local(of: PlanImageInput, tagged = true): PlanLocalImage {
-  return { id: `sha256:${of.name}`, repoTags: tagged ? [of.tag] : ["other:tag"], labels: { [LABELS.inputHash]: of.inputHash, [LABELS.image]: of.name } };
+  return {
+    id: `sha256:${of.name}`,
+    repoTags: tagged ? [of.tag] : ["other:tag"],
+    labels: { [LABELS.inputHash]: of.inputHash, [LABELS.image]: of.name },
+  };
 }
 
 const none: RegistryView = { kind: "none" };
@@ -55,7 +59,12 @@ describe("planImages", () => {
   });
 
   it("builds locally, without pushing, an image whose tag the registry refused to the host's credentials, and says so", () => {
-    const registry: RegistryView = { kind: "reachable", host: "reg", present: new Set([family.tag]), denied: new Map([[base.tag, "HEAD https://reg/v2/base/manifests/x answered 401"]]) };
+    const registry: RegistryView = {
+      kind: "reachable",
+      host: "reg",
+      present: new Set([family.tag]),
+      denied: new Map([[base.tag, "HEAD https://reg/v2/base/manifests/x answered 401"]]),
+    };
     const steps = planImages({ images: [base, family], localImages: [], registry });
     expect(steps.map((s) => [s.name, s.action, s.reason, s.push])).toEqual([
       ["base", "build", "RegistryUnauthorized", false],
@@ -73,7 +82,14 @@ describe("planImages", () => {
 
   it("never pulls a source: build image and never builds a source: pull image", () => {
     const registry: RegistryView = { kind: "reachable", host: "reg", present: new Set([base.tag]) };
-    const steps = planImages({ images: [{ ...base, source: "build" }, { ...family, source: "pull" }], localImages: [], registry });
+    const steps = planImages({
+      images: [
+        { ...base, source: "build" },
+        { ...family, source: "pull" },
+      ],
+      localImages: [],
+      registry,
+    });
     expect(steps.map((s) => [s.action, s.reason])).toEqual([
       ["build", "SourceBuild"],
       ["stalled", "NotInRegistry"],
@@ -82,7 +98,11 @@ describe("planImages", () => {
 
   it("stalls an image with a problem and every image below it, and still plans the others", () => {
     const other = image("other");
-    const steps = planImages({ images: [{ ...base, problem: { reason: "MissingParent", message: "x" } }, family, app, other], localImages: [], registry: none });
+    const steps = planImages({
+      images: [{ ...base, problem: { reason: "MissingParent", message: "x" } }, family, app, other],
+      localImages: [],
+      registry: none,
+    });
     expect(steps.map((s) => [s.name, s.action, s.reason])).toEqual([
       ["base", "stalled", "MissingParent"],
       ["family", "stalled", "ParentStalled"],

@@ -49,14 +49,21 @@ export type PlanImagesInput = {
 };
 
 /** The local image carrying this input hash, preferring one that already has the tag. */
-export function findLocalImage(input: Pick<PlanImageInput, "name" | "inputHash" | "tag">, localImages: readonly PlanLocalImage[]): PlanLocalImage | undefined {
-  const matching = localImages.filter((image) => image.labels[LABELS.inputHash] === input.inputHash && image.labels[LABELS.image] === input.name);
+export function findLocalImage(
+  input: Pick<PlanImageInput, "name" | "inputHash" | "tag">,
+  localImages: readonly PlanLocalImage[],
+): PlanLocalImage | undefined {
+  const matching = localImages.filter(
+    (image) => image.labels[LABELS.inputHash] === input.inputHash && image.labels[LABELS.image] === input.name,
+  );
   return matching.find((image) => image.repoTags.includes(input.tag)) ?? matching[0];
 }
 
 /** Content tags worth asking the registry about: images not local whose source allows a pull. */
 export function tagsToCheck(images: readonly PlanImageInput[], localImages: readonly PlanLocalImage[]): string[] {
-  return images.filter((image) => !image.problem && image.source !== "build" && !findLocalImage(image, localImages)).map((image) => image.tag);
+  return images
+    .filter((image) => !image.problem && image.source !== "build" && !findLocalImage(image, localImages))
+    .map((image) => image.tag);
 }
 
 export function planImages(input: PlanImagesInput): ImagePlanStep[] {
@@ -83,7 +90,9 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
         ...base,
         action: "reuse",
         reason: needsTag ? "Retagged" : "UpToDate",
-        message: needsTag ? `an image with input hash ${image.inputHash.slice(0, 12)} is present locally; tagging it ${image.tag}` : `${image.tag} is present locally`,
+        message: needsTag
+          ? `an image with input hash ${image.inputHash.slice(0, 12)} is present locally; tagging it ${image.tag}`
+          : `${image.tag} is present locally`,
         localImageId: local.id,
         needsTag,
       });
@@ -92,15 +101,23 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
     const inRegistry = registry.kind === "reachable" && registry.present.has(image.tag);
     const denied = registry.kind === "reachable" ? registry.denied?.get(image.tag) : undefined;
     if (image.source === "pull") {
-      if (inRegistry) steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `pulling ${image.tag} (source: pull)` });
+      if (inRegistry)
+        steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `pulling ${image.tag} (source: pull)` });
       else if (registry.kind === "none") stalled("NoRegistry", `source is "pull" but no registry is configured`);
-      else if (registry.kind === "unreachable") stalled("RegistryUnreachable", `source is "pull" and registry ${registry.host} does not answer: ${registry.message}`);
-      else if (denied !== undefined) stalled("RegistryUnauthorized", `source is "pull" and registry ${registry.host} refused access to ${image.tag}: ${denied}`);
+      else if (registry.kind === "unreachable")
+        stalled("RegistryUnreachable", `source is "pull" and registry ${registry.host} does not answer: ${registry.message}`);
+      else if (denied !== undefined)
+        stalled("RegistryUnauthorized", `source is "pull" and registry ${registry.host} refused access to ${image.tag}: ${denied}`);
       else stalled("NotInRegistry", `source is "pull" but ${image.tag} is not in the registry (has CI built it?)`);
       continue;
     }
     if (image.source === "auto" && inRegistry) {
-      steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `${image.tag} was built elsewhere (CI); pulling it` });
+      steps.set(image.name, {
+        ...base,
+        action: "pull",
+        reason: "InRegistry",
+        message: `${image.tag} was built elsewhere (CI); pulling it`,
+      });
       continue;
     }
     if (input.failedBefore?.get(image.name) === image.inputHash) {
@@ -112,9 +129,15 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
       registry.kind === "none"
         ? ["NotBuilt", `${image.tag} is not present locally; building it`]
         : registry.kind === "unreachable"
-          ? ["RegistryUnreachable", `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`]
+          ? [
+              "RegistryUnreachable",
+              `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`,
+            ]
           : denied !== undefined
-            ? ["RegistryUnauthorized", `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached parents, not pushing`]
+            ? [
+                "RegistryUnauthorized",
+                `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached parents, not pushing`,
+              ]
             : image.source === "build"
               ? ["SourceBuild", `source is "build"; building ${image.tag}`]
               : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];

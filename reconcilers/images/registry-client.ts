@@ -14,7 +14,9 @@ import { parseReference } from "./image-ref.ts";
 import type { RegistryView } from "./plan-images.ts";
 
 /** What the registry says a tag names now: `sha256:…` (the index digest for multi-platform images). */
-export type DigestLookup = { kind: "digest"; digest: string } | { kind: "failed"; reason: "NotInRegistry" | "RegistryUnreachable" | "RegistryUnauthorized"; message: string };
+export type DigestLookup =
+  | { kind: "digest"; digest: string }
+  | { kind: "failed"; reason: "NotInRegistry" | "RegistryUnreachable" | "RegistryUnauthorized"; message: string };
 
 export type ManifestCheck = "present" | "absent" | { unreachable: string } | { unauthorized: string };
 
@@ -40,7 +42,9 @@ export function parseImageRef(ref: string): ParsedRef {
   const host = ref.slice(0, slash);
   const rest = ref.slice(slash + 1);
   const colon = rest.lastIndexOf(":");
-  return colon > rest.lastIndexOf("/") ? { host, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) } : { host, repository: rest, tag: "latest" };
+  return colon > rest.lastIndexOf("/")
+    ? { host, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) }
+    : { host, repository: rest, tag: "latest" };
 }
 
 /** Registry host part of `<registry>` as configured (it may carry a namespace path). */
@@ -78,7 +82,8 @@ export class RegistryError extends Error {
 
 /** A failed request as a check result (other errors are bugs and are rethrown). */
 export function failureOf(error: unknown): { unreachable: string } | { unauthorized: string } {
-  if (error instanceof RegistryError) return error.kind === "unauthorized" ? { unauthorized: error.message } : { unreachable: error.message };
+  if (error instanceof RegistryError)
+    return error.kind === "unauthorized" ? { unauthorized: error.message } : { unreachable: error.message };
   throw error;
 }
 
@@ -132,7 +137,12 @@ function errorText(error: unknown): string {
 /** True when a TLS attempt failed because the server speaks plain HTTP (not a certificate problem). */
 function plainHttpServer(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
-  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "EPROTO" || code === "ECONNRESET" || /wrong version number|packet length too long/i.test(String(error));
+  return (
+    code === "ERR_SSL_WRONG_VERSION_NUMBER" ||
+    code === "EPROTO" ||
+    code === "ECONNRESET" ||
+    /wrong version number|packet length too long/i.test(String(error))
+  );
 }
 
 function send(raw: RawRequest, timeoutMs: number): Promise<RegistryResponse> {
@@ -146,7 +156,9 @@ function send(raw: RawRequest, timeoutMs: number): Promise<RegistryResponse> {
         size += chunk.length;
         if (size <= BODY_LIMIT) chunks.push(chunk);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, url: raw.url.toString(), headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, url: raw.url.toString(), headers: res.headers, body: Buffer.concat(chunks) }),
+      );
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -197,7 +209,12 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
   }
 
   /** Sends to the registry host: https (certs.d trusted); a loopback registry that speaks plain HTTP is asked over http, as docker does. */
-  async function toRegistry(host: string, pathAndQuery: string, method: string, headers: Record<string, string>): Promise<RegistryResponse> {
+  async function toRegistry(
+    host: string,
+    pathAndQuery: string,
+    method: string,
+    headers: Record<string, string>,
+  ): Promise<RegistryResponse> {
     const apiHost = host === "docker.io" ? "registry-1.docker.io" : host;
     const scheme = schemes.get(host) ?? "https";
     const agent = await agentFor(host);
@@ -214,7 +231,12 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
     }
   }
 
-  async function bearerToken(host: string, challenge: Extract<Challenge, { scheme: "bearer" }>, scope: string, cred: RegistryCredentials | undefined): Promise<string> {
+  async function bearerToken(
+    host: string,
+    challenge: Extract<Challenge, { scheme: "bearer" }>,
+    scope: string,
+    cred: RegistryCredentials | undefined,
+  ): Promise<string> {
     const key = `${host} ${scope}`;
     const cached = tokens.get(key);
     const live = cached && (await cached.catch(() => undefined));
@@ -228,7 +250,12 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
     return (await fresh).token;
   }
 
-  async function fetchToken(host: string, challenge: Extract<Challenge, { scheme: "bearer" }>, scope: string, cred: RegistryCredentials | undefined): Promise<{ token: string; expiresAt: number }> {
+  async function fetchToken(
+    host: string,
+    challenge: Extract<Challenge, { scheme: "bearer" }>,
+    scope: string,
+    cred: RegistryCredentials | undefined,
+  ): Promise<{ token: string; expiresAt: number }> {
     let realm: URL;
     try {
       realm = new URL(challenge.realm);
@@ -260,7 +287,10 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
       throw new RegistryError("unreachable", `token server ${where} of ${host} failed: ${errorText(error)}`);
     }
     if (res.status === 401 || res.status === 403) {
-      throw new RegistryError("unauthorized", `token server ${where} refused ${scope} (${res.status}) ${cred ? "with the Docker credentials for" : "without credentials for"} ${host}`);
+      throw new RegistryError(
+        "unauthorized",
+        `token server ${where} refused ${scope} (${res.status}) ${cred ? "with the Docker credentials for" : "without credentials for"} ${host}`,
+      );
     }
     let token: string | undefined;
     let expiresIn = DEFAULT_TOKEN_SECONDS;
@@ -298,12 +328,19 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
         if (pre?.startsWith("Bearer ")) tokens.delete(`${req.host} ${scope}`);
         const auth = await authorization(req.host, challenge, scope);
         if (auth) res = await toRegistry(req.host, path, req.method, { ...headers, authorization: auth });
-        else throw new RegistryError("unauthorized", `${req.method} ${res.url} answered 401 and the host has no Docker credentials for ${req.host} (docker login ${req.host})`);
+        else
+          throw new RegistryError(
+            "unauthorized",
+            `${req.method} ${res.url} answered 401 and the host has no Docker credentials for ${req.host} (docker login ${req.host})`,
+          );
       }
     }
     if (res.status === 401 || res.status === 403) {
       const cred = await credentialsFor(req.host);
-      throw new RegistryError("unauthorized", `${req.method} ${res.url} answered ${res.status} ${cred ? `with the Docker credentials for ${req.host}` : `and the host has no Docker credentials for ${req.host} (docker login ${req.host})`}`);
+      throw new RegistryError(
+        "unauthorized",
+        `${req.method} ${res.url} answered ${res.status} ${cred ? `with the Docker credentials for ${req.host}` : `and the host has no Docker credentials for ${req.host} (docker login ${req.host})`}`,
+      );
     }
     return res;
   }
@@ -313,7 +350,9 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
 
 /** True when docker's pull/push error text says the registry refused the host's credentials (or their absence). */
 export function refusedByRegistry(text: string): boolean {
-  return /unauthorized|authentication required|no basic auth credentials|denied: requested access|requested access to the resource is denied|403 forbidden/i.test(text);
+  return /unauthorized|authentication required|no basic auth credentials|denied: requested access|requested access to the resource is denied|403 forbidden/i.test(
+    text,
+  );
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
@@ -326,7 +365,13 @@ export function createRegistryClient(options: RegistryHttpOptions & { concurrenc
   async function manifestExists(ref: string): Promise<ManifestCheck> {
     const { host, repository, tag } = parseImageRef(ref);
     try {
-      const res = await http.request({ method: "HEAD", host, repository, path: `manifests/${encodeURIComponent(tag)}`, accept: MANIFEST_ACCEPT });
+      const res = await http.request({
+        method: "HEAD",
+        host,
+        repository,
+        path: `manifests/${encodeURIComponent(tag)}`,
+        accept: MANIFEST_ACCEPT,
+      });
       if (res.status === 200) return "present";
       if (res.status === 404) return "absent";
       return { unreachable: `HEAD ${res.url} answered ${res.status}` };
@@ -338,14 +383,26 @@ export function createRegistryClient(options: RegistryHttpOptions & { concurrenc
   async function resolveDigest(ref: string): Promise<DigestLookup> {
     const parsed = parseReference(ref);
     try {
-      const res = await http.request({ method: "HEAD", host: parsed.host, repository: parsed.repository, path: `manifests/${encodeURIComponent(parsed.digest ?? parsed.tag ?? "latest")}`, accept: MANIFEST_ACCEPT });
+      const res = await http.request({
+        method: "HEAD",
+        host: parsed.host,
+        repository: parsed.repository,
+        path: `manifests/${encodeURIComponent(parsed.digest ?? parsed.tag ?? "latest")}`,
+        accept: MANIFEST_ACCEPT,
+      });
       const digest = headerText(res.headers["docker-content-digest"]);
       if (res.status === 200 && digest) return { kind: "digest", digest };
       if (res.status === 404) return { kind: "failed", reason: "NotInRegistry", message: `${ref} is not in registry ${parsed.host}` };
-      return { kind: "failed", reason: "RegistryUnreachable", message: `HEAD ${res.url} answered ${res.status}${res.status === 200 ? " without a Docker-Content-Digest" : ""}` };
+      return {
+        kind: "failed",
+        reason: "RegistryUnreachable",
+        message: `HEAD ${res.url} answered ${res.status}${res.status === 200 ? " without a Docker-Content-Digest" : ""}`,
+      };
     } catch (error) {
       const failure = failureOf(error);
-      return "unauthorized" in failure ? { kind: "failed", reason: "RegistryUnauthorized", message: failure.unauthorized } : { kind: "failed", reason: "RegistryUnreachable", message: failure.unreachable };
+      return "unauthorized" in failure
+        ? { kind: "failed", reason: "RegistryUnauthorized", message: failure.unauthorized }
+        : { kind: "failed", reason: "RegistryUnreachable", message: failure.unreachable };
     }
   }
 

@@ -15,7 +15,11 @@ export function createBuildCache(options: { docker?: string; env?: Readonly<Reco
   const env = options.env ?? processEngineSelection().childEnv;
   return {
     async usageBytes(signal) {
-      const { stdout } = await runCommand(docker, ["system", "df", "--format", "{{json .}}"], { timeoutMs: 120_000, env, ...(signal ? { signal } : {}) });
+      const { stdout } = await runCommand(docker, ["system", "df", "--format", "{{json .}}"], {
+        timeoutMs: 120_000,
+        env,
+        ...(signal ? { signal } : {}),
+      });
       for (const line of stdout.split("\n")) {
         if (!line.trim()) continue;
         const row = JSON.parse(line) as { Type?: string; Size?: string };
@@ -24,18 +28,33 @@ export function createBuildCache(options: { docker?: string; env?: Readonly<Reco
       return 0;
     },
     async trim(keepBytes, signal) {
-      const { stdout } = await runCommand(docker, ["builder", "prune", "--force", "--keep-storage", String(Math.max(0, Math.floor(keepBytes)))], {
-        timeoutMs: 600_000,
-        env,
-        ...(signal ? { signal } : {}),
-      });
+      const { stdout } = await runCommand(
+        docker,
+        ["builder", "prune", "--force", "--keep-storage", String(Math.max(0, Math.floor(keepBytes)))],
+        {
+          timeoutMs: 600_000,
+          env,
+          ...(signal ? { signal } : {}),
+        },
+      );
       const match = /Total(?:\s+reclaimed space)?:\s*([\d.]+\s*[kMGTP]?i?B)/i.exec(stdout);
       return match?.[1] ? parseHumanBytes(match[1]) : 0;
     },
   };
 }
 
-const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, pb: 1e15, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  pb: 1e15,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** "247.7MB" → 247700000 (the docker CLI prints decimal units). */
 export function parseHumanBytes(text: string): number {

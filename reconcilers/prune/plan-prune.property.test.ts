@@ -54,7 +54,8 @@ function oracleKeepSet(world: World, spec: PruneSpec): Set<string> {
   for (const c of world.containers) add(c.imageId);
   for (const ref of world.desiredRefs) add(byTag.get(ref));
   const recorded = new Map<string, number>();
-  const note = (id: string | undefined, at: number): void => void (id !== undefined && recorded.set(id, Math.max(at, recorded.get(id) ?? -Infinity)));
+  const note = (id: string | undefined, at: number): void =>
+    void (id !== undefined && recorded.set(id, Math.max(at, recorded.get(id) ?? -Infinity)));
   for (const status of world.statuses) {
     if (status.build) {
       add(status.build.imageId);
@@ -68,8 +69,10 @@ function oracleKeepSet(world: World, spec: PruneSpec): Set<string> {
     }
     for (const [tag, at] of Object.entries(status.records ?? {})) note(byTag.get(tag), at);
   }
-  const managed = (image: ObservedImage): boolean => image.labels["io.berth.managed"] === "true" && (image.repoTags.length === 0 || image.repoTags.some((t) => t.startsWith(WORLD_PREFIX)));
-  const time = (image: ObservedImage): number | undefined => recorded.get(image.id) ?? (managed(image) && image.repoTags.length > 0 ? undefined : image.created * 1000);
+  const managed = (image: ObservedImage): boolean =>
+    image.labels["io.berth.managed"] === "true" && (image.repoTags.length === 0 || image.repoTags.some((t) => t.startsWith(WORLD_PREFIX)));
+  const time = (image: ObservedImage): number | undefined =>
+    recorded.get(image.id) ?? (managed(image) && image.repoTags.length > 0 ? undefined : image.created * 1000);
   const before = (a: ObservedImage, b: ObservedImage): boolean => {
     const ta = time(a) as number;
     const tb = time(b) as number;
@@ -81,7 +84,13 @@ function oracleKeepSet(world: World, spec: PruneSpec): Set<string> {
     else {
       if (world.now - t < spec.minAgeSeconds * 1000) add(image.id);
       for (const repo of new Set(image.repoTags.map(repositoryOf))) {
-        const ahead = world.images.filter((other) => other !== image && other.repoTags.some((tag) => repositoryOf(tag) === repo) && time(other) !== undefined && before(other, image));
+        const ahead = world.images.filter(
+          (other) =>
+            other !== image &&
+            other.repoTags.some((tag) => repositoryOf(tag) === repo) &&
+            time(other) !== undefined &&
+            before(other, image),
+        );
         if (ahead.length < spec.keep) add(image.id);
       }
     }
@@ -148,7 +157,11 @@ describe("planPrune over random histories", () => {
         }
         const protectedIds = [
           ...world.containers.map((c) => c.imageId),
-          ...world.statuses.flatMap((s) => [...(s.history ?? []).map((h) => h.imageId), ...(s.pinned ? [s.pinned.imageId] : []), ...(s.build ? [s.build.imageId] : [])]),
+          ...world.statuses.flatMap((s) => [
+            ...(s.history ?? []).map((h) => h.imageId),
+            ...(s.pinned ? [s.pinned.imageId] : []),
+            ...(s.build ? [s.build.imageId] : []),
+          ]),
         ];
         for (const id of protectedIds) if (world.images.some((image) => image.id === id)) expect(remaining.has(id)).toBe(true);
       }),

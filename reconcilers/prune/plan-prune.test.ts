@@ -23,7 +23,17 @@ function image(n: number, tags: string[], options: { managed?: boolean; createdM
 }
 
 function container(img: ObservedImage, state: string): ObservedContainer {
-  return { id: `c-${img.id.slice(-4)}`, name: "c", image: img.repoTags[0] ?? img.id, imageId: img.id, labels: {}, state, health: "none", created: 0, status: state };
+  return {
+    id: `c-${img.id.slice(-4)}`,
+    name: "c",
+    image: img.repoTags[0] ?? img.id,
+    imageId: img.id,
+    labels: {},
+    state,
+    health: "none",
+    created: 0,
+    status: state,
+  };
 }
 
 function records(entries: Record<string, number>): ResourceStatus {
@@ -31,7 +41,16 @@ function records(entries: Record<string, number>): ResourceStatus {
 }
 
 function input(partial: Partial<PrunePlanInput> & { images: ObservedImage[] }, spec: Partial<PruneSpec> = {}): PrunePlanInput {
-  return { spec: { ...DEFAULT_PRUNE, ...spec }, containers: [], statuses: [], desiredRefs: [], managedPrefix: "reg/", now: NOW, scope: { dangling: true, buildCache: true }, ...partial };
+  return {
+    spec: { ...DEFAULT_PRUNE, ...spec },
+    containers: [],
+    statuses: [],
+    desiredRefs: [],
+    managedPrefix: "reg/",
+    now: NOW,
+    scope: { dangling: true, buildCache: true },
+    ...partial,
+  };
 }
 
 const ids = (list: { imageId: string }[]): string[] => list.map((entry) => entry.imageId).sort();
@@ -43,7 +62,9 @@ describe("planPrune", () => {
     const v2 = image(2, ["reg/app:v2"], { createdMsAgo: 20 * DAY });
     const v3 = image(3, ["reg/app:v3"], { createdMsAgo: 30 * DAY });
     const v4 = image(4, ["reg/app:v4"], { createdMsAgo: 40 * DAY });
-    const statuses = [records({ "reg/app:v1": NOW - 10 * DAY, "reg/app:v2": NOW - 9 * DAY, "reg/app:v3": NOW - 8 * DAY, "reg/app:v4": NOW - 7 * DAY })];
+    const statuses = [
+      records({ "reg/app:v1": NOW - 10 * DAY, "reg/app:v2": NOW - 9 * DAY, "reg/app:v3": NOW - 8 * DAY, "reg/app:v4": NOW - 7 * DAY }),
+    ];
 
     // Act
     const plan = planPrune(input({ images: [v1, v2, v3, v4], statuses }, { keep: 3 }));
@@ -61,8 +82,19 @@ describe("planPrune", () => {
     const old = Object.fromEntries(imgs.map((img, i) => [img.repoTags[0] ?? "", NOW - (10 - i) * DAY]));
     const statuses: ResourceStatus[] = [
       records(old),
-      { key: "image/m1/app", conditions: [], build: { inputHash: "h", tag: "reg/app:v6", imageId: v6.id, action: "build", sizeBytes: 1, recordedAt: NOW - 2 * DAY }, updatedAt: "" },
-      { key: "service/s/app", conditions: [], history: [{ imageId: v3.id, tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }], pinned: { imageId: v4.id, tag: "reg/app:v4", revision: "r", specHash: "h", desiredSpecHash: "d" }, updatedAt: "" },
+      {
+        key: "image/m1/app",
+        conditions: [],
+        build: { inputHash: "h", tag: "reg/app:v6", imageId: v6.id, action: "build", sizeBytes: 1, recordedAt: NOW - 2 * DAY },
+        updatedAt: "",
+      },
+      {
+        key: "service/s/app",
+        conditions: [],
+        history: [{ imageId: v3.id, tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }],
+        pinned: { imageId: v4.id, tag: "reg/app:v4", revision: "r", specHash: "h", desiredSpecHash: "d" },
+        updatedAt: "",
+      },
     ];
 
     // Act
@@ -118,14 +150,27 @@ describe("planPrune", () => {
     const newest = image(3, ["reg/app:v3", "reg/app:latest"]);
     const statuses: ResourceStatus[] = [
       records({ "reg/app:v1": NOW - 9 * DAY, "reg/app:v2": NOW - 8 * DAY, "reg/app:v3": NOW - 7 * DAY }),
-      { key: "service/s/app", conditions: [], history: [{ imageId: "sha256:gone", tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }], updatedAt: "" },
+      {
+        key: "service/s/app",
+        conditions: [],
+        history: [{ imageId: "sha256:gone", tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }],
+        updatedAt: "",
+      },
     ];
 
     // Act
     const plan = planPrune(input({ images: [multi, rollbackTagged, newest], statuses }, { keep: 1 }));
 
     // Assert
-    expect(plan.candidates).toEqual([{ imageId: multi.id, tags: ["reg/app:20260101-abc", "reg/app:v1"], refs: ["reg/app:20260101-abc", "reg/app:v1"], sizeBytes: 1000, rule: "superseded" }]);
+    expect(plan.candidates).toEqual([
+      {
+        imageId: multi.id,
+        tags: ["reg/app:20260101-abc", "reg/app:v1"],
+        refs: ["reg/app:20260101-abc", "reg/app:v1"],
+        sizeBytes: 1000,
+        rule: "superseded",
+      },
+    ]);
     expect(plan.kept.find((k) => k.imageId === rollbackTagged.id)?.rules).toEqual(["rollback"]);
   });
 
@@ -153,8 +198,22 @@ describe("planPrune", () => {
     const outside = image(3, ["other/app:v3"]);
 
     // Act
-    const plan = planPrune(input({ images: [inside, straddling, outside], statuses: [records({ "reg/app:v1": 0, "reg/app:v2": 0 })] }, { keep: 0, minAgeSeconds: 0 }));
-    const scoped = planPrune(input({ images: [inside, straddling, outside], statuses: [records({ "reg/app:v1": 0, "reg/app:v2": 0 })], scope: { repositories: ["reg/"], dangling: false, buildCache: false } }, { keep: 0, minAgeSeconds: 0 }));
+    const plan = planPrune(
+      input(
+        { images: [inside, straddling, outside], statuses: [records({ "reg/app:v1": 0, "reg/app:v2": 0 })] },
+        { keep: 0, minAgeSeconds: 0 },
+      ),
+    );
+    const scoped = planPrune(
+      input(
+        {
+          images: [inside, straddling, outside],
+          statuses: [records({ "reg/app:v1": 0, "reg/app:v2": 0 })],
+          scope: { repositories: ["reg/"], dangling: false, buildCache: false },
+        },
+        { keep: 0, minAgeSeconds: 0 },
+      ),
+    );
 
     // Assert
     expect(ids(plan.candidates)).toEqual([inside.id, straddling.id]);
@@ -169,7 +228,9 @@ describe("planPrune", () => {
     // Act
     const above = planPrune(input({ images: [], buildCacheBytes: 3 * gib }, { buildCacheMaxGiB: 2 }));
     const below = planPrune(input({ images: [], buildCacheBytes: 1 * gib }, { buildCacheMaxGiB: 2 }));
-    const outOfScope = planPrune(input({ images: [], buildCacheBytes: 3 * gib, scope: { dangling: false, buildCache: false } }, { buildCacheMaxGiB: 2 }));
+    const outOfScope = planPrune(
+      input({ images: [], buildCacheBytes: 3 * gib, scope: { dangling: false, buildCache: false } }, { buildCacheMaxGiB: 2 }),
+    );
 
     // Assert
     expect(above.buildCache).toEqual({ action: "prune", usedBytes: 3 * gib, maxBytes: 2 * gib });
@@ -183,7 +244,14 @@ describe("planPrune", () => {
     const b = image(2, ["reg/app:b"]);
 
     // Act
-    const summary = summarizePlan(planPrune(input({ images: [a, b], containers: [container(a, "running")], statuses: [records({ "reg/app:a": 0, "reg/app:b": 0 })] }, { keep: 0 })));
+    const summary = summarizePlan(
+      planPrune(
+        input(
+          { images: [a, b], containers: [container(a, "running")], statuses: [records({ "reg/app:a": 0, "reg/app:b": 0 })] },
+          { keep: 0 },
+        ),
+      ),
+    );
 
     // Assert
     expect(summary.kept["in-use"]).toBe(1);

@@ -11,7 +11,16 @@ export type KeepRule = "in-use" | "current" | "pinned" | "rollback" | "foreign" 
 /** Why a candidate may go. */
 export type RemoveRule = "superseded" | "foreign" | "dangling";
 
-export const KEEP_RULES = ["in-use", "current", "pinned", "rollback", "foreign", "newest", "young", "unrecorded"] as const satisfies readonly KeepRule[];
+export const KEEP_RULES = [
+  "in-use",
+  "current",
+  "pinned",
+  "rollback",
+  "foreign",
+  "newest",
+  "young",
+  "unrecorded",
+] as const satisfies readonly KeepRule[];
 export const REMOVE_RULES = ["superseded", "foreign", "dangling"] as const satisfies readonly RemoveRule[];
 
 export type PruneScope = {
@@ -112,7 +121,8 @@ export function planPrune(input: PrunePlanInput): PrunePlan {
   }
 
   const isManaged = (image: ObservedImage): boolean =>
-    image.labels[LABELS.managed] === "true" && (image.repoTags.length === 0 || image.repoTags.some((tag) => tag.startsWith(input.managedPrefix)));
+    image.labels[LABELS.managed] === "true" &&
+    (image.repoTags.length === 0 || image.repoTags.some((tag) => tag.startsWith(input.managedPrefix)));
   /** Berth's record; the engine's creation time only for images berth does not manage or that lost every tag. */
   const ageBase = (image: ObservedImage): number | undefined =>
     recordedAt.get(image.id) ?? (isManaged(image) && image.repoTags.length > 0 ? undefined : image.created * 1000);
@@ -192,7 +202,11 @@ function inScope(tags: readonly string[], prefixes: readonly string[] | undefine
 }
 
 /** Kept and candidate counts by rule (a kept image counts under its headline rule). */
-export function summarizePlan(plan: PrunePlan): { kept: Record<KeepRule, number>; candidates: Record<RemoveRule, number>; candidateBytes: number } {
+export function summarizePlan(plan: PrunePlan): {
+  kept: Record<KeepRule, number>;
+  candidates: Record<RemoveRule, number>;
+  candidateBytes: number;
+} {
   const kept = Object.fromEntries(KEEP_RULES.map((rule) => [rule, 0])) as Record<KeepRule, number>;
   const candidates = Object.fromEntries(REMOVE_RULES.map((rule) => [rule, 0])) as Record<RemoveRule, number>;
   for (const image of plan.kept) kept[image.rules[0]] += 1;

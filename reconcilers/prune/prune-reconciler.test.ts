@@ -23,7 +23,14 @@ afterEach(async () => {
 });
 
 function img(n: number, tags: string[]): ObservedImage {
-  return { id: `sha256:${n}`, repoTags: tags, repoDigests: [], labels: { "io.berth.managed": "true" }, sizeBytes: 100 * n, created: 1000 * n };
+  return {
+    id: `sha256:${n}`,
+    repoTags: tags,
+    repoDigests: [],
+    labels: { "io.berth.managed": "true" },
+    sizeBytes: 100 * n,
+    created: 1000 * n,
+  };
 }
 
 function fakeEngine(images: ObservedImage[]): PruneDeps["engine"] & { removed: string[] } {
@@ -39,13 +46,22 @@ function fakeEngine(images: ObservedImage[]): PruneDeps["engine"] & { removed: s
       if (image.repoTags.length === 0 || ref === image.id) images.splice(images.indexOf(image), 1);
       return "removed";
     },
-    inspectImage: async (ref) => (images.some((i) => i.id === ref) ? { id: ref, sizeBytes: 0, labels: {}, layers: [], repoTags: [], created: "" } : undefined),
+    inspectImage: async (ref) =>
+      images.some((i) => i.id === ref) ? { id: ref, sizeBytes: 0, labels: {}, layers: [], repoTags: [], created: "" } : undefined,
   };
 }
 
 function state(machinePrune: Partial<PruneSpec>): DesiredState {
   return {
-    root: "/x", revision: "r", push: false, profiles: {}, images: [], stacks: [], rollout: DEFAULT_ROLLOUT, resyncSeconds: 300, allowEmpty: true,
+    root: "/x",
+    revision: "r",
+    push: false,
+    profiles: {},
+    images: [],
+    stacks: [],
+    rollout: DEFAULT_ROLLOUT,
+    resyncSeconds: 300,
+    allowEmpty: true,
     machines: { m1: { name: "m1", profile: "p", hostnames: [], prune: { ...DEFAULT_PRUNE, ...machinePrune } } },
   };
 }
@@ -56,13 +72,35 @@ describe("runPrune", () => {
     const images = [img(1, ["berth/app:a"]), img(2, ["berth/app:b", "berth/app:latest"])];
     const engine = fakeEngine(images);
     const pruned: number[][] = [];
-    const deps: PruneDeps = { engine, store: await openStatusStore(dir), lock: openSharedHostLock(dir), logger: silentLogger(), events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) }, clock: { now: () => NOW, sleep: async () => undefined } };
+    const deps: PruneDeps = {
+      engine,
+      store: await openStatusStore(dir),
+      lock: openSharedHostLock(dir),
+      logger: silentLogger(),
+      events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) },
+      clock: { now: () => NOW, sleep: async () => undefined },
+    };
 
     // Act
-    const dry = await runPrune(deps, { state: state({ keep: 1, minAgeSeconds: 0 }), machine: "m1", dryRun: true, scope: { dangling: false, buildCache: false } });
+    const dry = await runPrune(deps, {
+      state: state({ keep: 1, minAgeSeconds: 0 }),
+      machine: "m1",
+      dryRun: true,
+      scope: { dangling: false, buildCache: false },
+    });
     const afterDry = deps.store.get(pruneStatusKey("m1"));
-    const first = await runPrune(deps, { state: state({ keep: 1, minAgeSeconds: 0 }), machine: "m1", dryRun: false, scope: { dangling: false, buildCache: false } });
-    const second = await runPrune(deps, { state: state({ keep: 1, minAgeSeconds: 0 }), machine: "m1", dryRun: false, scope: { dangling: false, buildCache: false } });
+    const first = await runPrune(deps, {
+      state: state({ keep: 1, minAgeSeconds: 0 }),
+      machine: "m1",
+      dryRun: false,
+      scope: { dangling: false, buildCache: false },
+    });
+    const second = await runPrune(deps, {
+      state: state({ keep: 1, minAgeSeconds: 0 }),
+      machine: "m1",
+      dryRun: false,
+      scope: { dangling: false, buildCache: false },
+    });
 
     // Assert
     expect(dry.kept.map((k) => k.rules[0])).toEqual(["unrecorded", "unrecorded"]);
@@ -71,7 +109,10 @@ describe("runPrune", () => {
     expect(first.firstSeenRecorded).toBe(2);
     expect(second.removals.map((r) => [r.imageId, r.outcome, r.reclaimedBytes])).toEqual([["sha256:1", "removed", 100]]);
     expect(engine.removed).toEqual(["berth/app:a"]);
-    expect(pruned).toEqual([[0, 0], [1, 100]]);
+    expect(pruned).toEqual([
+      [0, 0],
+      [1, 100],
+    ]);
     const status = deps.store.get(pruneStatusKey("m1"));
     expect(Object.keys(status?.records ?? {})).toEqual(["sha256:2"]);
     expect(status?.conditions.find((c) => c.type === "Ready")?.reason).toBe("Pruned");
@@ -82,7 +123,14 @@ describe("runPrune", () => {
     const order: string[] = [];
     const engine = fakeEngine([]);
     const lock = openSharedHostLock(dir);
-    const deps: PruneDeps = { engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) }, store: await openStatusStore(dir), lock, logger: silentLogger(), events: noEvents, clock: { now: () => NOW, sleep: async () => undefined } };
+    const deps: PruneDeps = {
+      engine: { ...engine, observe: async () => (order.push("prune observes"), engine.observe()) },
+      store: await openStatusStore(dir),
+      lock,
+      logger: silentLogger(),
+      events: noEvents,
+      clock: { now: () => NOW, sleep: async () => undefined },
+    };
     let release!: () => void;
     const build = lock.shared("build", async () => {
       order.push("build starts");

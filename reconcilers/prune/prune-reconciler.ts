@@ -101,7 +101,11 @@ async function pruneHoldingLock(deps: PruneDeps, request: PruneRequest): Promise
   const measureCache = scope.buildCache && spec.buildCacheMaxGiB !== undefined && deps.buildCache !== undefined;
   const [observed, buildCacheBytes] = await Promise.all([
     deps.engine.observe(request.signal),
-    measureCache ? deps.buildCache?.usageBytes(request.signal).catch((error: unknown) => (deps.logger.warn({ err: error }, "prune could not measure the build cache"), undefined)) : undefined,
+    measureCache
+      ? deps.buildCache
+          ?.usageBytes(request.signal)
+          .catch((error: unknown) => (deps.logger.warn({ err: error }, "prune could not measure the build cache"), undefined))
+      : undefined,
   ]);
   const t1 = performance.now();
   const plan = planPrune({
@@ -109,7 +113,9 @@ async function pruneHoldingLock(deps: PruneDeps, request: PruneRequest): Promise
     containers: observed.containers,
     images: observed.images,
     statuses: deps.store.all(),
-    desiredRefs: forMachine(state, machine).stacks.flatMap((stack) => stack.services.flatMap((service) => (service.image ? [service.image] : []))),
+    desiredRefs: forMachine(state, machine).stacks.flatMap((stack) =>
+      stack.services.flatMap((service) => (service.image ? [service.image] : [])),
+    ),
     managedPrefix: managedPrefix(state),
     now: observed.takenAt,
     scope,
@@ -129,7 +135,12 @@ async function pruneHoldingLock(deps: PruneDeps, request: PruneRequest): Promise
   }
   if (!request.dryRun) {
     const gone = new Set(removals.filter((r) => r.outcome === "removed" || r.outcome === "missing").map((r) => r.imageId));
-    await recordFirstSeen(deps, machine, plan, observed.images.map((image) => image.id).filter((id) => !gone.has(id)));
+    await recordFirstSeen(
+      deps,
+      machine,
+      plan,
+      observed.images.map((image) => image.id).filter((id) => !gone.has(id)),
+    );
   }
 
   const summary = summarizePlan(plan);
@@ -180,7 +191,11 @@ async function pruneHoldingLock(deps: PruneDeps, request: PruneRequest): Promise
 }
 
 /** Removes candidates one by one, every tag then the image, never forced; one failure does not stop the rest. */
-export async function executePrunePlan(deps: Pick<PruneDeps, "engine" | "logger">, candidates: readonly PruneCandidate[], signal?: AbortSignal): Promise<ImageRemoval[]> {
+export async function executePrunePlan(
+  deps: Pick<PruneDeps, "engine" | "logger">,
+  candidates: readonly PruneCandidate[],
+  signal?: AbortSignal,
+): Promise<ImageRemoval[]> {
   const out: ImageRemoval[] = [];
   for (const candidate of candidates) {
     if (signal?.aborted) break;
@@ -205,8 +220,14 @@ export async function executePrunePlan(deps: Pick<PruneDeps, "engine" | "logger"
       outcome = "failed";
       error = errorText(caught);
     }
-    const removal: ImageRemoval = { ...base, outcome, reclaimedBytes: outcome === "removed" ? candidate.sizeBytes : 0, ...(error ? { error } : {}) };
-    if (outcome === "failed") deps.logger.warn({ imageId: candidate.imageId, tags: candidate.tags, error }, "prune could not remove an image");
+    const removal: ImageRemoval = {
+      ...base,
+      outcome,
+      reclaimedBytes: outcome === "removed" ? candidate.sizeBytes : 0,
+      ...(error ? { error } : {}),
+    };
+    if (outcome === "failed")
+      deps.logger.warn({ imageId: candidate.imageId, tags: candidate.tags, error }, "prune could not remove an image");
     else deps.logger.debug({ imageId: candidate.imageId, tags: candidate.tags, rule: candidate.rule, outcome }, "prune removal");
     out.push(removal);
   }
@@ -222,7 +243,13 @@ async function recordFirstSeen(deps: PruneDeps, machine: string, plan: PrunePlan
   for (const seen of plan.firstSeen) records[seen.imageId] ??= seen.at;
   const same = JSON.stringify(records) === JSON.stringify(previous?.records ?? {});
   if (same) return;
-  await deps.store.put({ key, conditions: previous?.conditions ?? [], ...previous, records, updatedAt: new Date(deps.clock.now()).toISOString() });
+  await deps.store.put({
+    key,
+    conditions: previous?.conditions ?? [],
+    ...previous,
+    records,
+    updatedAt: new Date(deps.clock.now()).toISOString(),
+  });
 }
 
 async function recordResult(deps: PruneDeps, machine: string, report: PruneReport): Promise<void> {
@@ -232,7 +259,11 @@ async function recordResult(deps: PruneDeps, machine: string, report: PruneRepor
   const message = `removed ${report.removedImages} image(s), reclaimed ${report.reclaimedBytes} bytes, kept ${report.kept.length}, ${report.failed} failure(s)`;
   const degraded = report.failed > 0;
   const conditions = setCondition(
-    setCondition(previous?.conditions ?? [], { type: "Degraded", status: degraded ? "True" : "False", reason: degraded ? "PruneFailed" : "Pruned", message }, now),
+    setCondition(
+      previous?.conditions ?? [],
+      { type: "Degraded", status: degraded ? "True" : "False", reason: degraded ? "PruneFailed" : "Pruned", message },
+      now,
+    ),
     { type: "Ready", status: "True", reason: "Pruned", message },
     now,
   );

@@ -68,12 +68,17 @@ export function createPruneScheduler(options: { run: () => Promise<unknown>; log
       if (problem) throw new Error(problem);
       void clear();
       // The callback returns nothing: node-cron never waits on a prune; `fire` keeps them from overlapping.
-      const task = schedule(expression, () => {
-        fire();
-      }, { name: "berth-prune", unref: true, logger: cronLogger });
+      const task = schedule(
+        expression,
+        () => {
+          fire();
+        },
+        { name: "berth-prune", unref: true, logger: cronLogger },
+      );
       current = { expression, task };
       options.logger.info({ schedule: expression, nextRun: task.getNextRun()?.toISOString() }, "prune scheduled");
-      if (restrictsBothDays(expression)) options.logger.warn({ schedule: expression, hint: DAY_RULE_HINT }, "prune schedule restricts both day fields");
+      if (restrictsBothDays(expression))
+        options.logger.warn({ schedule: expression, hint: DAY_RULE_HINT }, "prune schedule restricts both day fields");
     },
     get expression() {
       return current?.expression;

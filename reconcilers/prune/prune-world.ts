@@ -23,7 +23,15 @@ export type World = {
   now: number;
 };
 
-type ServiceState = { running?: string; current?: string; history: RollbackEntry[]; pinned?: RollbackEntry; rollbackSeq: number; records: Record<string, number>; build?: { tag: string; imageId: string; recordedAt: number } };
+type ServiceState = {
+  running?: string;
+  current?: string;
+  history: RollbackEntry[];
+  pinned?: RollbackEntry;
+  rollbackSeq: number;
+  records: Record<string, number>;
+  build?: { tag: string; imageId: string; recordedAt: number };
+};
 
 export const WORLD_PREFIX = "berth/";
 const START = Date.UTC(2026, 0, 1);
@@ -92,7 +100,10 @@ export function simulateWorld(ops: readonly WorldOp[], options: { services: numb
           const tag = `${repoOf(index)}:rollback-${s.rollbackSeq}`;
           untag(tag);
           images.get(s.running)?.repoTags.push(tag);
-          s.history = [{ imageId: s.running, tag, revision: "r", specHash: "h", config: {}, recordedAt: now }, ...s.history].slice(0, options.historyLength);
+          s.history = [{ imageId: s.running, tag, revision: "r", specHash: "h", config: {}, recordedAt: now }, ...s.history].slice(
+            0,
+            options.historyLength,
+          );
         }
         s.running = s.current;
         s.pinned = undefined;
@@ -148,7 +159,13 @@ export function simulateWorld(ops: readonly WorldOp[], options: { services: numb
   });
   const updatedAt = new Date(now).toISOString();
   const statuses: ResourceStatus[] = services.flatMap((s, index): ResourceStatus[] => [
-    { key: `service/st/s${index}`, conditions: [], history: s.history, ...(s.pinned ? { pinned: { ...s.pinned, desiredSpecHash: "d" } } : {}), updatedAt },
+    {
+      key: `service/st/s${index}`,
+      conditions: [],
+      history: s.history,
+      ...(s.pinned ? { pinned: { ...s.pinned, desiredSpecHash: "d" } } : {}),
+      updatedAt,
+    },
     {
       key: `image/m/s${index}`,
       conditions: [],

@@ -6,11 +6,33 @@ import { assessHealth } from "./assess-health.ts";
 const NOW = Date.parse("2026-01-01T00:01:00Z");
 
 function details(extra: Partial<ContainerDetails>): ContainerDetails {
-  return { id: "c", name: "web", image: "web:v2", imageId: "sha256:2", labels: {}, state: "running", running: true, restarting: false, oomKilled: false, exitCode: 0, startedAt: "2026-01-01T00:00:50Z", restartCount: 0, pid: 1, ...extra };
+  return {
+    id: "c",
+    name: "web",
+    image: "web:v2",
+    imageId: "sha256:2",
+    labels: {},
+    state: "running",
+    running: true,
+    restarting: false,
+    oomKilled: false,
+    exitCode: 0,
+    startedAt: "2026-01-01T00:00:50Z",
+    restartCount: 0,
+    pid: 1,
+    ...extra,
+  };
 }
 
 function assess(d: ContainerDetails | undefined, extra: { waitStartedAt?: number; timeoutMs?: number } = {}) {
-  return assessHealth({ details: d, now: NOW, waitStartedAt: extra.waitStartedAt ?? NOW - 1000, timeoutMs: extra.timeoutMs ?? 30_000, runSeconds: 3, baselineRestartCount: 0 });
+  return assessHealth({
+    details: d,
+    now: NOW,
+    waitStartedAt: extra.waitStartedAt ?? NOW - 1000,
+    timeoutMs: extra.timeoutMs ?? 30_000,
+    runSeconds: 3,
+    baselineRestartCount: 0,
+  });
 }
 
 describe("assessHealth", () => {
@@ -19,7 +41,9 @@ describe("assessHealth", () => {
   });
 
   it("fails with the last health check output when unhealthy", () => {
-    const verdict = assess(details({ health: { status: "unhealthy", failingStreak: 2, lastOutput: "wget: server returned error: HTTP/1.1 500\n" } }));
+    const verdict = assess(
+      details({ health: { status: "unhealthy", failingStreak: 2, lastOutput: "wget: server returned error: HTTP/1.1 500\n" } }),
+    );
     expect(verdict).toMatchObject({ kind: "failed", reason: "Unhealthy" });
     expect(verdict.kind === "failed" && verdict.message).toContain("HTTP/1.1 500");
   });
@@ -31,11 +55,18 @@ describe("assessHealth", () => {
   });
 
   it("names the exit code of a container that exited", () => {
-    expect(assess(details({ running: false, state: "exited", exitCode: 3 }))).toMatchObject({ kind: "failed", reason: "Exited", message: "exited with code 3" });
+    expect(assess(details({ running: false, state: "exited", exitCode: 3 }))).toMatchObject({
+      kind: "failed",
+      reason: "Exited",
+      message: "exited with code 3",
+    });
   });
 
   it("calls out an OOM kill", () => {
-    expect(assess(details({ running: false, state: "exited", exitCode: 137, oomKilled: true }))).toMatchObject({ kind: "failed", reason: "OOMKilled" });
+    expect(assess(details({ running: false, state: "exited", exitCode: 137, oomKilled: true }))).toMatchObject({
+      kind: "failed",
+      reason: "OOMKilled",
+    });
   });
 
   it("treats a restart during the wait as a crash loop", () => {

@@ -3,7 +3,8 @@ import type { ContainerDetails } from "../../platform/docker-engine.ts";
 
 export type FailureReason = "Unhealthy" | "Exited" | "Restarting" | "OOMKilled" | "HealthTimeout" | "Removed";
 
-export type HealthVerdict = { kind: "healthy" } | { kind: "pending"; message: string } | { kind: "failed"; reason: FailureReason; message: string };
+export type HealthVerdict =
+  { kind: "healthy" } | { kind: "pending"; message: string } | { kind: "failed"; reason: FailureReason; message: string };
 
 export type HealthInput = {
   details: ContainerDetails | undefined;
@@ -21,9 +22,14 @@ export function assessHealth(input: HealthInput): HealthVerdict {
   const { details } = input;
   if (!details) return { kind: "failed", reason: "Removed", message: "the container disappeared" };
   const last = details.health?.lastOutput ? `; last health check output: ${oneLine(details.health.lastOutput)}` : "";
-  if (details.oomKilled) return { kind: "failed", reason: "OOMKilled", message: `killed for running out of memory (OOM), exit code ${details.exitCode}` };
+  if (details.oomKilled)
+    return { kind: "failed", reason: "OOMKilled", message: `killed for running out of memory (OOM), exit code ${details.exitCode}` };
   if (details.restarting || details.restartCount > input.baselineRestartCount) {
-    return { kind: "failed", reason: "Restarting", message: `crash loop: restarted ${details.restartCount - input.baselineRestartCount} time(s), exit code ${details.exitCode}${last}` };
+    return {
+      kind: "failed",
+      reason: "Restarting",
+      message: `crash loop: restarted ${details.restartCount - input.baselineRestartCount} time(s), exit code ${details.exitCode}${last}`,
+    };
   }
   if (!details.running && details.state !== "created") {
     return { kind: "failed", reason: "Exited", message: `exited with code ${details.exitCode}${last}` };
@@ -32,7 +38,12 @@ export function assessHealth(input: HealthInput): HealthVerdict {
   const seconds = Math.round(input.timeoutMs / 1000);
   if (details.health && details.health.status !== "none") {
     if (details.health.status === "healthy") return { kind: "healthy" };
-    if (details.health.status === "unhealthy") return { kind: "failed", reason: "Unhealthy", message: `health check failed ${details.health.failingStreak} time(s) in a row${last}` };
+    if (details.health.status === "unhealthy")
+      return {
+        kind: "failed",
+        reason: "Unhealthy",
+        message: `health check failed ${details.health.failingStreak} time(s) in a row${last}`,
+      };
     if (timedOut) return { kind: "failed", reason: "HealthTimeout", message: `not healthy within ${seconds}s${last}` };
     return { kind: "pending", message: "health: starting" };
   }

@@ -13,7 +13,9 @@ export type ContainerOps = {
 };
 
 /** `env`: the engine selection's `childEnv`, the whole environment of every docker call. */
-export function createContainerOps(options: { docker?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): ContainerOps {
+export function createContainerOps(
+  options: { docker?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
+): ContainerOps {
   const docker = options.docker ?? "docker";
   const env = options.env ?? processEngineSelection().childEnv;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -27,12 +29,18 @@ export function createContainerOps(options: { docker?: string; timeoutMs?: numbe
       return Object.entries(parsed ?? {}).map(([network, v]) => ({ network, aliases: v.Aliases ?? [] }));
     },
     async connect(id, attachment) {
-      const result = await runCommand(docker, ["network", "connect", ...attachment.aliases.flatMap((a) => ["--alias", a]), attachment.network, id], { timeoutMs, env, allowFailure: true });
-      if (result.exitCode !== 0 && !/already exists/i.test(result.stderr)) throw new Error(`network connect ${attachment.network}: ${result.stderr.trim()}`);
+      const result = await runCommand(
+        docker,
+        ["network", "connect", ...attachment.aliases.flatMap((a) => ["--alias", a]), attachment.network, id],
+        { timeoutMs, env, allowFailure: true },
+      );
+      if (result.exitCode !== 0 && !/already exists/i.test(result.stderr))
+        throw new Error(`network connect ${attachment.network}: ${result.stderr.trim()}`);
     },
     async disconnect(id, network) {
       const result = await runCommand(docker, ["network", "disconnect", "--force", network, id], { timeoutMs, env, allowFailure: true });
-      if (result.exitCode !== 0 && !/is not connected|not found|No such/i.test(result.stderr)) throw new Error(`network disconnect ${network}: ${result.stderr.trim()}`);
+      if (result.exitCode !== 0 && !/is not connected|not found|No such/i.test(result.stderr))
+        throw new Error(`network disconnect ${network}: ${result.stderr.trim()}`);
     },
   };
 }

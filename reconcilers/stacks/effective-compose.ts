@@ -12,11 +12,20 @@ export function effectiveComposePath(stateDir: string, stack: string): string {
   return join(stateDir, "stacks", stack, "compose.json");
 }
 
-export function effectiveModel(stack: StackSpec, services: Readonly<Record<string, Record<string, unknown>>>, meta: StackMeta): Record<string, unknown> {
+export function effectiveModel(
+  stack: StackSpec,
+  services: Readonly<Record<string, Record<string, unknown>>>,
+  meta: StackMeta,
+): Record<string, unknown> {
   return { ...stack.model, name: stack.name, services, "x-berth-effective": meta };
 }
 
-export async function writeEffectiveCompose(stateDir: string, stack: StackSpec, services: Readonly<Record<string, Record<string, unknown>>>, meta: StackMeta): Promise<ComposeProject> {
+export async function writeEffectiveCompose(
+  stateDir: string,
+  stack: StackSpec,
+  services: Readonly<Record<string, Record<string, unknown>>>,
+  meta: StackMeta,
+): Promise<ComposeProject> {
   const path = effectiveComposePath(stateDir, stack.name);
   await writeFileAtomic(path, `${JSON.stringify(effectiveModel(stack, services, meta), null, 2)}\n`);
   // Always -p, and the state folder as project directory: under git-sync the stack's directory
@@ -25,7 +34,10 @@ export async function writeEffectiveCompose(stateDir: string, stack: StackSpec, 
 }
 
 /** The last effective file written for a stack (used when it left the desired state, and by rollback). */
-export async function readEffectiveCompose(stateDir: string, stack: string): Promise<{ model: Record<string, unknown>; meta?: StackMeta; project: ComposeProject } | undefined> {
+export async function readEffectiveCompose(
+  stateDir: string,
+  stack: string,
+): Promise<{ model: Record<string, unknown>; meta?: StackMeta; project: ComposeProject } | undefined> {
   const path = effectiveComposePath(stateDir, stack);
   try {
     const model = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;

@@ -19,12 +19,20 @@ function service(extra: Partial<ServiceSpec> = {}): ServiceSpec {
   };
 }
 
-const options = { machine: "gpu-box", profile: { GPU_LAYERS: "20", MODEL: "small" }, imageTags: { "shop-web": "berth/shop-web:abc123-gpu-box" } };
+const options = {
+  machine: "gpu-box",
+  profile: { GPU_LAYERS: "20", MODEL: "small" },
+  imageTags: { "shop-web": "berth/shop-web:abc123-gpu-box" },
+};
 
 describe("effectiveService", () => {
   it("runs the exact tag the images reconciler resolved, never building or pulling", () => {
     const result = effectiveService(service(), options);
-    expect(result).toMatchObject({ ok: true, image: "berth/shop-web:abc123-gpu-box", config: { image: "berth/shop-web:abc123-gpu-box", pull_policy: "never" } });
+    expect(result).toMatchObject({
+      ok: true,
+      image: "berth/shop-web:abc123-gpu-box",
+      config: { image: "berth/shop-web:abc123-gpu-box", pull_policy: "never" },
+    });
     expect(result.ok && "build" in result.config).toBe(false);
   });
 
@@ -37,7 +45,13 @@ describe("effectiveService", () => {
     const a = effectiveService(service(), options);
     const b = effectiveService(service(), { ...options, profile: { ...options.profile, MODEL: "large" } });
     if (!a.ok || !b.ok) throw new Error("expected ok");
-    expect(a.config["labels"]).toMatchObject({ team: "a", "io.berth.managed": "true", "io.berth.stack": "shop", "io.berth.service": "web", "io.berth.spec-hash": a.specHash });
+    expect(a.config["labels"]).toMatchObject({
+      team: "a",
+      "io.berth.managed": "true",
+      "io.berth.stack": "shop",
+      "io.berth.service": "web",
+      "io.berth.spec-hash": a.specHash,
+    });
     expect(a.specHash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.specHash).not.toBe(a.specHash);
     expect(effectiveService(service(), options)).toEqual(a);
@@ -45,7 +59,9 @@ describe("effectiveService", () => {
 
   it("reserves GPUs for services that declare GPU needs", () => {
     const result = effectiveService(service({ gpu: { count: 1, vramMiB: 4000 } }), options);
-    expect(result.ok && result.config["deploy"]).toEqual({ resources: { reservations: { devices: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }] } } });
+    expect(result.ok && result.config["deploy"]).toEqual({
+      resources: { reservations: { devices: [{ driver: "nvidia", count: 1, capabilities: ["gpu"] }] } },
+    });
   });
 
   it("waits for an image the images reconciler has not resolved yet", () => {

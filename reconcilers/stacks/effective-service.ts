@@ -17,10 +17,18 @@ export function resolveServiceImage(service: ServiceSpec, imageTags: Readonly<Re
   return undefined;
 }
 
-export function effectiveService(service: ServiceSpec, options: { machine: string; profile: Profile; imageTags: Readonly<Record<string, string>> }): EffectiveService {
+export function effectiveService(
+  service: ServiceSpec,
+  options: { machine: string; profile: Profile; imageTags: Readonly<Record<string, string>> },
+): EffectiveService {
   const image = resolveServiceImage(service, options.imageTags);
   if (!image) {
-    return { ok: false, name: service.name, reason: "ImageNotReady", message: `image ${service.buildImage ?? service.image ?? "(none)"} has no local tag yet` };
+    return {
+      ok: false,
+      name: service.name,
+      reason: "ImageNotReady",
+      message: `image ${service.buildImage ?? service.image ?? "(none)"} has no local tag yet`,
+    };
   }
   const config: Record<string, unknown> = structuredClone(service.config);
   delete config["build"];
@@ -29,7 +37,13 @@ export function effectiveService(service: ServiceSpec, options: { machine: strin
   config["pull_policy"] = "never";
   config["environment"] = serviceEnvironment(options.machine, options.profile, environmentMap(config["environment"]));
   if (service.gpu && !hasDeviceReservation(config)) addGpuReservation(config, service.gpu.count ?? 1);
-  const labels: Record<string, string> = { ...stringMap(config["labels"]), [LABELS.managed]: "true", [LABELS.stack]: service.stack, [LABELS.service]: service.name, [LABELS.machine]: options.machine };
+  const labels: Record<string, string> = {
+    ...stringMap(config["labels"]),
+    [LABELS.managed]: "true",
+    [LABELS.stack]: service.stack,
+    [LABELS.service]: service.name,
+    [LABELS.machine]: options.machine,
+  };
   delete labels[LABELS.specHash];
   config["labels"] = labels;
   const hash = specHash(config);
@@ -40,7 +54,11 @@ export function effectiveService(service: ServiceSpec, options: { machine: strin
 function stringMap(value: unknown): Record<string, string> {
   if (Array.isArray(value)) {
     // compose's list form KEY=VALUE (config --format json gives maps, but be lenient).
-    return Object.fromEntries(value.filter((v): v is string => typeof v === "string").map((v) => [v.split("=")[0] ?? v, v.includes("=") ? v.slice(v.indexOf("=") + 1) : ""]));
+    return Object.fromEntries(
+      value
+        .filter((v): v is string => typeof v === "string")
+        .map((v) => [v.split("=")[0] ?? v, v.includes("=") ? v.slice(v.indexOf("=") + 1) : ""]),
+    );
   }
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)]));
@@ -64,5 +82,8 @@ function addGpuReservation(config: Record<string, unknown>, count: number): void
   const deploy = (config["deploy"] ?? {}) as Record<string, unknown>;
   const resources = (deploy["resources"] ?? {}) as Record<string, unknown>;
   const reservations = (resources["reservations"] ?? {}) as Record<string, unknown>;
-  config["deploy"] = { ...deploy, resources: { ...resources, reservations: { ...reservations, devices: [{ driver: "nvidia", count, capabilities: ["gpu"] }] } } };
+  config["deploy"] = {
+    ...deploy,
+    resources: { ...resources, reservations: { ...reservations, devices: [{ driver: "nvidia", count, capabilities: ["gpu"] }] } },
+  };
 }

@@ -20,15 +20,23 @@ export async function retryService(store: StatusStore, target: { stack: string; 
   const { failed, pinned, ...rest } = status;
   // An image berth does not build is pulled again: a pinned tag may move on retry.
   const image = rest.image ? { ...rest.image, refresh: true as const } : undefined;
-  if (!failed && !pinned && !image) return { ok: true, message: `${stack}/${service} has no failed rollout or pin; nothing to retry`, status };
+  if (!failed && !pinned && !image)
+    return { ok: true, message: `${stack}/${service} has no failed rollout or pin; nothing to retry`, status };
   const next = { ...rest, ...(image ? { image } : {}), updatedAt: now.toISOString() };
   await store.put(next);
   const what = [failed ? `failed revision ${failed.revision.slice(0, 7)}` : "", pinned ? "pin" : ""].filter(Boolean).join(" and ");
   const pull = image ? `pulls ${image.ref} again and ` : "";
-  return { ok: true, message: `${stack}/${service}: ${what ? `cleared ${what}; ` : ""}the next pass ${pull}tries the desired version again`, status: next };
+  return {
+    ok: true,
+    message: `${stack}/${service}: ${what ? `cleared ${what}; ` : ""}the next pass ${pull}tries the desired version again`,
+    status: next,
+  };
 }
 
-export async function pinServiceRollback(store: StatusStore, target: { stack: string; service: string; to: number; now: number }): Promise<OverrideResult> {
+export async function pinServiceRollback(
+  store: StatusStore,
+  target: { stack: string; service: string; to: number; now: number },
+): Promise<OverrideResult> {
   const { stack, service, to } = target;
   const now = new Date(target.now);
   const status = store.get(serviceKey(stack, service));
@@ -38,7 +46,15 @@ export async function pinServiceRollback(store: StatusStore, target: { stack: st
   if (!entry) return { ok: false, message: `${stack}/${service} has ${history.length} rollback version(s); --to ${to} does not exist` };
   const desiredSpecHash = status.failed?.specHash ?? status.current?.specHash;
   if (!desiredSpecHash) return { ok: false, message: `${stack}/${service} has never run healthily; nothing to pin against` };
-  const next: ResourceStatus = { ...status, pinned: { imageId: entry.imageId, tag: entry.tag, revision: entry.revision, specHash: entry.specHash, desiredSpecHash }, updatedAt: now.toISOString() };
+  const next: ResourceStatus = {
+    ...status,
+    pinned: { imageId: entry.imageId, tag: entry.tag, revision: entry.revision, specHash: entry.specHash, desiredSpecHash },
+    updatedAt: now.toISOString(),
+  };
   await store.put(next);
-  return { ok: true, message: `${stack}/${service}: pinned to rollback-${to} (revision ${entry.revision.slice(0, 7)}) until the desired state changes or \`berth retry\``, status: next };
+  return {
+    ok: true,
+    message: `${stack}/${service}: pinned to rollback-${to} (revision ${entry.revision.slice(0, 7)}) until the desired state changes or \`berth retry\``,
+    status: next,
+  };
 }

@@ -60,17 +60,31 @@ export function planStack(input: PlanInput): StackPlan {
   const imageIds = imageIndex(input.images);
   const services = input.services.map((service) => ({
     service: service.name,
-    action: planService(service, ours.filter((c) => c.labels[LABELS.composeService] === service.name), imageIds, input.holds),
+    action: planService(
+      service,
+      ours.filter((c) => c.labels[LABELS.composeService] === service.name),
+      imageIds,
+      input.holds,
+    ),
   }));
   const desiredNames = new Set(input.services.map((s) => s.name));
-  const remove = input.prune ? ours.filter((c) => c.labels[LABELS.managed] === "true" && !desiredNames.has(c.labels[LABELS.composeService] ?? "")) : [];
+  const remove = input.prune
+    ? ours.filter((c) => c.labels[LABELS.managed] === "true" && !desiredNames.has(c.labels[LABELS.composeService] ?? ""))
+    : [];
   return { services, remove };
 }
 
-function planService(service: DesiredService, containers: ObservedContainer[], imageIds: Map<string, string>, holds: ReadonlyMap<string, string> | undefined): ServiceAction {
+function planService(
+  service: DesiredService,
+  containers: ObservedContainer[],
+  imageIds: Map<string, string>,
+  holds: ReadonlyMap<string, string> | undefined,
+): ServiceAction {
   const target = chooseTarget(service, imageIds);
   if ("blocked" in target) return { kind: "blocked", reason: target.reason, message: target.message };
-  const matching = containers.filter((c) => c.labels[LABELS.specHash] === target.specHash && (target.imageId === undefined || c.imageId === target.imageId));
+  const matching = containers.filter(
+    (c) => c.labels[LABELS.specHash] === target.specHash && (target.imageId === undefined || c.imageId === target.imageId),
+  );
   const running = matching.find((c) => c.state === "running" && c.health !== "unhealthy") ?? matching.find((c) => c.state === "running");
   if (running) {
     if (running.health === "starting") return { kind: "starting", target, container: running };
@@ -98,13 +112,19 @@ function chooseTarget(service: DesiredService, imageIds: Map<string, string>): T
   if (!effective.ok) return { blocked: true, reason: effective.reason, message: effective.message };
   const pinned = status?.pinned;
   if (pinned && pinned.desiredSpecHash === effective.specHash) {
-    const entry = [status.current, ...(status.history ?? [])].find((e) => e && e.imageId === pinned.imageId && e.specHash === pinned.specHash);
+    const entry = [status.current, ...(status.history ?? [])].find(
+      (e) => e && e.imageId === pinned.imageId && e.specHash === pinned.specHash,
+    );
     if (entry) return heldTarget(entry, "pinned");
   }
   const failed = status?.failed;
   if (failed && failed.specHash === effective.specHash) {
     if (status.current) return heldTarget(status.current, "failed");
-    return { blocked: true, reason: failed.reason, message: `not retried until the desired state changes or \`berth retry\`: ${failed.message}` };
+    return {
+      blocked: true,
+      reason: failed.reason,
+      message: `not retried until the desired state changes or \`berth retry\`: ${failed.message}`,
+    };
   }
   const imageId = imageIds.get(effective.image);
   return { specHash: effective.specHash, config: effective.config, ...(imageId ? { imageId } : {}) };

@@ -30,16 +30,24 @@ export function isThirdParty(service: ServiceSpec, state: Pick<DesiredState, "im
   return !service.buildImage && service.image !== undefined && !state.images.some((image) => image.name === service.image);
 }
 
-export function thirdPartyServices(stack: StackSpec, state: Pick<DesiredState, "images">, statusOf: (key: string) => ResourceStatus | undefined): ThirdPartyService[] {
-  return stack.services.filter((s) => isThirdParty(s, state)).map((s) => {
-    const record = statusOf(serviceKey(stack.name, s.name))?.image;
-    return { name: s.name, ref: s.image ?? "", update: s.update ?? "pinned", ...(record ? { record } : {}) };
-  });
+export function thirdPartyServices(
+  stack: StackSpec,
+  state: Pick<DesiredState, "images">,
+  statusOf: (key: string) => ResourceStatus | undefined,
+): ThirdPartyService[] {
+  return stack.services
+    .filter((s) => isThirdParty(s, state))
+    .map((s) => {
+      const record = statusOf(serviceKey(stack.name, s.name))?.image;
+      return { name: s.name, ref: s.image ?? "", update: s.update ?? "pinned", ...(record ? { record } : {}) };
+    });
 }
 
 /** The registry is asked only about tracked tags that already run pinned to a recorded image. */
 export function needsLookup(service: ThirdPartyService): boolean {
-  return service.update === "track" && service.record?.ref === service.ref && !service.record.refresh && !parseReference(service.ref).digest;
+  return (
+    service.update === "track" && service.record?.ref === service.ref && !service.record.refresh && !parseReference(service.ref).digest
+  );
 }
 
 /** Distinct references to look up, for every service that needs it. */
@@ -47,7 +55,12 @@ export function refsToLookUp(services: readonly ThirdPartyService[]): string[] {
   return [...new Set(services.filter(needsLookup).map((s) => s.ref))];
 }
 
-export function decideImage(service: ThirdPartyService, images: readonly ObservedImage[], lookup: DigestLookup | undefined, pulled: ReadonlyMap<string, PullResult> = new Map()): ImageDecision {
+export function decideImage(
+  service: ThirdPartyService,
+  images: readonly ObservedImage[],
+  lookup: DigestLookup | undefined,
+  pulled: ReadonlyMap<string, PullResult> = new Map(),
+): ImageDecision {
   const ref = parseReference(service.ref);
   const use = (image: ObservedImage, degraded?: Note): ImageDecision => {
     const digest = image.repoDigests.find((d) => d.startsWith(`${ref.familiar}@`));
@@ -60,7 +73,9 @@ export function decideImage(service: ThirdPartyService, images: readonly Observe
   };
   const record = service.record?.ref === service.ref ? service.record : undefined;
   if (record && !record.refresh) {
-    const local = images.find((image) => image.id === record.imageId || (record.digest !== undefined && image.repoDigests.includes(record.digest)));
+    const local = images.find(
+      (image) => image.id === record.imageId || (record.digest !== undefined && image.repoDigests.includes(record.digest)),
+    );
     const running = record.digest ?? record.imageId;
     if (service.update === "track" && lookup?.kind === "failed" && local) {
       return use(local, { reason: lookup.reason, message: `${lookup.message}; ${service.ref} keeps running ${running}` });
@@ -71,36 +86,70 @@ export function decideImage(service: ThirdPartyService, images: readonly Observe
       const failure = pullFailed(service.ref);
       if (failure !== undefined) {
         const message = `pull of ${service.ref} (now ${lookup.digest}) failed: ${failure}`;
-        return local ? use(local, { reason: "PullFailed", message: `${message}; keeps running ${running}` }) : { kind: "blocked", reason: "PullFailed", message };
+        return local
+          ? use(local, { reason: "PullFailed", message: `${message}; keeps running ${running}` })
+          : { kind: "blocked", reason: "PullFailed", message };
       }
       return { kind: "pull", pull: service.ref, reason: "TagMoved", message: `${service.ref} moved from ${running} to ${lookup.digest}` };
     }
     if (local) return use(local);
     if (record.digest) {
       const failure = pullFailed(record.digest);
-      if (failure !== undefined) return { kind: "blocked", reason: "PullFailed", message: `pinned image ${record.digest} is not on this host and its pull failed: ${failure}` };
-      return { kind: "pull", pull: record.digest, reason: "PinnedImageMissing", message: `pinned image ${record.digest} is not on this host; pulling it again by digest` };
+      if (failure !== undefined)
+        return {
+          kind: "blocked",
+          reason: "PullFailed",
+          message: `pinned image ${record.digest} is not on this host and its pull failed: ${failure}`,
+        };
+      return {
+        kind: "pull",
+        pull: record.digest,
+        reason: "PinnedImageMissing",
+        message: `pinned image ${record.digest} is not on this host; pulling it again by digest`,
+      };
     }
-    return { kind: "blocked", reason: "ImageMissing", message: `${service.ref} is pinned to image ${record.imageId}, which is not on this host and has no registry digest to pull it by` };
+    return {
+      kind: "blocked",
+      reason: "ImageMissing",
+      message: `${service.ref} is pinned to image ${record.imageId}, which is not on this host and has no registry digest to pull it by`,
+    };
   }
   const failure = pullFailed(service.ref);
   if (failure !== undefined) {
     const kept = record && images.find((image) => image.id === record.imageId);
-    if (kept) return use(kept, { reason: "PullFailed", message: `pull of ${service.ref} failed: ${failure}; keeps running ${record.digest ?? record.imageId}` });
+    if (kept)
+      return use(kept, {
+        reason: "PullFailed",
+        message: `pull of ${service.ref} failed: ${failure}; keeps running ${record.digest ?? record.imageId}`,
+      });
     return { kind: "blocked", reason: "PullFailed", message: `${service.ref} is not on this host and its pull failed: ${failure}` };
   }
   if (!record?.refresh || pulled.has(service.ref)) {
-    const local = images.find((image) => (ref.digest ? image.repoDigests.includes(familiarDigest(ref, ref.digest)) : image.repoTags.includes(familiarTag(ref) ?? "")));
+    const local = images.find((image) =>
+      ref.digest ? image.repoDigests.includes(familiarDigest(ref, ref.digest)) : image.repoTags.includes(familiarTag(ref) ?? ""),
+    );
     if (local) return use(local);
-    if (pulled.has(service.ref)) return { kind: "blocked", reason: "ImageMissing", message: `${service.ref} was pulled but the engine does not list it` };
+    if (pulled.has(service.ref))
+      return { kind: "blocked", reason: "ImageMissing", message: `${service.ref} was pulled but the engine does not list it` };
   }
-  if (record?.refresh) return { kind: "pull", pull: service.ref, reason: "Retry", message: `\`berth retry\`: pulling ${service.ref} again` };
-  if (service.record) return { kind: "pull", pull: service.ref, reason: "ReferenceChanged", message: `the image changed from ${service.record.ref} to ${service.ref}; pulling it` };
+  if (record?.refresh)
+    return { kind: "pull", pull: service.ref, reason: "Retry", message: `\`berth retry\`: pulling ${service.ref} again` };
+  if (service.record)
+    return {
+      kind: "pull",
+      pull: service.ref,
+      reason: "ReferenceChanged",
+      message: `the image changed from ${service.record.ref} to ${service.ref}; pulling it`,
+    };
   return { kind: "pull", pull: service.ref, reason: "NotPresent", message: `${service.ref} is not on this host; pulling it` };
 }
 
 /** The effective config of a service given its image decision (none: a berth-built image). */
-export function effectiveWithImage(service: ServiceSpec, decision: ImageDecision | undefined, options: Parameters<typeof effectiveService>[1]): EffectiveService {
+export function effectiveWithImage(
+  service: ServiceSpec,
+  decision: ImageDecision | undefined,
+  options: Parameters<typeof effectiveService>[1],
+): EffectiveService {
   if (!decision) return effectiveService(service, options);
   if (decision.kind === "use") return effectiveService(service, { ...options, imageTags: { [service.image ?? ""]: decision.runAs } });
   return { ok: false, name: service.name, reason: decision.kind === "pull" ? "PullPending" : decision.reason, message: decision.message };

@@ -25,14 +25,27 @@ function pinnedImage(image: unknown): string | undefined {
   return typeof image === "string" && (image.includes("@sha256:") || image.startsWith("sha256:")) ? image : undefined;
 }
 
-export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceSpec, status: ResourceStatus, outcome: SwapOutcome, desiredSpecHash: string, hold: "failed" | "pinned" | undefined, image?: unknown): Promise<{ status: ResourceStatus; verdict: Verdict }> {
+export async function afterSwap(
+  ctx: StackContext,
+  stack: string,
+  spec: ServiceSpec,
+  status: ResourceStatus,
+  outcome: SwapOutcome,
+  desiredSpecHash: string,
+  hold: "failed" | "pinned" | undefined,
+  image?: unknown,
+): Promise<{ status: ResourceStatus; verdict: Verdict }> {
   const revision = ctx.state.revision;
   if (outcome.kind === "rolled-out") {
     ctx.events.rollout(stack, spec.name, "success");
     const recorded = recordRollout(status, outcome.entry, spec.rollout.history, stack, spec.name);
     const { failed: _failed, ...rest } = recorded.status;
     await retagService(ctx, stack, spec.name, rest, recorded.dropped);
-    const verdict = heldVerdict(rest, hold) ?? { ready: true, reason: "RolledOut", message: `revision ${shortRevision(revision)} is healthy` };
+    const verdict = heldVerdict(rest, hold) ?? {
+      ready: true,
+      reason: "RolledOut",
+      message: `revision ${shortRevision(revision)} is healthy`,
+    };
     return { status: hold === "pinned" ? rest : (({ pinned: _p, ...r }) => r)(rest), verdict };
   }
   const failure = outcome.failure;
@@ -41,8 +54,12 @@ export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceS
   if (outcome.kind === "rolled-back") {
     ctx.events.rollout(stack, spec.name, "rolled_back");
     const previousImage = pinnedImage(status.current?.config["image"]);
-    const back = status.current ? `rolled back to revision ${shortRevision(status.current.revision)}${previousImage ? ` (image ${previousImage})` : ""}` : "rolled back";
-    const message = outcome.restored ? `${why}; ${back}` : `${why}; ${back}, but the previous version is not healthy either: ${outcome.restoreMessage ?? "unknown"}`;
+    const back = status.current
+      ? `rolled back to revision ${shortRevision(status.current.revision)}${previousImage ? ` (image ${previousImage})` : ""}`
+      : "rolled back";
+    const message = outcome.restored
+      ? `${why}; ${back}`
+      : `${why}; ${back}, but the previous version is not healthy either: ${outcome.restoreMessage ?? "unknown"}`;
     if (hold === "pinned") {
       const { pinned: _p, ...rest } = status;
       return { status: rest, verdict: { ready: false, reason: "PinFailed", message, degraded: { reason: "PinFailed", message } } };
@@ -56,7 +73,10 @@ export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceS
   if (failure.reason === "ComposeFailed" && !status.current) {
     // Nothing ran before and compose itself failed (the engine, a network, a name in use): not a
     // verdict on this revision, so it is not held; the agent retries it with backoff.
-    return { status, verdict: { ready: false, reason: "ComposeFailed", message: why, degraded: { reason: "ComposeFailed", message: why }, retry: true } };
+    return {
+      status,
+      verdict: { ready: false, reason: "ComposeFailed", message: why, degraded: { reason: "ComposeFailed", message: why }, retry: true },
+    };
   }
   return {
     status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message: why, at: ctx.clock.now() } },
@@ -67,6 +87,8 @@ export async function afterSwap(ctx: StackContext, stack: string, spec: ServiceS
 export async function putIfChanged(ctx: StackContext, next: ResourceStatus, appliedRevision: string | undefined): Promise<void> {
   // Revisions live on the stack record: a new commit must not rewrite every service's file.
   const stackRecord = next.key.startsWith("stack/");
-  const withRevision = stackRecord ? { ...next, observedRevision: ctx.state.revision, ...(appliedRevision ? { lastAppliedRevision: appliedRevision } : {}) } : next;
+  const withRevision = stackRecord
+    ? { ...next, observedRevision: ctx.state.revision, ...(appliedRevision ? { lastAppliedRevision: appliedRevision } : {}) }
+    : next;
   if (statusChanged(ctx.store.get(next.key), withRevision)) await ctx.store.put(withRevision);
 }

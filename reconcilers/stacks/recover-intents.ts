@@ -35,7 +35,10 @@ async function recoverIntent(ctx: StackContext, intent: SwapIntent, stack: Stack
   const candidates = containers.filter((c) => c.labels[LABELS.specHash] === intent.toSpecHash);
   const to = candidates.find((c) => c.state === "running") ?? candidates.sort((a, b) => b.created - a.created)[0];
   const from = containers.find((c) => c.id === intent.fromContainerId);
-  ctx.logger.warn({ stack: stack.name, service: spec.name, strategy: intent.strategy ?? "recreate", newContainer: to?.name ?? null }, "interrupted swap found");
+  ctx.logger.warn(
+    { stack: stack.name, service: spec.name, strategy: intent.strategy ?? "recreate", newContainer: to?.name ?? null },
+    "interrupted swap found",
+  );
   // The swap never created its container: nothing to finish; the plan redoes it from scratch.
   if (!to || (to.state === "created" && intent.strategy === "start-first")) {
     if (to) await ctx.engine.removeContainer(to.id, { force: true });
@@ -47,37 +50,69 @@ async function recoverIntent(ctx: StackContext, intent: SwapIntent, stack: Stack
   const writeFile = async (config: Record<string, unknown>) => {
     const last = await readEffectiveCompose(ctx.store.dir, stack.name);
     const services = { ...((last?.model["services"] as Record<string, Record<string, unknown>> | undefined) ?? {}), [spec.name]: config };
-    return writeEffectiveCompose(ctx.store.dir, stack, services, { prune: stack.prune, machine: ctx.machine, revision: ctx.state.revision, directory: stack.dir });
+    return writeEffectiveCompose(ctx.store.dir, stack, services, {
+      prune: stack.prune,
+      machine: ctx.machine,
+      revision: ctx.state.revision,
+      directory: stack.dir,
+    });
   };
   const options = { ...waitOptions(ctx, spec), startedAt: intent.startedAt };
-  const verdict: Exclude<HealthVerdict, { kind: "pending" }> = to.state === "created" ? { kind: "failed", reason: "Exited", message: "never started" } : await waitUntilHealthy(ctx, to.id, options);
+  const verdict: Exclude<HealthVerdict, { kind: "pending" }> =
+    to.state === "created" ? { kind: "failed", reason: "Exited", message: "never started" } : await waitUntilHealthy(ctx, to.id, options);
   let outcome: SwapOutcome;
   if (verdict.kind === "healthy") {
     if (intent.strategy === "start-first") await finishStartFirst(ctx, spec.name, to, from, stopGraceSeconds(current?.config));
     const last = await readEffectiveCompose(ctx.store.dir, stack.name);
     const config = (last?.model["services"] as Record<string, Record<string, unknown>> | undefined)?.[spec.name] ?? {};
-    outcome = { kind: "rolled-out", entry: { imageId: to.imageId, tag: "", revision: intent.toRevision, specHash: intent.toSpecHash, config, recordedAt: ctx.clock.now() } };
+    outcome = {
+      kind: "rolled-out",
+      entry: {
+        imageId: to.imageId,
+        tag: "",
+        revision: intent.toRevision,
+        specHash: intent.toSpecHash,
+        config,
+        recordedAt: ctx.clock.now(),
+      },
+    };
   } else if (intent.strategy === "start-first" && from) {
     const attachments = await ctx.ops.networks(to.id);
     await ctx.engine.removeContainer(to.id, { force: true });
-    if ((await ctx.ops.networks(from.id)).length === 0) for (const a of attachments) await ctx.ops.connect(from.id, { network: a.network, aliases: [spec.name, from.name] });
+    if ((await ctx.ops.networks(from.id)).length === 0)
+      for (const a of attachments) await ctx.ops.connect(from.id, { network: a.network, aliases: [spec.name, from.name] });
     if (current) await writeFile(heldTarget(current, "failed").config);
     outcome = { kind: "rolled-back", failure: verdict, restored: true };
   } else if (current) {
     if (intent.strategy === "start-first") await ctx.engine.removeContainer(to.id, { force: true });
     const back = await upAndWait(ctx, { stack, service: spec, writeFile }, heldTarget(current, "failed"), false);
-    outcome = { kind: "rolled-back", failure: verdict, restored: back.kind === "healthy", ...(back.kind === "failed" ? { restoreMessage: back.message } : {}) };
+    outcome = {
+      kind: "rolled-back",
+      failure: verdict,
+      restored: back.kind === "healthy",
+      ...(back.kind === "failed" ? { restoreMessage: back.message } : {}),
+    };
   } else {
     outcome = { kind: "failed", failure: verdict };
   }
   ctx.logger.warn({ stack: stack.name, service: spec.name, outcome: outcome.kind }, "interrupted swap resolved");
   const revisionState = { ...ctx, state: { ...ctx.state, revision: intent.toRevision } };
   const result = await afterSwap(revisionState, stack.name, spec, status, outcome, intent.toSpecHash, undefined);
-  await putIfChanged(ctx, applyVerdict(result.status, key, result.verdict, new Date(ctx.clock.now())), result.verdict.ready ? intent.toRevision : undefined);
+  await putIfChanged(
+    ctx,
+    applyVerdict(result.status, key, result.verdict, new Date(ctx.clock.now())),
+    result.verdict.ready ? intent.toRevision : undefined,
+  );
 }
 
 /** The cut-over of a normal start-first swap: the new container joins the service's name, the old one leaves it, and only then stops. */
-async function finishStartFirst(ctx: StackContext, service: string, to: ObservedContainer, from: ObservedContainer | undefined, graceSeconds: number): Promise<void> {
+async function finishStartFirst(
+  ctx: StackContext,
+  service: string,
+  to: ObservedContainer,
+  from: ObservedContainer | undefined,
+  graceSeconds: number,
+): Promise<void> {
   if (!from) return;
   const oldAttachments = await ctx.ops.networks(from.id);
   if ((await ctx.ops.networks(to.id)).length === 0) {

@@ -19,7 +19,13 @@ export function currentTag(stack: string, service: string): string {
  * Pushes the version that just stopped being current onto the history: newest first, at most
  * `limit` entries, one entry per (image, spec hash). Tags are renumbered to match positions.
  */
-export function pushHistory(history: readonly RollbackEntry[], previous: RollbackEntry, limit: number, stack: string, service: string): { history: RollbackEntry[]; dropped: RollbackEntry[] } {
+export function pushHistory(
+  history: readonly RollbackEntry[],
+  previous: RollbackEntry,
+  limit: number,
+  stack: string,
+  service: string,
+): { history: RollbackEntry[]; dropped: RollbackEntry[] } {
   const rest = history.filter((e) => !(e.imageId === previous.imageId && e.specHash === previous.specHash));
   const all = [previous, ...rest].map((e, i) => ({ ...e, tag: rollbackTag(stack, service, i + 1) }));
   return { history: all.slice(0, limit), dropped: all.slice(limit) };

@@ -40,8 +40,16 @@ describe("recordRollout", () => {
 describe("applyVerdict", () => {
   it("sets Ready false and Degraded RolledBack after a rollback, and clears Degraded once healthy", () => {
     const now = new Date("2026-01-01T00:00:00Z");
-    const rolledBack = applyVerdict(undefined, "service/shop/web", { ready: false, reason: "RolledBack", message: "v3 failed", degraded: { reason: "RolledBack", message: "v3 failed" } }, now);
-    expect(rolledBack.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([["Degraded", "True", "RolledBack"], ["Ready", "False", "RolledBack"]]);
+    const rolledBack = applyVerdict(
+      undefined,
+      "service/shop/web",
+      { ready: false, reason: "RolledBack", message: "v3 failed", degraded: { reason: "RolledBack", message: "v3 failed" } },
+      now,
+    );
+    expect(rolledBack.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ["Degraded", "True", "RolledBack"],
+      ["Ready", "False", "RolledBack"],
+    ]);
     const healthy = applyVerdict(rolledBack, "service/shop/web", { ready: true, reason: "RolledOut", message: "ok" }, now);
     expect(healthy.conditions.map((c) => [c.type, c.status])).toEqual([["Ready", "True"]]);
   });
@@ -49,14 +57,32 @@ describe("applyVerdict", () => {
 
 describe("dependencyWaves", () => {
   it("starts dependencies first and survives a cycle", () => {
-    expect(dependencyWaves([{ name: "web", dependsOn: ["db", "cache"] }, { name: "db", dependsOn: [] }, { name: "cache", dependsOn: ["db"] }])).toEqual([["db"], ["cache"], ["web"]]);
-    expect(dependencyWaves([{ name: "a", dependsOn: ["b"] }, { name: "b", dependsOn: ["a"] }]).flat().sort()).toEqual(["a", "b"]);
+    expect(
+      dependencyWaves([
+        { name: "web", dependsOn: ["db", "cache"] },
+        { name: "db", dependsOn: [] },
+        { name: "cache", dependsOn: ["db"] },
+      ]),
+    ).toEqual([["db"], ["cache"], ["web"]]);
+    expect(
+      dependencyWaves([
+        { name: "a", dependsOn: ["b"] },
+        { name: "b", dependsOn: ["a"] },
+      ])
+        .flat()
+        .sort(),
+    ).toEqual(["a", "b"]);
   });
 });
 
 describe("stopGraceSeconds", () => {
   it("reads compose durations and falls back to 10 s", async () => {
     const { stopGraceSeconds } = await import("./stop-grace.ts");
-    expect([stopGraceSeconds({ stop_grace_period: "1s" }), stopGraceSeconds({ stop_grace_period: "1m30s" }), stopGraceSeconds({}), stopGraceSeconds(undefined)]).toEqual([1, 90, 10, 10]);
+    expect([
+      stopGraceSeconds({ stop_grace_period: "1s" }),
+      stopGraceSeconds({ stop_grace_period: "1m30s" }),
+      stopGraceSeconds({}),
+      stopGraceSeconds(undefined),
+    ]).toEqual([1, 90, 10, 10]);
   });
 });

@@ -29,23 +29,49 @@ export function stackKey(stack: string): string {
 
 export function applyVerdict(previous: ResourceStatus | undefined, key: string, verdict: Verdict, now: Date): ResourceStatus {
   let conditions: Condition[] = previous?.conditions ?? [];
-  conditions = setCondition(conditions, { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message }, now);
+  conditions = setCondition(
+    conditions,
+    { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message },
+    now,
+  );
   conditions = verdict.degraded
-    ? setCondition(conditions, { type: "Degraded", status: "True", reason: verdict.degraded.reason, message: verdict.degraded.message }, now)
+    ? setCondition(
+        conditions,
+        { type: "Degraded", status: "True", reason: verdict.degraded.reason, message: verdict.degraded.message },
+        now,
+      )
     : removeCondition(conditions, "Degraded");
-  conditions = !verdict.ready && verdict.waiting ? setCondition(conditions, { type: "Waiting", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Waiting");
-  conditions = !verdict.ready && verdict.stalled ? setCondition(conditions, { type: "Stalled", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Stalled");
-  conditions = !verdict.ready && verdict.reconciling ? setCondition(conditions, { type: "Reconciling", status: "True", reason: verdict.reason, message: verdict.message }, now) : removeCondition(conditions, "Reconciling");
+  conditions =
+    !verdict.ready && verdict.waiting
+      ? setCondition(conditions, { type: "Waiting", status: "True", reason: verdict.reason, message: verdict.message }, now)
+      : removeCondition(conditions, "Waiting");
+  conditions =
+    !verdict.ready && verdict.stalled
+      ? setCondition(conditions, { type: "Stalled", status: "True", reason: verdict.reason, message: verdict.message }, now)
+      : removeCondition(conditions, "Stalled");
+  conditions =
+    !verdict.ready && verdict.reconciling
+      ? setCondition(conditions, { type: "Reconciling", status: "True", reason: verdict.reason, message: verdict.message }, now)
+      : removeCondition(conditions, "Reconciling");
   return { ...(previous ?? { key }), key, conditions, updatedAt: now.toISOString() };
 }
 
 /** After a healthy rollout: the old current joins the history, the new one becomes current. */
-export function recordRollout(status: ResourceStatus, entry: RollbackEntry, limit: number, stack: string, service: string): { status: ResourceStatus; dropped: RollbackEntry[] } {
+export function recordRollout(
+  status: ResourceStatus,
+  entry: RollbackEntry,
+  limit: number,
+  stack: string,
+  service: string,
+): { status: ResourceStatus; dropped: RollbackEntry[] } {
   const next: RollbackEntry = { ...entry, tag: currentTag(stack, service) };
   const same = (e: RollbackEntry): boolean => e.imageId === next.imageId && e.specHash === next.specHash;
   const old = status.current;
   const base = (status.history ?? []).filter((e) => !same(e));
-  const { history, dropped } = old && !same(old) ? pushHistory(base, old, limit, stack, service) : { history: base.map((e, i) => ({ ...e, tag: rollbackTag(stack, service, i + 1) })), dropped: [] };
+  const { history, dropped } =
+    old && !same(old)
+      ? pushHistory(base, old, limit, stack, service)
+      : { history: base.map((e, i) => ({ ...e, tag: rollbackTag(stack, service, i + 1) })), dropped: [] };
   return { status: { ...status, current: next, history, lastAppliedRevision: entry.revision }, dropped };
 }
 

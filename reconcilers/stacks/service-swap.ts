@@ -45,14 +45,19 @@ export function swapStrategy(service: ServiceSpec): Strategy {
 }
 
 export function waitOptions(ctx: StackContext, service: ServiceSpec): WaitOptions {
-  return { timeoutMs: service.rollout.healthTimeoutSeconds * 1000, runSeconds: ctx.noHealthcheckRunSeconds ?? 3, pollMs: ctx.pollMs ?? 500 };
+  return {
+    timeoutMs: service.rollout.healthTimeoutSeconds * 1000,
+    runSeconds: ctx.noHealthcheckRunSeconds ?? 3,
+    pollMs: ctx.pollMs ?? 500,
+  };
 }
 
 export async function swapService(ctx: StackContext, job: SwapJob): Promise<SwapOutcome> {
   const strategy = job.from?.state === "running" ? swapStrategy(job.service) : "recreate";
   const image = String(job.target.config["image"]);
   // The plan found the image in the pass's observation; otherwise ask the engine before stopping anything.
-  if (!job.target.imageId && !(await ctx.engine.inspectImage(image))) return { kind: "failed", failure: { reason: "ImageMissing", message: `image ${image} is not on this host` } };
+  if (!job.target.imageId && !(await ctx.engine.inspectImage(image)))
+    return { kind: "failed", failure: { reason: "ImageMissing", message: `image ${image} is not on this host` } };
   await ctx.store.putIntent({
     stack: job.stack.name,
     service: job.service.name,
@@ -63,7 +68,10 @@ export async function swapService(ctx: StackContext, job: SwapJob): Promise<Swap
     strategy,
     ...(job.from ? { fromContainerId: job.from.id } : {}),
   });
-  ctx.logger.info({ stack: job.stack.name, service: job.service.name, strategy, specHash: job.target.specHash.slice(0, 12) }, "service swap started");
+  ctx.logger.info(
+    { stack: job.stack.name, service: job.service.name, strategy, specHash: job.target.specHash.slice(0, 12) },
+    "service swap started",
+  );
   phase(ctx, job, "starting");
   try {
     return strategy === "start-first" && job.from ? await startFirst(ctx, job, job.from) : await recreate(ctx, job);
@@ -79,7 +87,13 @@ async function recreate(ctx: StackContext, job: SwapJob): Promise<SwapOutcome> {
 }
 
 /** compose up one service with this config, find its container, wait for health (+ monitor). */
-export async function upAndWait(ctx: StackContext, job: Pick<SwapJob, "stack" | "service" | "writeFile">, target: Target, monitor: boolean, startedAt?: number): Promise<{ kind: "healthy"; containerId: string } | { kind: "failed"; reason: string; message: string }> {
+export async function upAndWait(
+  ctx: StackContext,
+  job: Pick<SwapJob, "stack" | "service" | "writeFile">,
+  target: Target,
+  monitor: boolean,
+  startedAt?: number,
+): Promise<{ kind: "healthy"; containerId: string } | { kind: "failed"; reason: string; message: string }> {
   const project = await job.writeFile(target.config);
   try {
     await ctx.compose.run(project, ["up", "-d", "--no-deps", "--no-build", "--pull", "never", job.service.name]);
@@ -87,13 +101,20 @@ export async function upAndWait(ctx: StackContext, job: Pick<SwapJob, "stack" | 
     return { kind: "failed", reason: "ComposeFailed", message: commandMessage(error) };
   }
   const container = await findContainer(ctx, job.stack.name, job.service.name, target.specHash);
-  if (!container) return { kind: "failed", reason: "Removed", message: "compose reported success but no container carries the new spec hash" };
+  if (!container)
+    return { kind: "failed", reason: "Removed", message: "compose reported success but no container carries the new spec hash" };
   const options = { ...waitOptions(ctx, job.service), ...(startedAt ? { startedAt } : {}) };
   const verdict = await waitFor(ctx, job, container.id, options, monitor ? job.service.rollout.monitorSeconds * 1000 : 0);
   return verdict.kind === "healthy" ? { kind: "healthy", containerId: container.id } : verdict;
 }
 
-async function waitFor(ctx: StackContext, job: Pick<SwapJob, "stack" | "service">, id: string, options: WaitOptions, monitorMs: number): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
+async function waitFor(
+  ctx: StackContext,
+  job: Pick<SwapJob, "stack" | "service">,
+  id: string,
+  options: WaitOptions,
+  monitorMs: number,
+): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
   phase(ctx, job, "waiting for health", (options.startedAt ?? ctx.clock.now()) + options.timeoutMs);
   const first = await waitUntilHealthy(ctx, id, options);
   if (first.kind !== "healthy" || monitorMs <= 0) return first;
@@ -103,11 +124,21 @@ async function waitFor(ctx: StackContext, job: Pick<SwapJob, "stack" | "service"
 
 /** Tells a person watching what one service is doing now (`until`: the deadline of a wait). */
 function phase(ctx: StackContext, job: Pick<SwapJob, "stack" | "service">, now: ProgressPhase, until?: number): void {
-  ctx.progress?.({ type: "phase", resource: serviceResource(job.stack.name, job.service.name), phase: now, ...(until !== undefined ? { until } : {}) });
+  ctx.progress?.({
+    type: "phase",
+    resource: serviceResource(job.stack.name, job.service.name),
+    phase: now,
+    ...(until !== undefined ? { until } : {}),
+  });
 }
 
 /** Starts services that never ran, in one compose call, and waits for all of them at once. */
-export async function createServices(ctx: StackContext, stack: StackSpec, project: ComposeProject, jobs: readonly { service: ServiceSpec; target: Target }[]): Promise<Map<string, SwapOutcome>> {
+export async function createServices(
+  ctx: StackContext,
+  stack: StackSpec,
+  project: ComposeProject,
+  jobs: readonly { service: ServiceSpec; target: Target }[],
+): Promise<Map<string, SwapOutcome>> {
   const names = jobs.map((j) => j.service.name);
   for (const { service } of jobs) phase(ctx, { stack, service }, "starting");
   const results = new Map<string, SwapOutcome>();
@@ -120,11 +151,23 @@ export async function createServices(ctx: StackContext, stack: StackSpec, projec
   await Promise.all(
     jobs.map(async ({ service, target }) => {
       const container = await findContainer(ctx, stack.name, service.name, target.specHash);
-      const verdict = container ? await waitFor(ctx, { stack, service }, container.id, waitOptions(ctx, service), service.rollout.monitorSeconds * 1000) : { kind: "failed" as const, reason: "Removed", message: "no container carries the new spec hash" };
+      const verdict = container
+        ? await waitFor(ctx, { stack, service }, container.id, waitOptions(ctx, service), service.rollout.monitorSeconds * 1000)
+        : { kind: "failed" as const, reason: "Removed", message: "no container carries the new spec hash" };
       if (verdict.kind === "healthy" && container) {
-        results.set(service.name, await rolledOut(ctx, { stack, service, target, revision: ctx.state.revision, writeFile: () => Promise.resolve(project) }, container.id));
+        results.set(
+          service.name,
+          await rolledOut(
+            ctx,
+            { stack, service, target, revision: ctx.state.revision, writeFile: () => Promise.resolve(project) },
+            container.id,
+          ),
+        );
       } else if (verdict.kind === "failed") {
-        ctx.logger.warn({ stack: stack.name, service: service.name, reason: verdict.reason, detail: verdict.message }, "service create failed");
+        ctx.logger.warn(
+          { stack: stack.name, service: service.name, reason: verdict.reason, detail: verdict.message },
+          "service create failed",
+        );
         results.set(service.name, { kind: "failed", failure: { reason: verdict.reason, message: verdict.message } });
       }
     }),
@@ -137,11 +180,22 @@ async function startFirst(ctx: StackContext, job: SwapJob, from: ObservedContain
   const project = await job.writeFile(job.target.config);
   const siblings = await serviceContainers(ctx, stack.name, service.name);
   try {
-    await ctx.compose.run(project, ["create", "--no-recreate", "--no-build", "--pull", "never", "--scale", `${service.name}=${siblings.length + 1}`, service.name]);
+    await ctx.compose.run(project, [
+      "create",
+      "--no-recreate",
+      "--no-build",
+      "--pull",
+      "never",
+      "--scale",
+      `${service.name}=${siblings.length + 1}`,
+      service.name,
+    ]);
   } catch (error) {
     return rolledBackInPlace(ctx, job, { reason: "ComposeFailed", message: commandMessage(error) });
   }
-  const fresh = (await serviceContainers(ctx, stack.name, service.name)).find((c) => c.labels[LABELS.specHash] === job.target.specHash && c.state === "created");
+  const fresh = (await serviceContainers(ctx, stack.name, service.name)).find(
+    (c) => c.labels[LABELS.specHash] === job.target.specHash && c.state === "created",
+  );
   if (!fresh) return rolledBackInPlace(ctx, job, { reason: "Removed", message: "compose created no container with the new spec hash" });
   // Keep the new container out of the service's DNS name until it is healthy.
   const attachments = await ctx.ops.networks(fresh.id);
@@ -189,11 +243,19 @@ async function rollBack(ctx: StackContext, job: SwapJob, failure: Failure): Prom
   const back = await upAndWait(ctx, job, heldTarget(job.current, "failed"), false);
   const restored = back.kind === "healthy";
   ctx.logger.warn({ stack: job.stack.name, service: job.service.name, restored }, "service rolled back");
-  return { kind: "rolled-back", failure: { reason: failure.reason, message: failure.message }, restored, ...(back.kind === "failed" ? { restoreMessage: back.message } : {}) };
+  return {
+    kind: "rolled-back",
+    failure: { reason: failure.reason, message: failure.message },
+    restored,
+    ...(back.kind === "failed" ? { restoreMessage: back.message } : {}),
+  };
 }
 
 function report(ctx: StackContext, job: SwapJob, failure: Failure): void {
-  ctx.logger.warn({ stack: job.stack.name, service: job.service.name, reason: failure.reason, detail: failure.message }, "service swap failed");
+  ctx.logger.warn(
+    { stack: job.stack.name, service: job.service.name, reason: failure.reason, detail: failure.message },
+    "service swap failed",
+  );
   ctx.events.rollback(job.stack.name, job.service.name, failure.reason);
 }
 
@@ -202,7 +264,14 @@ async function rolledOut(ctx: StackContext, job: SwapJob, containerId: string): 
   ctx.logger.info({ stack: job.stack.name, service: job.service.name }, "service swap succeeded");
   return {
     kind: "rolled-out",
-    entry: { imageId: details?.imageId ?? job.target.imageId ?? "", tag: "", revision: job.target.entry?.revision ?? job.revision, specHash: job.target.specHash, config: job.target.entry?.config ?? job.target.config, recordedAt: ctx.clock.now() },
+    entry: {
+      imageId: details?.imageId ?? job.target.imageId ?? "",
+      tag: "",
+      revision: job.target.entry?.revision ?? job.revision,
+      specHash: job.target.specHash,
+      config: job.target.entry?.config ?? job.target.config,
+      recordedAt: ctx.clock.now(),
+    },
   };
 }
 
@@ -210,13 +279,21 @@ export async function serviceContainers(ctx: StackContext, stack: string, servic
   return ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stack}`, `${LABELS.composeService}=${service}`] });
 }
 
-export async function findContainer(ctx: StackContext, stack: string, service: string, hash: string): Promise<ObservedContainer | undefined> {
+export async function findContainer(
+  ctx: StackContext,
+  stack: string,
+  service: string,
+  hash: string,
+): Promise<ObservedContainer | undefined> {
   const all = (await serviceContainers(ctx, stack, service)).filter((c) => c.labels[LABELS.specHash] === hash);
   return all.find((c) => c.state === "running") ?? all.sort((a, b) => b.created - a.created)[0];
 }
 
 export function attachmentsWithAliases(attachments: readonly NetworkAttachment[], aliases: readonly string[]): NetworkAttachment[] {
-  return attachments.map((a) => ({ network: a.network, aliases: [...new Set([...aliases, ...a.aliases.filter((x) => !/^[0-9a-f]{12}$/.test(x))])] }));
+  return attachments.map((a) => ({
+    network: a.network,
+    aliases: [...new Set([...aliases, ...a.aliases.filter((x) => !/^[0-9a-f]{12}$/.test(x))])],
+  }));
 }
 
 function commandMessage(error: unknown): string {

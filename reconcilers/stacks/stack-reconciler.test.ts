@@ -26,11 +26,35 @@ const stack: StackSpec = {
   machines: "all",
   prune: false,
   model: { services: {} },
-  services: [{ name: "llm", stack: "shop", config: { image: "llm:v1" }, image: "llm:v1", rollout: DEFAULT_ROLLOUT, selfHeal: true, source: "pull", dependsOn: [], hasFixedHostPort: false, gpu: { vramMiB: 8000 } }],
+  services: [
+    {
+      name: "llm",
+      stack: "shop",
+      config: { image: "llm:v1" },
+      image: "llm:v1",
+      rollout: DEFAULT_ROLLOUT,
+      selfHeal: true,
+      source: "pull",
+      dependsOn: [],
+      hasFixedHostPort: false,
+      gpu: { vramMiB: 8000 },
+    },
+  ],
 };
 
 function state(stacks: StackSpec[], allowEmpty = false): DesiredState {
-  return { root: "/srv", revision: "abc1234", push: false, machines: {}, profiles: {}, images: [], stacks, rollout: DEFAULT_ROLLOUT, resyncSeconds: 300, allowEmpty };
+  return {
+    root: "/srv",
+    revision: "abc1234",
+    push: false,
+    machines: {},
+    profiles: {},
+    images: [],
+    stacks,
+    rollout: DEFAULT_ROLLOUT,
+    resyncSeconds: 300,
+    allowEmpty,
+  };
 }
 
 function fakes(containers: ObservedContainer[]) {
@@ -38,7 +62,12 @@ function fakes(containers: ObservedContainer[]) {
   const engine = new Proxy({} as DockerEngine, {
     get: (_t, prop) => async () => {
       calls.push(String(prop));
-      if (prop === "observe") return { containers, images: [{ id: "sha256:1", repoTags: ["llm:v1"], repoDigests: [], labels: {}, sizeBytes: 1, created: 1 }], takenAt: 0 };
+      if (prop === "observe")
+        return {
+          containers,
+          images: [{ id: "sha256:1", repoTags: ["llm:v1"], repoDigests: [], labels: {}, sizeBytes: 1, created: 1 }],
+          takenAt: 0,
+        };
       if (prop === "listContainers") return containers;
       return undefined;
     },
@@ -50,7 +79,12 @@ function fakes(containers: ObservedContainer[]) {
     },
     config: async () => ({}),
   };
-  const ops: ContainerOps = { start: async () => undefined, networks: async () => [], connect: async () => undefined, disconnect: async () => undefined };
+  const ops: ContainerOps = {
+    start: async () => undefined,
+    networks: async () => [],
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+  };
   return { engine, compose, ops, calls };
 }
 
@@ -65,15 +99,35 @@ describe("reconcileStack over fakes", () => {
 
   async function context(containers: ObservedContainer[], extra: Partial<StackContext> = {}) {
     const f = fakes(containers);
-    const ctx: StackContext = { engine: f.engine, compose: f.compose, ops: f.ops, store: await openStatusStore(dir), lock: openSharedHostLock(dir), clock: { now: () => Date.parse("2026-01-01T00:00:00Z"), sleep: async () => undefined }, logger: silentLogger(), events: noEvents, machine: "box", profile: {}, state: state([stack]), imageTags: {}, ...extra };
+    const ctx: StackContext = {
+      engine: f.engine,
+      compose: f.compose,
+      ops: f.ops,
+      store: await openStatusStore(dir),
+      lock: openSharedHostLock(dir),
+      clock: { now: () => Date.parse("2026-01-01T00:00:00Z"), sleep: async () => undefined },
+      logger: silentLogger(),
+      events: noEvents,
+      machine: "box",
+      profile: {},
+      state: state([stack]),
+      imageTags: {},
+      ...extra,
+    };
     return { ctx, calls: f.calls };
   }
 
   it("holds a new GPU service back with Waiting and the admission's reason, starting nothing", async () => {
-    const { ctx, calls } = await context([], { admit: () => ({ ok: false, reason: "InsufficientVRAM", message: "needs 8000 MiB, 2048 MiB free on GPU 0" }) });
+    const { ctx, calls } = await context([], {
+      admit: () => ({ ok: false, reason: "InsufficientVRAM", message: "needs 8000 MiB, 2048 MiB free on GPU 0" }),
+    });
     const result = await reconcileStack("shop", ctx);
     expect(result.services[0]).toMatchObject({ ready: false, reason: "InsufficientVRAM" });
-    expect(getCondition(ctx.store.get("service/shop/llm")?.conditions ?? [], "Waiting")).toMatchObject({ status: "True", reason: "InsufficientVRAM", message: "needs 8000 MiB, 2048 MiB free on GPU 0" });
+    expect(getCondition(ctx.store.get("service/shop/llm")?.conditions ?? [], "Waiting")).toMatchObject({
+      status: "True",
+      reason: "InsufficientVRAM",
+      message: "needs 8000 MiB, 2048 MiB free on GPU 0",
+    });
     expect(calls.filter((c) => c.startsWith("compose"))).toEqual([]);
   });
 
@@ -105,7 +159,22 @@ describe("reconcileStack over fakes", () => {
     // An image berth does not build runs pinned to the image it found: llm:v1 is sha256:1 here.
     const eff = effectiveService(service, { machine: "box", profile: {}, imageTags: { "llm:v1": "sha256:1" } });
     if (!eff.ok) throw new Error("expected ok");
-    const running: ObservedContainer = { id: "c1", name: "shop-llm-1", image: "llm:v1", imageId: "sha256:1", labels: { "com.docker.compose.project": "shop", "com.docker.compose.service": "llm", "io.berth.managed": "true", "io.berth.spec-hash": eff.specHash }, state: "running", health: "healthy", created: 1, status: "Up 2 minutes (healthy)" };
+    const running: ObservedContainer = {
+      id: "c1",
+      name: "shop-llm-1",
+      image: "llm:v1",
+      imageId: "sha256:1",
+      labels: {
+        "com.docker.compose.project": "shop",
+        "com.docker.compose.service": "llm",
+        "io.berth.managed": "true",
+        "io.berth.spec-hash": eff.specHash,
+      },
+      state: "running",
+      health: "healthy",
+      created: 1,
+      status: "Up 2 minutes (healthy)",
+    };
     const first = await context([running]);
     await reconcileStack("shop", first.ctx);
     const second = await context([{ ...running, status: "Up 3 minutes (healthy)" }]);
@@ -119,8 +188,17 @@ describe("reconcileStack over fakes", () => {
   it("lists no stack to remove when the desired state is empty, unless allowEmpty", async () => {
     const { ctx } = await context([]);
     await mkdir(join(dir, "stacks", "shop"), { recursive: true });
-    expect(await stacksToReconcile({ state: state([]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: [], refused: ["shop"] });
-    expect(await stacksToReconcile({ state: state([], true), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: ["shop"], refused: [] });
-    expect(await stacksToReconcile({ state: state([stack]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({ names: ["shop"], refused: [] });
+    expect(await stacksToReconcile({ state: state([]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({
+      names: [],
+      refused: ["shop"],
+    });
+    expect(await stacksToReconcile({ state: state([], true), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({
+      names: ["shop"],
+      refused: [],
+    });
+    expect(await stacksToReconcile({ state: state([stack]), machine: "box", store: ctx.store, logger: silentLogger() })).toEqual({
+      names: ["shop"],
+      refused: [],
+    });
   });
 });

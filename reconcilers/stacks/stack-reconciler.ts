@@ -33,9 +33,23 @@ import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
 import { createImageResolver, resolveThirdPartyImages } from "./third-party-images.ts";
 
-export type ServiceResult = { service: string; action: ServiceAction["kind"] | "removed"; ready: boolean; reason: string; message: string; retry?: boolean };
+export type ServiceResult = {
+  service: string;
+  action: ServiceAction["kind"] | "removed";
+  ready: boolean;
+  reason: string;
+  message: string;
+  retry?: boolean;
+};
 
-export type StackResult = { stack: string; ready: boolean; services: ServiceResult[]; changed: number; durationMs: number; message?: string };
+export type StackResult = {
+  stack: string;
+  ready: boolean;
+  services: ServiceResult[];
+  changed: number;
+  durationMs: number;
+  message?: string;
+};
 
 const ACTING: ReadonlySet<ServiceAction["kind"]> = new Set(["create", "update", "restart"]);
 
@@ -49,7 +63,12 @@ export function reconcileStack(stackName: string, ctx: StackContext): Promise<St
  * desired state (removed only with prune). When the desired state has no stacks at all and
  * allowEmpty is off, nothing is reconciled and the stacks that would go are `refused`.
  */
-export async function stacksToReconcile(input: { state: DesiredState; machine: string; store: Pick<StatusStore, "dir">; logger: Logger }): Promise<{ names: string[]; refused: string[] }> {
+export async function stacksToReconcile(input: {
+  state: DesiredState;
+  machine: string;
+  store: Pick<StatusStore, "dir">;
+  logger: Logger;
+}): Promise<{ names: string[]; refused: string[] }> {
   const desired = forMachine(input.state, input.machine).stacks.map((s) => s.name);
   const gone = (await knownStacks(input.store.dir)).filter((name) => !desired.includes(name));
   if (desired.length === 0 && gone.length > 0 && !input.state.allowEmpty) {
@@ -66,17 +85,30 @@ export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]>
   const observed = ctx.observed ?? (await ctx.engine.observe());
   const imageResolver = ctx.imageResolver ?? createImageResolver(ctx);
   const results: StackResult[] = [];
-  for (const name of names) results.push(await reconcileStack(name, { ...ctx, imageResolver, observed: desired.includes(name) ? observed : await ctx.engine.observe() }));
-  for (const name of refused) results.push({ stack: name, ready: false, services: [], changed: 0, durationMs: 0, message: "the desired state has no stacks; refusing to remove everything without allowEmpty: true" });
+  for (const name of names)
+    results.push(
+      await reconcileStack(name, { ...ctx, imageResolver, observed: desired.includes(name) ? observed : await ctx.engine.observe() }),
+    );
+  for (const name of refused)
+    results.push({
+      stack: name,
+      ready: false,
+      services: [],
+      changed: 0,
+      durationMs: 0,
+      message: "the desired state has no stacks; refusing to remove everything without allowEmpty: true",
+    });
   return results;
 }
 
 /** Exact image reference → why rollouts to it wait, from the images reconciler's holds. */
 function heldImages(ctx: StackContext): Map<string, string> {
-  return new Map(Object.entries(ctx.imageHolds ?? {}).flatMap(([name, why]) => {
-    const tag = ctx.imageTags[name];
-    return tag ? [[tag, why] as const] : [];
-  }));
+  return new Map(
+    Object.entries(ctx.imageHolds ?? {}).flatMap(([name, why]) => {
+      const tag = ctx.imageTags[name];
+      return tag ? [[tag, why] as const] : [];
+    }),
+  );
 }
 
 async function knownStacks(stateDir: string): Promise<string[]> {
@@ -98,21 +130,39 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     const status = ctx.store.get(serviceKey(stack.name, s.name));
     const decision = thirdParty.decisions.get(s.name);
     const note = decision?.kind === "use" ? decision.degraded : undefined;
-    return { name: s.name, selfHeal: s.selfHeal, effective: effectiveWithImage(s, decision, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }), ...(status ? { status } : {}), ...(note ? { note } : {}) };
+    return {
+      name: s.name,
+      selfHeal: s.selfHeal,
+      effective: effectiveWithImage(s, decision, { machine: ctx.machine, profile: ctx.profile, imageTags: ctx.imageTags }),
+      ...(status ? { status } : {}),
+      ...(note ? { note } : {}),
+    };
   });
-  const plan = planStack({ stack: stack.name, prune: stack.prune, services: desired, containers: observed.containers, images: thirdParty.images, holds: heldImages(ctx) });
+  const plan = planStack({
+    stack: stack.name,
+    prune: stack.prune,
+    services: desired,
+    containers: observed.containers,
+    images: thirdParty.images,
+    holds: heldImages(ctx),
+  });
   const actions = new Map(plan.services.map((p) => [p.service, p.action]));
   const fileConfigs: Record<string, Record<string, unknown>> = {};
   for (const d of desired) {
     const action = actions.get(d.name);
-    const config = action && "target" in action ? action.target.config : d.status?.current?.config ?? (d.effective.ok ? d.effective.config : undefined);
+    const config =
+      action && "target" in action
+        ? action.target.config
+        : (d.status?.current?.config ?? (d.effective.ok ? d.effective.config : undefined));
     if (config) fileConfigs[d.name] = config;
   }
   const meta = { prune: stack.prune, machine: ctx.machine, revision: ctx.state.revision, directory: stack.dir };
-  const writeFor = (service: string) => (config: Record<string, unknown>): Promise<ComposeProject> => {
-    fileConfigs[service] = config;
-    return writeEffectiveCompose(ctx.store.dir, stack, fileConfigs, meta);
-  };
+  const writeFor =
+    (service: string) =>
+    (config: Record<string, unknown>): Promise<ComposeProject> => {
+      fileConfigs[service] = config;
+      return writeEffectiveCompose(ctx.store.dir, stack, fileConfigs, meta);
+    };
   const results = new Map<string, ServiceResult>();
   let changed = 0;
   for (const wave of dependencyWaves(stack.services)) {
@@ -123,7 +173,18 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
       const action = actions.get(name);
       if (!spec || !action) continue;
       if (ACTING.has(action.kind)) changed += 1;
-      results.set(name, await carryOut(ctx, stack, spec, action, writeFor(name), desired.find((d) => d.name === name), created.get(name)));
+      results.set(
+        name,
+        await carryOut(
+          ctx,
+          stack,
+          spec,
+          action,
+          writeFor(name),
+          desired.find((d) => d.name === name),
+          created.get(name),
+        ),
+      );
     }
   }
   for (const container of plan.remove) {
@@ -131,15 +192,37 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     const service = container.labels[LABELS.composeService] ?? container.name;
     await removeManaged(ctx, container);
     await ctx.store.remove(serviceKey(stack.name, service));
-    results.set(service, { service, action: "removed", ready: true, reason: "Pruned", message: "left the desired state; removed (prune: true)" });
-    ctx.progress?.({ type: "done", resource: serviceResource(stack.name, service), ok: true, action: "removed", reason: "Pruned", message: "left the desired state; removed (prune: true)" });
+    results.set(service, {
+      service,
+      action: "removed",
+      ready: true,
+      reason: "Pruned",
+      message: "left the desired state; removed (prune: true)",
+    });
+    ctx.progress?.({
+      type: "done",
+      resource: serviceResource(stack.name, service),
+      ok: true,
+      action: "removed",
+      reason: "Pruned",
+      message: "left the desired state; removed (prune: true)",
+    });
   }
   await pruneUnusedSources(ctx, stack);
   const services = [...results.values()];
   const ready = services.every((s) => s.ready);
   const notReady = services.filter((s) => !s.ready);
   const message = ready ? `${services.length} service(s) ready` : notReady.map((s) => `${s.service}: ${s.reason}`).join("; ");
-  await putIfChanged(ctx, applyVerdict(ctx.store.get(stackKey(stack.name)), stackKey(stack.name), ready ? { ready, reason: "ServicesReady", message } : { ready, reason: "ServicesNotReady", message }, new Date(ctx.clock.now())), ready ? ctx.state.revision : undefined);
+  await putIfChanged(
+    ctx,
+    applyVerdict(
+      ctx.store.get(stackKey(stack.name)),
+      stackKey(stack.name),
+      ready ? { ready, reason: "ServicesReady", message } : { ready, reason: "ServicesNotReady", message },
+      new Date(ctx.clock.now()),
+    ),
+    ready ? ctx.state.revision : undefined,
+  );
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
   return { stack: stack.name, ready, services, changed, durationMs };
@@ -149,24 +232,45 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
 async function pruneUnusedSources(ctx: StackContext, stack: StackSpec): Promise<void> {
   const last = await readEffectiveCompose(ctx.store.dir, stack.name);
   const records = ctx.store.all().filter((s) => s.key.startsWith(serviceKey(stack.name, "")));
-  const removed = await pruneStackSources(ctx.store.dir, stack.name, JSON.stringify([last?.model, records, stack.services.map((s) => s.config)]));
+  const removed = await pruneStackSources(
+    ctx.store.dir,
+    stack.name,
+    JSON.stringify([last?.model, records, stack.services.map((s) => s.config)]),
+  );
   if (removed.length > 0) ctx.logger.info({ stack: stack.name, removed: removed.length }, "unused source copies removed");
 }
 
 /** A service that would start while a `service_healthy` dependency is not Ready waits (compose's order, health-gated). */
-function holdForDependencies(stack: StackSpec, wave: readonly string[], actions: Map<string, ServiceAction>, results: ReadonlyMap<string, ServiceResult>): void {
+function holdForDependencies(
+  stack: StackSpec,
+  wave: readonly string[],
+  actions: Map<string, ServiceAction>,
+  results: ReadonlyMap<string, ServiceResult>,
+): void {
   const ready = new Map([...results].map(([name, result]) => [name, result.ready]));
   for (const name of wave) {
     const action = actions.get(name);
     const spec = stack.services.find((s) => s.name === name);
     if (!spec || (action?.kind !== "create" && action?.kind !== "restart")) continue;
     const dependency = unreadyHealthyDependency(spec.config, ready);
-    if (dependency) actions.set(name, { kind: "blocked", reason: "DependencyNotReady", message: `waits for ${dependency} to be healthy (depends_on condition: service_healthy)` });
+    if (dependency)
+      actions.set(name, {
+        kind: "blocked",
+        reason: "DependencyNotReady",
+        message: `waits for ${dependency} to be healthy (depends_on condition: service_healthy)`,
+      });
   }
 }
 
 /** New services of one wave start together: one compose call, health waits in parallel. */
-async function createWave(ctx: StackContext, stack: StackSpec, wave: readonly string[], actions: ReadonlyMap<string, ServiceAction>, fileConfigs: Record<string, Record<string, unknown>>, meta: StackMeta): Promise<Map<string, SwapOutcome>> {
+async function createWave(
+  ctx: StackContext,
+  stack: StackSpec,
+  wave: readonly string[],
+  actions: ReadonlyMap<string, ServiceAction>,
+  fileConfigs: Record<string, Record<string, unknown>>,
+  meta: StackMeta,
+): Promise<Map<string, SwapOutcome>> {
   const jobs: { service: ServiceSpec; target: Target }[] = [];
   for (const name of wave) {
     const action = actions.get(name);
@@ -180,7 +284,15 @@ async function createWave(ctx: StackContext, stack: StackSpec, wave: readonly st
   return createServices(ctx, stack, project, jobs);
 }
 
-async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, action: ServiceAction, writeFile: (config: Record<string, unknown>) => Promise<ComposeProject>, desired: DesiredService | undefined, created: SwapOutcome | undefined): Promise<ServiceResult> {
+async function carryOut(
+  ctx: StackContext,
+  stack: StackSpec,
+  spec: ServiceSpec,
+  action: ServiceAction,
+  writeFile: (config: Record<string, unknown>) => Promise<ComposeProject>,
+  desired: DesiredService | undefined,
+  created: SwapOutcome | undefined,
+): Promise<ServiceResult> {
   const key = serviceKey(stack.name, spec.name);
   let status: ResourceStatus = ctx.store.get(key) ?? { key, conditions: [], updatedAt: new Date(ctx.clock.now()).toISOString() };
   const revision = ctx.state.revision;
@@ -189,35 +301,93 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
     case "unchanged": {
       if (!status.current || status.current.specHash !== action.target.specHash || status.current.imageId !== action.container.imageId) {
         // Adopt what runs (fresh state dir, or a held version): it is the version to roll back to.
-        status = recordRollout(status, { imageId: action.container.imageId, tag: "", revision: status.current?.specHash === action.target.specHash ? status.current.revision : revision, specHash: action.target.specHash, config: action.target.entry?.config ?? action.target.config, recordedAt: ctx.clock.now() }, spec.rollout.history, stack.name, spec.name).status;
+        status = recordRollout(
+          status,
+          {
+            imageId: action.container.imageId,
+            tag: "",
+            revision: status.current?.specHash === action.target.specHash ? status.current.revision : revision,
+            specHash: action.target.specHash,
+            config: action.target.entry?.config ?? action.target.config,
+            recordedAt: ctx.clock.now(),
+          },
+          spec.rollout.history,
+          stack.name,
+          spec.name,
+        ).status;
         await retagService(ctx, stack.name, spec.name, status, []);
       }
       for (const extra of action.extras) if (extra.labels[LABELS.managed] === "true") await removeManaged(ctx, extra);
-      verdict = heldVerdict(status, action.target.hold) ?? { ready: true, reason: "Healthy", message: action.container.health === "healthy" ? `${action.container.name} is running and healthy` : `${action.container.name} is running (no healthcheck)` };
+      verdict = heldVerdict(status, action.target.hold) ?? {
+        ready: true,
+        reason: "Healthy",
+        message:
+          action.container.health === "healthy"
+            ? `${action.container.name} is running and healthy`
+            : `${action.container.name} is running (no healthcheck)`,
+      };
       break;
     }
     case "starting":
-      verdict = heldVerdict(status, action.target.hold) ?? { ready: false, reason: "Starting", message: `${action.container.name} is starting (health: starting)`, reconciling: true };
+      verdict = heldVerdict(status, action.target.hold) ?? {
+        ready: false,
+        reason: "Starting",
+        message: `${action.container.name} is starting (health: starting)`,
+        reconciling: true,
+      };
       break;
     case "unhealthy":
-      verdict = { ready: false, reason: "Unhealthy", message: `${action.container.name} runs the desired version but its health check fails`, degraded: { reason: "Unhealthy", message: `${action.container.name} is unhealthy` } };
+      verdict = {
+        ready: false,
+        reason: "Unhealthy",
+        message: `${action.container.name} runs the desired version but its health check fails`,
+        degraded: { reason: "Unhealthy", message: `${action.container.name} is unhealthy` },
+      };
       break;
     case "drifted":
-      verdict = { ready: false, reason: "Drifted", message: `container ${action.drift} by hand; selfHeal is off, left as is`, degraded: { reason: "Drifted", message: `container ${action.drift} by hand` } };
+      verdict = {
+        ready: false,
+        reason: "Drifted",
+        message: `container ${action.drift} by hand; selfHeal is off, left as is`,
+        degraded: { reason: "Drifted", message: `container ${action.drift} by hand` },
+      };
       break;
     case "blocked":
       // A pull that failed is tried again with the agent's backoff (the registry may come back).
-      verdict = status.failed && action.reason === status.failed.reason
-        ? { ready: false, reason: "RolloutFailed", message: action.message, degraded: { reason: "RolloutFailed", message: action.message } }
-        : { ready: false, reason: action.reason, message: action.message, waiting: true, ...(action.reason === "PullFailed" ? { retry: true } : {}) };
+      verdict =
+        status.failed && action.reason === status.failed.reason
+          ? {
+              ready: false,
+              reason: "RolloutFailed",
+              message: action.message,
+              degraded: { reason: "RolloutFailed", message: action.message },
+            }
+          : {
+              ready: false,
+              reason: action.reason,
+              message: action.message,
+              waiting: true,
+              ...(action.reason === "PullFailed" ? { retry: true } : {}),
+            };
       break;
     case "restart": {
       ctx.progress?.({ type: "phase", resource: serviceResource(stack.name, spec.name), phase: "restoring" });
       ctx.logger.info({ stack: stack.name, service: spec.name, drift: action.drift }, "service drift restored");
       const back = await upAndWait(ctx, { stack, service: spec, writeFile }, action.target, false);
-      verdict = back.kind === "healthy"
-        ? heldVerdict(status, action.target.hold) ?? { ready: true, reason: "Restored", message: `container ${action.drift} by hand; restored` }
-        : { ready: false, reason: "RestoreFailed", message: back.message, degraded: { reason: "RestoreFailed", message: back.message }, retry: true };
+      verdict =
+        back.kind === "healthy"
+          ? (heldVerdict(status, action.target.hold) ?? {
+              ready: true,
+              reason: "Restored",
+              message: `container ${action.drift} by hand; restored`,
+            })
+          : {
+              ready: false,
+              reason: "RestoreFailed",
+              message: back.message,
+              degraded: { reason: "RestoreFailed", message: back.message },
+              retry: true,
+            };
       break;
     }
     case "create":
@@ -228,8 +398,27 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
         verdict = { ready: false, reason: admission.reason, message: admission.message, waiting: true };
         break;
       }
-      const outcome = created ?? await swapService(ctx, { stack, service: spec, target: action.target, revision, ...(action.kind === "update" && action.from ? { from: action.from } : {}), ...(status.current ? { current: status.current } : {}), writeFile });
-      ({ status, verdict } = await afterSwap(ctx, stack.name, spec, status, outcome, desired?.effective.ok ? desired.effective.specHash : action.target.specHash, action.target.hold, action.target.config["image"]));
+      const outcome =
+        created ??
+        (await swapService(ctx, {
+          stack,
+          service: spec,
+          target: action.target,
+          revision,
+          ...(action.kind === "update" && action.from ? { from: action.from } : {}),
+          ...(status.current ? { current: status.current } : {}),
+          writeFile,
+        }));
+      ({ status, verdict } = await afterSwap(
+        ctx,
+        stack.name,
+        spec,
+        status,
+        outcome,
+        desired?.effective.ok ? desired.effective.specHash : action.target.specHash,
+        action.target.hold,
+        action.target.config["image"],
+      ));
       break;
     }
   }
@@ -237,16 +426,37 @@ async function carryOut(ctx: StackContext, stack: StackSpec, spec: ServiceSpec, 
   if (desired?.note && !verdict.degraded) verdict = { ...verdict, degraded: desired.note };
   const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
-  ctx.progress?.({ type: "done", resource: serviceResource(stack.name, spec.name), ok: verdict.ready, action: action.kind, reason: verdict.reason, message: verdict.message });
-  return { service: spec.name, action: action.kind, ready: verdict.ready, reason: verdict.reason, message: verdict.message, ...(!verdict.ready && verdict.retry ? { retry: true } : {}) };
+  ctx.progress?.({
+    type: "done",
+    resource: serviceResource(stack.name, spec.name),
+    ok: verdict.ready,
+    action: action.kind,
+    reason: verdict.reason,
+    message: verdict.message,
+  });
+  return {
+    service: spec.name,
+    action: action.kind,
+    ready: verdict.ready,
+    reason: verdict.reason,
+    message: verdict.message,
+    ...(!verdict.ready && verdict.retry ? { retry: true } : {}),
+  };
 }
 
 /** A stack the host policy refuses: nothing of it is touched (not even an interrupted swap); its record says why. */
 async function refuseStack(ctx: StackContext, stackName: string, problems: readonly Problem[], started: number): Promise<StackResult> {
   const message = `refused by the host policy, left as it runs: ${summarizeProblems(problems)}`;
   const key = stackKey(stackName);
-  await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: false, reason: "PolicyDenied", message, stalled: true }, new Date(ctx.clock.now())), undefined);
-  ctx.logger.warn({ stack: stackName, violations: problems.length, first: problems[0] ? formatProblem(problems[0]) : "" }, "stack refused by the host policy");
+  await putIfChanged(
+    ctx,
+    applyVerdict(ctx.store.get(key), key, { ready: false, reason: "PolicyDenied", message, stalled: true }, new Date(ctx.clock.now())),
+    undefined,
+  );
+  ctx.logger.warn(
+    { stack: stackName, violations: problems.length, first: problems[0] ? formatProblem(problems[0]) : "" },
+    "stack refused by the host policy",
+  );
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", "failure", durationMs / 1000);
   return { stack: stackName, ready: false, services: [], changed: 0, durationMs, message };
@@ -265,10 +475,31 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
   const key = stackKey(stackName);
   // The data folder is never removed by berth: a human deletes it (docs/stacks.md).
   const dataDir = stackDataDir(ctx.store.dir, stackName);
-  const dataNote = (await stat(dataDir).then((s) => s.isDirectory(), () => false)) ? `; its data folder ${dataDir} is kept` : "";
+  const dataNote = (await stat(dataDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  ))
+    ? `; its data folder ${dataDir} is kept`
+    : "";
   if (!last?.meta?.prune) {
-    await putIfChanged(ctx, applyVerdict(ctx.store.get(key), key, { ready: true, reason: "Retained", message: `left the desired state; prune is off, its containers are kept${dataNote}` }, new Date(ctx.clock.now())), undefined);
-    return { stack: stackName, ready: true, services: [], changed: 0, durationMs: ctx.clock.now() - started, message: `retained (prune is off)${dataNote}` };
+    await putIfChanged(
+      ctx,
+      applyVerdict(
+        ctx.store.get(key),
+        key,
+        { ready: true, reason: "Retained", message: `left the desired state; prune is off, its containers are kept${dataNote}` },
+        new Date(ctx.clock.now()),
+      ),
+      undefined,
+    );
+    return {
+      stack: stackName,
+      ready: true,
+      services: [],
+      changed: 0,
+      durationMs: ctx.clock.now() - started,
+      message: `retained (prune is off)${dataNote}`,
+    };
   }
   const project = await ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stackName}`] });
   const containers = project.filter((c) => c.labels[LABELS.managed] === "true" && c.labels[LABELS.stack] === stackName);
@@ -279,7 +510,14 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
   await ctx.store.remove(key);
   await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
   ctx.logger.info({ stack: stackName, containers: containers.length, ...(dataNote ? { dataDir } : {}) }, "stack pruned");
-  return { stack: stackName, ready: true, services: [], changed: containers.length, durationMs: ctx.clock.now() - started, message: `removed ${containers.length} container(s) (prune: true)${dataNote}` };
+  return {
+    stack: stackName,
+    ready: true,
+    services: [],
+    changed: containers.length,
+    durationMs: ctx.clock.now() - started,
+    message: `removed ${containers.length} container(s) (prune: true)${dataNote}`,
+  };
 }
 
 /** The project's networks go with its last container, through `compose down` on the last effective file. */

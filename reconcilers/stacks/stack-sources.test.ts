@@ -46,7 +46,18 @@ describe("stack sources", () => {
       composeFile: join(stackDir, "compose.yaml"),
       machines: "all",
       prune: false,
-      services: [{ name: "app", stack: "web", config, rollout: DEFAULT_ROLLOUT, selfHeal: true, source: "auto", dependsOn: [], hasFixedHostPort: false }],
+      services: [
+        {
+          name: "app",
+          stack: "web",
+          config,
+          rollout: DEFAULT_ROLLOUT,
+          selfHeal: true,
+          source: "auto",
+          dependsOn: [],
+          hasFixedHostPort: false,
+        },
+      ],
       model: { services: { app: config }, secrets: { token: { file: join(stackDir, "token.txt") }, "from-env": { environment: "TOKEN" } } },
     };
   }
@@ -80,7 +91,8 @@ describe("stack sources", () => {
     expect(same.services[0]?.config).toEqual(first.services[0]?.config);
     await writeFile(join(other, "stacks", "web", "conf", "app.conf"), "v2\n");
     const changed = await resolveStackSources(stackAt(other), { root: other, stateDir, materialize: true });
-    const sources = (s: StackSpec): unknown[] => (s.services[0]?.config["volumes"] as Array<Record<string, unknown>>).map((v) => v["source"]);
+    const sources = (s: StackSpec): unknown[] =>
+      (s.services[0]?.config["volumes"] as Array<Record<string, unknown>>).map((v) => v["source"]);
     expect(sources(changed)[0]).not.toBe(sources(first)[0]);
     expect(sources(changed).slice(1)).toEqual(sources(first).slice(1));
   });
@@ -94,7 +106,9 @@ describe("stack sources", () => {
   it("refuses a bind source that is a symlink leading outside the root", async () => {
     await rm(join(root, "stacks", "web", "conf", "app.conf"));
     await symlink("/etc/hostname", join(root, "stacks", "web", "conf", "app.conf"));
-    await expect(resolveStackSources(stackAt(root), { root, stateDir, materialize: true })).rejects.toThrow("bind source stacks/web/conf/app.conf is a symlink that leads outside the desired-state root");
+    await expect(resolveStackSources(stackAt(root), { root, stateDir, materialize: true })).rejects.toThrow(
+      "bind source stacks/web/conf/app.conf is a symlink that leads outside the desired-state root",
+    );
   });
 
   it("prunes only the copies nothing names any more, never a data folder", async () => {

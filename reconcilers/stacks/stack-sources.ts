@@ -48,7 +48,12 @@ export async function resolveStackSources(stack: StackSpec, options: SourcesOpti
   return { ...stack, services, model };
 }
 
-async function resolveServiceSources(stack: StackSpec, service: ServiceSpec, options: SourcesOptions, converted: { secrets: Set<string>; configs: Set<string> }): Promise<Record<string, unknown>> {
+async function resolveServiceSources(
+  stack: StackSpec,
+  service: ServiceSpec,
+  options: SourcesOptions,
+  converted: { secrets: Set<string>; configs: Set<string> },
+): Promise<Record<string, unknown>> {
   const config: Record<string, unknown> = structuredClone(service.config);
   // Only active services are in the model; the effective file must not need --profile.
   delete config["profiles"];
@@ -71,10 +76,14 @@ async function resolveServiceSources(stack: StackSpec, service: ServiceSpec, opt
         kept.push(ref);
         continue;
       }
-      if (file !== undefined && !(await stat(file).catch(() => undefined))?.isFile()) throw new Error(`stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} does not exist in the commit`);
+      if (file !== undefined && !(await stat(file).catch(() => undefined))?.isFile())
+        throw new Error(
+          `stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} does not exist in the commit`,
+        );
       const target = isRecord(ref) && typeof ref["target"] === "string" ? ref["target"] : undefined;
       // Compose (without swarm) bind-mounts file secrets and configs read-only; berth does it from the copy.
-      const source = file !== undefined ? await trackedCopy(stack.name, file, options) : await contentCopy(stack.name, name, content ?? "", options);
+      const source =
+        file !== undefined ? await trackedCopy(stack.name, file, options) : await contentCopy(stack.name, name, content ?? "", options);
       volumes.push({ type: "bind", source, target: mountTarget(kind, name, target), read_only: true });
       converted[kind].add(name);
     }
@@ -97,7 +106,9 @@ async function resolveBindSource(stack: StackSpec, source: string, options: Sour
   const info = await lstat(source).catch(() => undefined);
   // The engine would follow a symlink on the host: it must lead to a path inside the commit.
   if (info?.isSymbolicLink() && !insideRoot(options.root, await realpath(source).catch(() => ""))) {
-    throw new Error(`stack ${stack.name}: bind source ${relative(options.root, source)} is a symlink that leads outside the desired-state root`);
+    throw new Error(
+      `stack ${stack.name}: bind source ${relative(options.root, source)} is a symlink that leads outside the desired-state root`,
+    );
   }
   if (info && !(info.isDirectory() && (await onlyPlaceholders(source)))) return trackedCopy(stack.name, await realpath(source), options);
   const inStack = relative(stack.dir, source);
@@ -113,7 +124,13 @@ async function trackedCopy(stack: string, source: string, options: SourcesOption
   const dir = join(stackSourcesDir(options.stateDir, stack), hash.slice(0, 32));
   const path = join(dir, basename(source));
   if (!options.materialize) return path;
-  if (await lstat(path).then(() => true, () => false)) return path;
+  if (
+    await lstat(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
   const temp = join(stackSourcesDir(options.stateDir, stack), `.tmp-${randomBytes(6).toString("hex")}`);
   await mkdir(temp, { recursive: true });
   try {
@@ -132,7 +149,13 @@ async function publishCopy(temp: string, dir: string, path: string): Promise<voi
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
-    if (!(await lstat(path).then(() => true, () => false))) throw error;
+    if (
+      !(await lstat(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw error;
   }
 }
 
@@ -141,7 +164,14 @@ async function contentCopy(stack: string, name: string, content: string, options
   const hash = createHash("sha256").update(`content\0${name}\0`).update(content).digest("hex");
   const dir = join(stackSourcesDir(options.stateDir, stack), hash.slice(0, 32));
   const path = join(dir, name);
-  if (!options.materialize || (await lstat(path).then(() => true, () => false))) return path;
+  if (
+    !options.materialize ||
+    (await lstat(path).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return path;
   const temp = join(stackSourcesDir(options.stateDir, stack), `.tmp-${randomBytes(6).toString("hex")}`);
   await mkdir(temp, { recursive: true });
   await writeFile(join(temp, name), content);
@@ -201,4 +231,3 @@ export async function pruneStackSources(stateDir: string, stack: string, referen
   }
   return removed;
 }
-

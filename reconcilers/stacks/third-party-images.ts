@@ -21,14 +21,23 @@ export type ImageResolver = {
   pull(ref: string): Promise<PullResult>;
 };
 
-export function createImageResolver(deps: { machine: string; logger: Logger; events: ReconcileEvents; registry?: Pick<RegistryClient, "resolveDigest">; dockerBinary?: string }): ImageResolver {
+export function createImageResolver(deps: {
+  machine: string;
+  logger: Logger;
+  events: ReconcileEvents;
+  registry?: Pick<RegistryClient, "resolveDigest">;
+  dockerBinary?: string;
+}): ImageResolver {
   const registry = deps.registry ?? createRegistryClient();
   const lookups = new Map<string, Promise<DigestLookup>>();
   const pulls = new Map<string, Promise<PullResult>>();
   async function pullOnce(ref: string): Promise<PullResult> {
     const started = performance.now();
     // The docker CLI reads the host's registry credentials itself.
-    const result = await runCommand(deps.dockerBinary ?? "docker", ["pull", "--quiet", ref], { allowFailure: true, timeoutMs: 15 * 60_000 }).catch((error: unknown) => ({ exitCode: 1, stdout: "", stderr: error instanceof Error ? error.message : String(error) }));
+    const result = await runCommand(deps.dockerBinary ?? "docker", ["pull", "--quiet", ref], {
+      allowFailure: true,
+      timeoutMs: 15 * 60_000,
+    }).catch((error: unknown) => ({ exitCode: 1, stdout: "", stderr: error instanceof Error ? error.message : String(error) }));
     deps.events.imagePulled(ref, deps.machine, result.exitCode === 0 ? "success" : "failure");
     if (result.exitCode === 0) {
       deps.logger.info({ ref, ms: Math.round(performance.now() - started) }, "image pulled");
@@ -59,7 +68,10 @@ export function createImageResolver(deps: { machine: string; logger: Logger; eve
 }
 
 /** One look-up per distinct reference, all side by side. */
-export async function lookUpDigests(refs: readonly string[], lookUp: (ref: string) => Promise<DigestLookup>): Promise<Map<string, DigestLookup>> {
+export async function lookUpDigests(
+  refs: readonly string[],
+  lookUp: (ref: string) => Promise<DigestLookup>,
+): Promise<Map<string, DigestLookup>> {
   return new Map(await Promise.all([...new Set(refs)].map(async (ref) => [ref, await lookUp(ref)] as const)));
 }
 
@@ -67,7 +79,11 @@ export async function lookUpDigests(refs: readonly string[], lookUp: (ref: strin
  * Every third-party service of the stack → its image decision, with the images list after any
  * pull. Services that run what they ran (pinned, present) cost no registry request.
  */
-export async function resolveThirdPartyImages(ctx: StackContext, stack: StackSpec, images: readonly ObservedImage[]): Promise<{ decisions: Map<string, ImageDecision>; images: readonly ObservedImage[] }> {
+export async function resolveThirdPartyImages(
+  ctx: StackContext,
+  stack: StackSpec,
+  images: readonly ObservedImage[],
+): Promise<{ decisions: Map<string, ImageDecision>; images: readonly ObservedImage[] }> {
   const services = thirdPartyServices(stack, ctx.state, (key) => ctx.store.get(key));
   if (services.length === 0) return { decisions: new Map(), images };
   const resolver = ctx.imageResolver ?? createImageResolver(ctx);
@@ -86,7 +102,8 @@ export async function resolveThirdPartyImages(ctx: StackContext, stack: StackSpe
     current = await ctx.engine.listImages();
     decisions = services.map((s) => ({ service: s, decision: decideImage(s, current, lookups.get(s.ref), pulled) }));
   }
-  for (const { service, decision } of decisions) if (decision.kind === "use") await recordPinned(ctx, serviceKey(stack.name, service.name), decision.image);
+  for (const { service, decision } of decisions)
+    if (decision.kind === "use") await recordPinned(ctx, serviceKey(stack.name, service.name), decision.image);
   return { decisions: new Map(decisions.map(({ service, decision }) => [service.name, decision])), images: current };
 }
 

@@ -7,13 +7,24 @@ import type { HealthVerdict } from "./assess-health.ts";
 
 export type WaitOptions = { timeoutMs: number; runSeconds: number; pollMs: number; startedAt?: number };
 
-export async function waitUntilHealthy(deps: { engine: DockerEngine; clock: Clock }, containerId: string, options: WaitOptions): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
+export async function waitUntilHealthy(
+  deps: { engine: DockerEngine; clock: Clock },
+  containerId: string,
+  options: WaitOptions,
+): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
   const waitStartedAt = options.startedAt ?? deps.clock.now();
   const first = await deps.engine.inspectContainer(containerId);
   const baselineRestartCount = first?.restartCount ?? 0;
   let details = first;
   for (;;) {
-    const verdict = assessHealth({ details, now: deps.clock.now(), waitStartedAt, timeoutMs: options.timeoutMs, runSeconds: options.runSeconds, baselineRestartCount });
+    const verdict = assessHealth({
+      details,
+      now: deps.clock.now(),
+      waitStartedAt,
+      timeoutMs: options.timeoutMs,
+      runSeconds: options.runSeconds,
+      baselineRestartCount,
+    });
     if (verdict.kind !== "pending") return verdict;
     await deps.clock.sleep(options.pollMs);
     details = await deps.engine.inspectContainer(containerId);
@@ -21,13 +32,26 @@ export async function waitUntilHealthy(deps: { engine: DockerEngine; clock: Cloc
 }
 
 /** Keeps checking a healthy container for `monitorMs`; the first failure ends the watch. */
-export async function monitorHealth(deps: { engine: DockerEngine; clock: Clock }, containerId: string, monitorMs: number, options: WaitOptions): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
+export async function monitorHealth(
+  deps: { engine: DockerEngine; clock: Clock },
+  containerId: string,
+  monitorMs: number,
+  options: WaitOptions,
+): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
   const until = deps.clock.now() + monitorMs;
   const baseline = (await deps.engine.inspectContainer(containerId))?.restartCount ?? 0;
   while (deps.clock.now() < until) {
     const details = await deps.engine.inspectContainer(containerId);
-    const verdict = assessHealth({ details, now: deps.clock.now(), waitStartedAt: deps.clock.now(), timeoutMs: Number.POSITIVE_INFINITY, runSeconds: 0, baselineRestartCount: baseline });
-    if (verdict.kind === "failed") return { ...verdict, message: `${verdict.message} (during the ${Math.round(monitorMs / 1000)}s monitor window)` };
+    const verdict = assessHealth({
+      details,
+      now: deps.clock.now(),
+      waitStartedAt: deps.clock.now(),
+      timeoutMs: Number.POSITIVE_INFINITY,
+      runSeconds: 0,
+      baselineRestartCount: baseline,
+    });
+    if (verdict.kind === "failed")
+      return { ...verdict, message: `${verdict.message} (during the ${Math.round(monitorMs / 1000)}s monitor window)` };
     await deps.clock.sleep(Math.min(options.pollMs, Math.max(0, until - deps.clock.now())));
   }
   return { kind: "healthy" };

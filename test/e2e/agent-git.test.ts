@@ -20,10 +20,19 @@ describe("agent: git push and webhook", () => {
   }
 
   async function appliedRevision(sha: string): Promise<void> {
-    await waitFor(`revision ${sha.slice(0, 7)} applied and web healthy`, async () => {
-      const view = await agent.status();
-      return view.lastAppliedRevision === sha && condition(view.source?.conditions, "Ready")?.status === "True" && view.services.find((s) => s.stack === stack && s.service === "web")?.health === "healthy";
-    }, 60_000, 200);
+    await waitFor(
+      `revision ${sha.slice(0, 7)} applied and web healthy`,
+      async () => {
+        const view = await agent.status();
+        return (
+          view.lastAppliedRevision === sha &&
+          condition(view.source?.conditions, "Ready")?.status === "True" &&
+          view.services.find((s) => s.stack === stack && s.service === "web")?.health === "healthy"
+        );
+      },
+      60_000,
+      200,
+    );
   }
 
   beforeAll(async () => {
@@ -79,14 +88,22 @@ describe("agent: git push and webhook", () => {
     expect(await postWebhook(agent.url, SECRET)).toBe(202);
     await appliedRevision(sha);
     const before = await world.containers(stack);
-    const bad = await remote.source.commit({ [`stacks/${stack}/compose.yaml`]: "services:\n  web:\n    image: berth-test/busybox:1\n    environment: [unclosed\n" }, "broken yaml");
+    const bad = await remote.source.commit(
+      { [`stacks/${stack}/compose.yaml`]: "services:\n  web:\n    image: berth-test/busybox:1\n    environment: [unclosed\n" },
+      "broken yaml",
+    );
     await remote.push();
     expect(await postWebhook(agent.url, SECRET)).toBe(202);
-    const stalled = await waitFor("source Stalled", async () => {
-      const view = await agent.status();
-      const c = condition(view.source?.conditions, "Stalled");
-      return c?.status === "True" ? { view, c } : undefined;
-    }, 30_000, 100);
+    const stalled = await waitFor(
+      "source Stalled",
+      async () => {
+        const view = await agent.status();
+        const c = condition(view.source?.conditions, "Stalled");
+        return c?.status === "True" ? { view, c } : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(stalled.c.reason).toBe("InvalidDesiredState");
     expect(stalled.c.message).toMatch(new RegExp(`stacks/${stack}/compose\\.yaml:\\d+`));
     expect(stalled.view.observedRevision).toBe(bad);
@@ -131,10 +148,15 @@ describe("agent: git push and webhook", () => {
     const moved = `${remote.bare}.moved`;
     await rename(remote.bare, moved);
     expect(await postWebhook(agent.url, SECRET)).toBe(202);
-    const degraded = await waitFor("source Degraded", async () => {
-      const c = condition((await agent.status()).source?.conditions, "Degraded");
-      return c?.status === "True" ? c : undefined;
-    }, 30_000, 100);
+    const degraded = await waitFor(
+      "source Degraded",
+      async () => {
+        const c = condition((await agent.status()).source?.conditions, "Degraded");
+        return c?.status === "True" ? c : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(degraded.reason).toBe("FetchFailed");
     expect(degraded.message).toContain("the host stays on the last good commit");
     expect((await world.containers(stack)).map((c) => [c.id, c.state, c.health])).toEqual(before.map((c) => [c.id, "running", "healthy"]));
@@ -142,7 +164,12 @@ describe("agent: git push and webhook", () => {
     // The remote is back with nothing new: the condition clears without a new commit.
     await rename(moved, remote.bare);
     expect(await postWebhook(agent.url, SECRET)).toBe(202);
-    await waitFor("source Degraded to clear", async () => condition((await agent.status()).source?.conditions, "Degraded")?.status === "False", 30_000, 100);
+    await waitFor(
+      "source Degraded to clear",
+      async () => condition((await agent.status()).source?.conditions, "Degraded")?.status === "False",
+      30_000,
+      100,
+    );
 
     const next = await remote.source.commit(world.tree({ [stack]: { web: { version: "v5" } } }), "after the outage");
     await remote.push();
@@ -172,23 +199,42 @@ describe("agent: --verify-commits ssh", () => {
     const secretFile = join(world.dir, "webhook-secret");
     await writeFile(secretFile, SECRET);
     const remote = await world.gitRemote("fleet");
-    const signed = await remote.source.commit(world.tree({ [stack]: { web: { version: "v1" } } }), "signed v1", { format: "ssh", privateKeyFile: key.privateKeyFile });
+    const signed = await remote.source.commit(world.tree({ [stack]: { web: { version: "v1" } } }), "signed v1", {
+      format: "ssh",
+      privateKeyFile: key.privateKeyFile,
+    });
     await remote.push();
-    agent = await world.start({ repo: remote.url, "state-dir": await world.newDir("state"), "webhook-secret-file": secretFile, "verify-commits": "ssh", "allowed-signers": allowedSigners });
-    await waitFor("the signed commit applied", async () => {
-      const view = await agent.status();
-      return view.lastAppliedRevision === signed && view.services.find((s) => s.service === "web")?.health === "healthy";
-    }, 60_000, 200);
+    agent = await world.start({
+      repo: remote.url,
+      "state-dir": await world.newDir("state"),
+      "webhook-secret-file": secretFile,
+      "verify-commits": "ssh",
+      "allowed-signers": allowedSigners,
+    });
+    await waitFor(
+      "the signed commit applied",
+      async () => {
+        const view = await agent.status();
+        return view.lastAppliedRevision === signed && view.services.find((s) => s.service === "web")?.health === "healthy";
+      },
+      60_000,
+      200,
+    );
     expect(condition((await agent.status()).source?.conditions, "SourceVerified")?.status).toBe("True");
     const before = await world.containers(stack);
 
     const unsigned = await remote.source.commit(world.tree({ [stack]: { web: { version: "v2" } } }), "unsigned v2");
     await remote.push();
     expect(await postWebhook(agent.url, SECRET)).toBe(202);
-    const verified = await waitFor("SourceVerified=False", async () => {
-      const c = condition((await agent.status()).source?.conditions, "SourceVerified");
-      return c?.status === "False" ? c : undefined;
-    }, 30_000, 100);
+    const verified = await waitFor(
+      "SourceVerified=False",
+      async () => {
+        const c = condition((await agent.status()).source?.conditions, "SourceVerified");
+        return c?.status === "False" ? c : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(verified.reason).toBe("VerificationFailed");
     expect(verified.message).toContain(unsigned);
     await agent.agent.idle();

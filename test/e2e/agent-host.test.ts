@@ -7,11 +7,16 @@ import { condition, createAgentWorld, waitFor } from "../support/agent-harness.t
 import type { AgentWorld, RunningAgent } from "../support/agent-harness.ts";
 
 async function readyAndHealthy(agent: RunningAgent, stack: string, services: string[], timeoutMs = 60_000): Promise<void> {
-  await waitFor(`Ready and ${services.join(", ")} healthy`, async () => {
-    const view = await agent.status();
-    const healthy = services.every((name) => view.services.find((s) => s.stack === stack && s.service === name)?.health === "healthy");
-    return condition(view.source?.conditions, "Ready")?.status === "True" && healthy;
-  }, timeoutMs, 200);
+  await waitFor(
+    `Ready and ${services.join(", ")} healthy`,
+    async () => {
+      const view = await agent.status();
+      const healthy = services.every((name) => view.services.find((s) => s.stack === stack && s.service === name)?.health === "healthy");
+      return condition(view.source?.conditions, "Ready")?.status === "True" && healthy;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 describe("agent: state dir lost while stopped", () => {
@@ -49,7 +54,10 @@ describe("agent: state dir lost while stopped", () => {
     await readyAndHealthy(agent, stack, ["web", "api"]);
     await agent.agent.idle();
     const view = await agent.status();
-    expect(view.services.map((s) => `${s.service}:${s.health}:${condition(s.conditions, "Ready")?.status ?? "-"}`).sort()).toEqual(["api:healthy:True", "web:healthy:True"]);
+    expect(view.services.map((s) => `${s.service}:${s.health}:${condition(s.conditions, "Ready")?.status ?? "-"}`).sort()).toEqual([
+      "api:healthy:True",
+      "web:healthy:True",
+    ]);
     expect(agent.logs.some((l) => l.msg === "unreadable state file skipped")).toBe(true);
     expect(await ids()).toEqual(before);
     await agent.stop();
@@ -94,7 +102,12 @@ describe("agent: watched directory", () => {
     await agent.agent.idle();
     await docker("rm", "-f", web?.id ?? "");
     const destroyed = performance.now();
-    const back = await waitFor("a new running web container", async () => (await world.containers(stack)).find((c) => c.service === "web" && c.state === "running" && c.id !== web?.id), 10_000, 25);
+    const back = await waitFor(
+      "a new running web container",
+      async () => (await world.containers(stack)).find((c) => c.service === "web" && c.state === "running" && c.id !== web?.id),
+      10_000,
+      25,
+    );
     const runningAfterMs = performance.now() - destroyed;
     if (process.env["BERTH_TEST_REPORT"]) console.info(`destroy → replacement running: ${runningAfterMs.toFixed(0)} ms`);
     expect(runningAfterMs).toBeLessThanOrEqual(2000);
@@ -106,7 +119,23 @@ describe("agent: watched directory", () => {
     // Arrange: a container labelled as berth's, for a stack this agent never ran
     const foreign = world.stackName("other");
     const name = `${foreign}-web-1`;
-    await docker("run", "-d", "--name", name, "--label", "io.berth.managed=true", "--label", `io.berth.stack=${foreign}`, "--label", `com.docker.compose.project=${foreign}`, "--label", "com.docker.compose.service=web", "berth-test/busybox:1", "sleep", "600");
+    await docker(
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--label",
+      "io.berth.managed=true",
+      "--label",
+      `io.berth.stack=${foreign}`,
+      "--label",
+      `com.docker.compose.project=${foreign}`,
+      "--label",
+      "com.docker.compose.service=web",
+      "berth-test/busybox:1",
+      "sleep",
+      "600",
+    );
     await agent.agent.idle();
     const since = performance.now();
 
@@ -136,10 +165,15 @@ describe("agent: watched directory", () => {
     // 100 ms debounce plus one `docker compose config`; the bench records the exact number.
     expect(loaded.at - swapped).toBeLessThan(1500);
     await readyAndHealthy(agent, stack, ["web"]);
-    await waitFor("the web container replaced", async () => {
-      const now = await world.containers(stack);
-      return now.length === 1 && !before.includes(now[0]?.id ?? "") && now[0]?.health === "healthy";
-    }, 30_000, 200);
+    await waitFor(
+      "the web container replaced",
+      async () => {
+        const now = await world.containers(stack);
+        return now.length === 1 && !before.includes(now[0]?.id ?? "") && now[0]?.health === "healthy";
+      },
+      30_000,
+      200,
+    );
   });
 });
 

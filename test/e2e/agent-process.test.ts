@@ -9,7 +9,10 @@ import type { AgentWorld } from "../support/agent-harness.ts";
 const execFileP = promisify(execFile);
 
 async function berthStatus(url: string): Promise<StatusView> {
-  const { stdout } = await execFileP(process.execPath, [BERTH_BIN, "status", "--json", "--agent", url], { cwd: REPO_ROOT, timeout: 30_000 });
+  const { stdout } = await execFileP(process.execPath, [BERTH_BIN, "status", "--json", "--agent", url], {
+    cwd: REPO_ROOT,
+    timeout: 30_000,
+  });
   return JSON.parse(stdout) as StatusView;
 }
 
@@ -29,10 +32,18 @@ describe("agent process", () => {
     const root = await world.newDir("desired");
     await world.writeTree(root, world.tree({ [stack]: { web: { version: "v1" } } }));
     const agent = await world.spawnAgent({ "desired-state": root, "state-dir": await world.newDir("state") });
-    const applied = await waitFor("berth status --json to say Ready", async () => {
-      const view = await berthStatus(agent.url);
-      return condition(view.source?.conditions, "Ready")?.status === "True" && view.services.find((s) => s.service === "web")?.health === "healthy" ? view : undefined;
-    }, 90_000, 500);
+    const applied = await waitFor(
+      "berth status --json to say Ready",
+      async () => {
+        const view = await berthStatus(agent.url);
+        return condition(view.source?.conditions, "Ready")?.status === "True" &&
+          view.services.find((s) => s.service === "web")?.health === "healthy"
+          ? view
+          : undefined;
+      },
+      90_000,
+      500,
+    );
     expect(applied.ready).toBe(true);
 
     // A version that never gets healthy: the rollout waits up to its 30 s health timeout.
@@ -56,7 +67,11 @@ describe("agent process", () => {
     await world.writeTree(root, { ...world.tree({ [stack]: { web: {} } }), "berth.yaml": "version: 2\n" });
     const once = (): Promise<number | null> =>
       new Promise((resolve) => {
-        const child = spawn(process.execPath, [BERTH_BIN, "agent", "--once", "--desired-state", root, "--state-dir", stateDir, "--machine", "test", "--log-level", "silent"], { cwd: REPO_ROOT, stdio: "ignore" });
+        const child = spawn(
+          process.execPath,
+          [BERTH_BIN, "agent", "--once", "--desired-state", root, "--state-dir", stateDir, "--machine", "test", "--log-level", "silent"],
+          { cwd: REPO_ROOT, stdio: "ignore" },
+        );
         child.once("exit", (code) => resolve(code));
       });
     expect(await once()).toBe(1);

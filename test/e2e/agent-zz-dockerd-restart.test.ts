@@ -13,7 +13,10 @@ async function dockerdPids(): Promise<string[]> {
 }
 
 async function engineAnswers(): Promise<boolean> {
-  return execFileP("docker", ["info", "--format", "{{.ServerVersion}}"], { timeout: 5000 }).then(() => true, () => false);
+  return execFileP("docker", ["info", "--format", "{{.ServerVersion}}"], { timeout: 5000 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Exactly as scripts/engine.sh starts it. */
@@ -34,10 +37,17 @@ describe("agent: dockerd restarted under it", () => {
     // web has no restart policy (the engine leaves it stopped); api comes back by itself.
     await world.writeTree(root, world.tree({ [stack]: { web: {}, api: { restart: "unless-stopped" } } }));
     agent = await world.start({ "desired-state": root, "state-dir": await world.newDir("state") });
-    await waitFor("Ready with web and api healthy", async () => {
-      const view = await agent.status();
-      return condition(view.source?.conditions, "Ready")?.status === "True" && view.services.filter((s) => s.health === "healthy").length === 2;
-    }, 60_000, 200);
+    await waitFor(
+      "Ready with web and api healthy",
+      async () => {
+        const view = await agent.status();
+        return (
+          condition(view.source?.conditions, "Ready")?.status === "True" && view.services.filter((s) => s.health === "healthy").length === 2
+        );
+      },
+      60_000,
+      200,
+    );
   });
 
   afterAll(async () => {
@@ -54,15 +64,32 @@ describe("agent: dockerd restarted under it", () => {
     await startDockerd();
     const restarted = performance.now();
 
-    const view = await waitFor("the agent Ready with web and api healthy again", async () => {
-      const status = await agent.status();
-      const running = (await world.containers(stack)).filter((c) => c.state === "running" && c.health === "healthy");
-      return condition(status.source?.conditions, "Ready")?.status === "True" && status.services.filter((s) => s.health === "healthy").length === 2 && running.length === 2 ? status : undefined;
-    }, 120_000, 500).catch(async (error: unknown) => {
+    const view = await waitFor(
+      "the agent Ready with web and api healthy again",
+      async () => {
+        const status = await agent.status();
+        const running = (await world.containers(stack)).filter((c) => c.state === "running" && c.health === "healthy");
+        return condition(status.source?.conditions, "Ready")?.status === "True" &&
+          status.services.filter((s) => s.health === "healthy").length === 2 &&
+          running.length === 2
+          ? status
+          : undefined;
+      },
+      120_000,
+      500,
+    ).catch(async (error: unknown) => {
       // What the agent did, so a failure here says why rather than only "timed out".
-      const tail = agent.logs.filter((l) => l.at >= restarted - 60_000).slice(-80).map((l) => `${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, pid: undefined, hostname: undefined })}`);
+      const tail = agent.logs
+        .filter((l) => l.at >= restarted - 60_000)
+        .slice(-80)
+        .map(
+          (l) =>
+            `${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, pid: undefined, hostname: undefined })}`,
+        );
       const status = await agent.status().catch(() => undefined);
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nagent log:\n${tail.join("\n")}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nagent log:\n${tail.join("\n")}`,
+      );
     });
     if (process.env["BERTH_TEST_REPORT"]) console.info(`dockerd back → agent converged: ${(performance.now() - restarted).toFixed(0)} ms`);
     expect(view.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(["api:healthy", "web:healthy"]);

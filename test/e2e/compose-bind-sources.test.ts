@@ -13,9 +13,18 @@ import { docker } from "../support/stacks-harness.ts";
 function service(conf: string): Record<string, unknown> {
   return {
     image: "berth-test/busybox:1",
-    command: ["sh", "-c", `mkdir -p /www && date >> /data/starts && if grep -q ok ${conf}; then echo ok > /www/health; fi; exec httpd -f -p 8080 -h /www`],
+    command: [
+      "sh",
+      "-c",
+      `mkdir -p /www && date >> /data/starts && if grep -q ok ${conf}; then echo ok > /www/health; fi; exec httpd -f -p 8080 -h /www`,
+    ],
     stop_grace_period: "1s",
-    healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: "1s", timeout: "1s", retries: 2 },
+    healthcheck: {
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
+      interval: "1s",
+      timeout: "1s",
+      retries: 2,
+    },
   };
 }
 
@@ -45,7 +54,11 @@ describe("compose bind sources under git-sync", () => {
 
   /** One `berth agent --once` process: sync, one pass, exit. */
   async function agentOnce(logLevel = "warn"): Promise<{ exitCode: number; output: string }> {
-    const result = await runCommand(BERTH_BIN, ["agent", "--repo", remote.url, "--once", "--machine", "test", "--state-dir", stateDir, "--listen", "127.0.0.1:0"], { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 180_000, env: { ...process.env, BERTH_LOG_LEVEL: logLevel } });
+    const result = await runCommand(
+      BERTH_BIN,
+      ["agent", "--repo", remote.url, "--once", "--machine", "test", "--state-dir", stateDir, "--listen", "127.0.0.1:0"],
+      { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 180_000, env: { ...process.env, BERTH_LOG_LEVEL: logLevel } },
+    );
     return { exitCode: result.exitCode, output: result.stdout + result.stderr };
   }
 
@@ -56,8 +69,21 @@ describe("compose bind sources under git-sync", () => {
   }
 
   async function ids(): Promise<Record<string, string>> {
-    const out = await docker("ps", "--no-trunc", "--filter", `label=com.docker.compose.project=${stack}`, "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}');
-    return Object.fromEntries(out.split("\n").filter(Boolean).map((line) => line.split(" ")).map(([id, svc]) => [svc ?? "", id ?? ""]));
+    const out = await docker(
+      "ps",
+      "--no-trunc",
+      "--filter",
+      `label=com.docker.compose.project=${stack}`,
+      "--format",
+      '{{.ID}} {{.Label "com.docker.compose.service"}}',
+    );
+    return Object.fromEntries(
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" "))
+        .map(([id, svc]) => [svc ?? "", id ?? ""]),
+    );
   }
 
   async function execIn(serviceName: string, command: string): Promise<string> {
@@ -125,7 +151,15 @@ describe("compose bind sources under git-sync", () => {
     }
 
     // The stack leaves the desired state (prune: true): its containers go, its data folder stays and is named.
-    await remote.source.commit({ [`stacks/${stack}/compose.yaml`]: null, [`stacks/${stack}/conf/app.conf`]: null, [`stacks/${stack}/conf/other.conf`]: null, "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nallowEmpty: true\n" }, "remove the stack");
+    await remote.source.commit(
+      {
+        [`stacks/${stack}/compose.yaml`]: null,
+        [`stacks/${stack}/conf/app.conf`]: null,
+        [`stacks/${stack}/conf/other.conf`]: null,
+        "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nallowEmpty: true\n",
+      },
+      "remove the stack",
+    );
     await remote.push();
     const removed = await agentOnce("info");
     expect(removed.exitCode, removed.output).toBe(0);

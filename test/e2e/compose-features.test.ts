@@ -14,7 +14,13 @@ import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { makeTempDir, removeDir } from "../support/git-fixture.ts";
 import { docker } from "../support/stacks-harness.ts";
 
-const HEALTH = { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: "1s", timeout: "1s", retries: 2, start_period: "20s" };
+const HEALTH = {
+  test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
+  interval: "1s",
+  timeout: "1s",
+  retries: 2,
+  start_period: "20s",
+};
 
 describe("compose features", () => {
   const suffix = Math.random().toString(36).slice(2, 8);
@@ -42,7 +48,11 @@ describe("compose features", () => {
           env_file: ["env/web.env"],
           depends_on: { db: { condition: "service_healthy" } },
           // Healthy only if db answered when web started: berth started it after db was healthy.
-          command: ["sh", "-c", "mkdir -p /www && if wget -q -O /dev/null http://db:8080/health; then echo ok > /www/health; fi; exec httpd -f -p 8080 -h /www"],
+          command: [
+            "sh",
+            "-c",
+            "mkdir -p /www && if wget -q -O /dev/null http://db:8080/health; then echo ok > /www/health; fi; exec httpd -f -p 8080 -h /www",
+          ],
           healthcheck: { ...HEALTH, start_period: "0s" },
           secrets: ["token"],
           configs: [{ source: "site", target: "/etc/site.conf" }, "greeting"],
@@ -51,7 +61,14 @@ describe("compose features", () => {
           volumes: ["shared:/shared"],
         },
         debug: { profiles: ["debug"], image: "compose-feat-does-not-exist:1" },
-        extra: { profiles: ["extras"], image: "berth-test/busybox:1", command: ["sleep", "3600"], init: true, stop_grace_period: "1s", healthcheck: { disable: true } },
+        extra: {
+          profiles: ["extras"],
+          image: "berth-test/busybox:1",
+          command: ["sleep", "3600"],
+          init: true,
+          stop_grace_period: "1s",
+          healthcheck: { disable: true },
+        },
       },
       networks: { ext: { external: true, name: network } },
       volumes: { dbdata: {}, shared: { external: true, name: volume } },
@@ -62,7 +79,8 @@ describe("compose features", () => {
     return {
       "berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 30s, monitor: 1s }\n",
       "profiles/box.json": "{}\n",
-      "common/base.yaml": "services:\n  base:\n    image: berth-test/busybox:1\n    init: true\n    restart: unless-stopped\n    stop_grace_period: 1s\n",
+      "common/base.yaml":
+        "services:\n  base:\n    image: berth-test/busybox:1\n    init: true\n    restart: unless-stopped\n    stop_grace_period: 1s\n",
       [`${dirOf}/compose.yaml`]: `${JSON.stringify(compose, null, 2)}\n`,
       [`${dirOf}/cache.yaml`]: `services:\n  cache:\n    image: berth-test/busybox:1\n    command: [sleep, "3600"]\n    stop_grace_period: 1s\n`,
       [`${dirOf}/.env`]: "BUSYBOX_TAG=1\nCOMPOSE_PROFILES=extras\nGREETING_NAME=world\nWEB_MODE=fast\n",
@@ -81,13 +99,29 @@ describe("compose features", () => {
 
   async function run(): Promise<{ code: number; out: string }> {
     const out: string[] = [];
-    const code = await apply.run({ positionals: [root], flags: { machine: "box", "state-dir": stateDir } }, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+    const code = await apply.run(
+      { positionals: [root], flags: { machine: "box", "state-dir": stateDir } },
+      { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+    );
     return { code, out: out.join("") };
   }
 
   async function ids(): Promise<Record<string, string>> {
-    const out = await docker("ps", "--no-trunc", "--filter", `label=com.docker.compose.project=${stack}`, "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}');
-    return Object.fromEntries(out.split("\n").filter(Boolean).map((line) => line.split(" ")).map(([id, svc]) => [svc ?? "", id ?? ""]));
+    const out = await docker(
+      "ps",
+      "--no-trunc",
+      "--filter",
+      `label=com.docker.compose.project=${stack}`,
+      "--format",
+      '{{.ID}} {{.Label "com.docker.compose.service"}}',
+    );
+    return Object.fromEntries(
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" "))
+        .map(([id, svc]) => [svc ?? "", id ?? ""]),
+    );
   }
 
   async function inspect(id: string, format: string): Promise<string> {
@@ -105,11 +139,15 @@ describe("compose features", () => {
   }, 60_000);
 
   afterAll(async () => {
-    const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => "")).split("\n").filter(Boolean);
+    const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     if (all.length > 0) await docker("rm", "-f", ...all).catch(() => "");
     await docker("network", "rm", `${stack}_default`, network).catch(() => "");
     await docker("volume", "rm", `${stack}_dbdata`, volume).catch(() => "");
-    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => "")).split("\n").filter(Boolean);
+    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     for (const tag of tags) await docker("rmi", tag).catch(() => "");
     await removeDir(dir);
   });
@@ -138,7 +176,9 @@ describe("compose features", () => {
     expect(await inspect(web, "{{json .Config.Healthcheck.Test}}")).toBe(JSON.stringify(HEALTH.test));
     expect(await inspect(running["extra"] ?? "", "{{json .Config.Healthcheck.Test}}")).toBe('["NONE"]');
     // Secrets and configs from files, and an inline config with interpolation.
-    expect((await docker("exec", web, "cat", "/run/secrets/token", "/etc/site.conf", "/greeting")).trim()).toBe("s3cret\nsite v1\nhello world");
+    expect((await docker("exec", web, "cat", "/run/secrets/token", "/etc/site.conf", "/greeting")).trim()).toBe(
+      "s3cret\nsite v1\nhello world",
+    );
     // External network and volume, named volume.
     expect(await inspect(web, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}")).toContain(network);
     expect(await inspect(web, "{{range .Mounts}}{{.Name}} {{end}}")).toContain(volume);
@@ -182,23 +222,53 @@ describe("compose features", () => {
     const name = `compose-feat-gate-${suffix}`;
     const compose = {
       services: {
-        db: { image: "berth-test/busybox:1", command: ["sleep", "3600"], stop_grace_period: "1s", healthcheck: { ...HEALTH, start_period: "0s" } },
-        web: { image: "berth-test/busybox:1", command: ["sleep", "3600"], stop_grace_period: "1s", depends_on: { db: { condition: "service_healthy" } } },
+        db: {
+          image: "berth-test/busybox:1",
+          command: ["sleep", "3600"],
+          stop_grace_period: "1s",
+          healthcheck: { ...HEALTH, start_period: "0s" },
+        },
+        web: {
+          image: "berth-test/busybox:1",
+          command: ["sleep", "3600"],
+          stop_grace_period: "1s",
+          depends_on: { db: { condition: "service_healthy" } },
+        },
       },
     };
-    for (const [file, text] of Object.entries({ "berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 4s, monitor: 1s }\n", "profiles/box.json": "{}\n", [`stacks/${name}/compose.yaml`]: JSON.stringify(compose) })) {
+    for (const [file, text] of Object.entries({
+      "berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 4s, monitor: 1s }\n",
+      "profiles/box.json": "{}\n",
+      [`stacks/${name}/compose.yaml`]: JSON.stringify(compose),
+    })) {
       await mkdir(join(gated, file, ".."), { recursive: true });
       await writeFile(join(gated, file), text);
     }
     try {
       const out: string[] = [];
-      const code = await apply.run({ positionals: [gated], flags: { machine: "box", "state-dir": join(dir, "gated-state") } }, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+      const code = await apply.run(
+        { positionals: [gated], flags: { machine: "box", "state-dir": join(dir, "gated-state") } },
+        { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+      );
       expect(code).toBe(1);
       expect(out.join("")).toContain("web: DependencyNotReady");
-      const services = (await docker("ps", "-a", "--filter", `label=com.docker.compose.project=${name}`, "--format", '{{.Label "com.docker.compose.service"}}')).split("\n").filter(Boolean);
+      const services = (
+        await docker(
+          "ps",
+          "-a",
+          "--filter",
+          `label=com.docker.compose.project=${name}`,
+          "--format",
+          '{{.Label "com.docker.compose.service"}}',
+        )
+      )
+        .split("\n")
+        .filter(Boolean);
       expect(services).toEqual(["db"]);
     } finally {
-      const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${name}`).catch(() => "")).split("\n").filter(Boolean);
+      const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${name}`).catch(() => ""))
+        .split("\n")
+        .filter(Boolean);
       if (all.length > 0) await docker("rm", "-f", ...all).catch(() => "");
       await docker("network", "rm", `${name}_default`).catch(() => "");
     }
@@ -221,15 +291,26 @@ describe("compose features", () => {
       "    environment: TOKEN",
       "",
     ].join("\n");
-    for (const [name, text] of Object.entries({ "berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\n", "profiles/box.json": "{}\n", "stacks/compose-feat-bad/compose.yaml": compose })) {
+    for (const [name, text] of Object.entries({
+      "berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\n",
+      "profiles/box.json": "{}\n",
+      "stacks/compose-feat-bad/compose.yaml": compose,
+    })) {
       await mkdir(join(bad, name, ".."), { recursive: true });
       await writeFile(join(bad, name), text);
     }
     const out: string[] = [];
-    const code = await validateCommand.run({ positionals: [bad], flags: {} }, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: {} });
+    const code = await validateCommand.run(
+      { positionals: [bad], flags: {} },
+      { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: {} },
+    );
     expect(code).toBe(1);
     const text = out.join("");
-    expect(text).toContain("stacks/compose-feat-bad/compose.yaml:8: services.web.depends_on.job.condition: service_completed_successfully is not supported");
-    expect(text).toContain("stacks/compose-feat-bad/compose.yaml:12: secrets.token.environment: the value would come from the agent's environment");
+    expect(text).toContain(
+      "stacks/compose-feat-bad/compose.yaml:8: services.web.depends_on.job.condition: service_completed_successfully is not supported",
+    );
+    expect(text).toContain(
+      "stacks/compose-feat-bad/compose.yaml:12: secrets.token.environment: the value would come from the agent's environment",
+    );
   });
 });

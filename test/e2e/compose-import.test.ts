@@ -19,15 +19,24 @@ describe("berth import --from-host", () => {
   let out: string;
   let stateDir: string;
 
-  async function run(command: CommandSpec, positionals: string[], flags: Record<string, string | boolean | string[]>): Promise<{ code: number; out: string }> {
+  async function run(
+    command: CommandSpec,
+    positionals: string[],
+    flags: Record<string, string | boolean | string[]>,
+  ): Promise<{ code: number; out: string }> {
     const lines: string[] = [];
-    const code = await command.run({ positionals, flags }, { stdout: (t) => void lines.push(t), stderr: (t) => void lines.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+    const code = await command.run(
+      { positionals, flags },
+      { stdout: (t) => void lines.push(t), stderr: (t) => void lines.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+    );
     return { code, out: lines.join("") };
   }
 
   async function container(): Promise<{ id: string; health: string; labels: Record<string, string> }> {
     const id = (await docker("ps", "-q", "--no-trunc", "--filter", `label=com.docker.compose.project=${project}`)).trim();
-    const [health, labels] = (await docker("inspect", "--format", "{{.State.Health.Status}}\t{{json .Config.Labels}}", id)).trim().split("\t");
+    const [health, labels] = (await docker("inspect", "--format", "{{.State.Health.Status}}\t{{json .Config.Labels}}", id))
+      .trim()
+      .split("\t");
     return { id, health: health ?? "", labels: JSON.parse(labels ?? "{}") as Record<string, string> };
   }
 
@@ -40,31 +49,38 @@ describe("berth import --from-host", () => {
     await mkdir(join(projectDir, "conf"), { recursive: true });
     await writeFile(join(projectDir, "conf", "site.conf"), "site v1\n");
     await writeFile(join(projectDir, ".env"), "GREETING=hello\n");
-    await writeFile(join(projectDir, "compose.yaml"), [
-      "services:",
-      "  web:",
-      "    image: berth-test/busybox:1",
-      "    command: [sh, -c, 'mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www']",
-      "    environment:",
-      "      GREETING: ${GREETING}",
-      "      PRICE: 'a$$b'",
-      "    stop_grace_period: 1s",
-      "    volumes: [data:/data, ./conf/site.conf:/etc/site.conf:ro]",
-      "    healthcheck: { test: [CMD, wget, -q, -O, /dev/null, 'http://127.0.0.1:8080/health'], interval: 1s, timeout: 1s, retries: 2 }",
-      "volumes:",
-      "  data: {}",
-      "",
-    ].join("\n"));
+    await writeFile(
+      join(projectDir, "compose.yaml"),
+      [
+        "services:",
+        "  web:",
+        "    image: berth-test/busybox:1",
+        "    command: [sh, -c, 'mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www']",
+        "    environment:",
+        "      GREETING: ${GREETING}",
+        "      PRICE: 'a$$b'",
+        "    stop_grace_period: 1s",
+        "    volumes: [data:/data, ./conf/site.conf:/etc/site.conf:ro]",
+        "    healthcheck: { test: [CMD, wget, -q, -O, /dev/null, 'http://127.0.0.1:8080/health'], interval: 1s, timeout: 1s, retries: 2 }",
+        "volumes:",
+        "  data: {}",
+        "",
+      ].join("\n"),
+    );
     await docker("compose", "-p", project, "--project-directory", projectDir, "-f", join(projectDir, "compose.yaml"), "up", "-d", "--wait");
     await docker("exec", (await container()).id, "sh", "-c", "echo precious > /data/row");
   }, 120_000);
 
   afterAll(async () => {
-    const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+    const all = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     if (all.length > 0) await docker("rm", "-f", ...all).catch(() => "");
     await docker("network", "rm", `${project}_default`).catch(() => "");
     await docker("volume", "rm", `${project}_data`).catch(() => "");
-    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => "")).split("\n").filter(Boolean);
+    const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     for (const tag of tags) await docker("rmi", tag).catch(() => "");
     await removeDir(dir);
   });
@@ -79,9 +95,14 @@ describe("berth import --from-host", () => {
     expect(imported.out).toContain(`imported 1 stack(s) for machine box into ${out}: ${project}`);
     expect(parse(await readFile(join(out, "berth.yaml"), "utf8"))).toMatchObject({ version: 1, machines: { box: { profile: "box" } } });
     expect(await readFile(join(out, "profiles", "box.json"), "utf8")).toBe("{}\n");
-    const compose = parse(await readFile(join(out, "stacks", project, "compose.yaml"), "utf8")) as { "x-berth": unknown; services: { web: { volumes: unknown[]; environment: Record<string, string> } } };
+    const compose = parse(await readFile(join(out, "stacks", project, "compose.yaml"), "utf8")) as {
+      "x-berth": unknown;
+      services: { web: { volumes: unknown[]; environment: Record<string, string> } };
+    };
     expect(compose["x-berth"]).toEqual({ machines: ["box"] });
-    expect(compose.services.web.volumes).toContainEqual(expect.objectContaining({ type: "bind", source: "./conf/site.conf", target: "/etc/site.conf", read_only: true }));
+    expect(compose.services.web.volumes).toContainEqual(
+      expect.objectContaining({ type: "bind", source: "./conf/site.conf", target: "/etc/site.conf", read_only: true }),
+    );
     expect(compose.services.web.environment).toEqual({ GREETING: "hello", PRICE: "a$$b" });
     expect(await readFile(join(out, "stacks", project, "conf", "site.conf"), "utf8")).toBe("site v1\n");
     const report = await readFile(join(out, "IMPORT-REPORT.md"), "utf8");

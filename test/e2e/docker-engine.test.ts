@@ -20,9 +20,23 @@ describe("docker engine adapter (real engine)", () => {
     image = await ensureBusyboxImage();
     await docker("tag", image, `${prefix}/img:one`);
     await docker(
-      "run", "-d", "--name", `${prefix}-web`, "--label", "io.berth.managed=true", "--label", `io.berth.stack=${prefix}`,
-      "--health-cmd", "echo probe-output; exit 0", "--health-interval", "1s", "--health-start-period", "0s",
-      `${prefix}/img:one`, "sleep", "300",
+      "run",
+      "-d",
+      "--name",
+      `${prefix}-web`,
+      "--label",
+      "io.berth.managed=true",
+      "--label",
+      `io.berth.stack=${prefix}`,
+      "--health-cmd",
+      "echo probe-output; exit 0",
+      "--health-interval",
+      "1s",
+      "--health-start-period",
+      "0s",
+      `${prefix}/img:one`,
+      "sleep",
+      "300",
     );
   });
 

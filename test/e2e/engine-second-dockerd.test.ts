@@ -44,7 +44,10 @@ describe("the engine the user selected (a second dockerd)", () => {
     const root = join(dir, stack);
     await mkdir(join(root, "stacks", stack, "app"), { recursive: true });
     await mkdir(join(root, "profiles"), { recursive: true });
-    await writeFile(join(root, "berth.yaml"), "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 30s, monitor: 1s }\n");
+    await writeFile(
+      join(root, "berth.yaml"),
+      "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 30s, monitor: 1s }\n",
+    );
     // A profile value that names a variable of the agent's environment: compose must not see that environment.
     await writeFile(join(root, "profiles", "box.json"), JSON.stringify({ PROBE: "${ENGINE_LEAK_PROBE}" }));
     await writeFile(join(root, "stacks", stack, "app", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\n`);
@@ -76,8 +79,18 @@ describe("the engine the user selected (a second dockerd)", () => {
   }
 
   /** The stack's containers on an engine, as `docker ps` there sees them. */
-  async function containersOn(run: (...args: string[]) => Promise<string>, stack: string): Promise<Array<{ id: string; image: string; status: string }>> {
-    const out = await run("ps", "-a", "--filter", `label=com.docker.compose.project=${stack}`, "--format", "{{.ID}} {{.Image}} {{.Status}}");
+  async function containersOn(
+    run: (...args: string[]) => Promise<string>,
+    stack: string,
+  ): Promise<Array<{ id: string; image: string; status: string }>> {
+    const out = await run(
+      "ps",
+      "-a",
+      "--filter",
+      `label=com.docker.compose.project=${stack}`,
+      "--format",
+      "{{.ID}} {{.Image}} {{.Status}}",
+    );
     return out
       .split("\n")
       .filter(Boolean)
@@ -106,9 +119,12 @@ describe("the engine the user selected (a second dockerd)", () => {
   afterAll(async () => {
     await second?.stop();
     await rm(dir, { recursive: true, force: true });
-    if (hadDefaultBridge && !(await defaultBridgePresent())) throw new Error("the default engine's docker0 bridge is gone after the second dockerd ran");
+    if (hadDefaultBridge && !(await defaultBridgePresent()))
+      throw new Error("the default engine's docker0 bridge is gone after the second dockerd ran");
     // Its networks (pool 10.214.0.0/16) leave no bridge behind to shrink the default engine's address pools.
-    const leftover = (await runCommand("ip", ["-o", "-4", "addr", "show"], { timeoutMs: 10_000 })).stdout.split("\n").filter((line) => line.includes(" inet 10.214."));
+    const leftover = (await runCommand("ip", ["-o", "-4", "addr", "show"], { timeoutMs: 10_000 })).stdout
+      .split("\n")
+      .filter((line) => line.includes(" inet 10.214."));
     if (leftover.length > 0) throw new Error(`the second dockerd left bridges behind:\n${leftover.join("\n")}`);
   }, 60_000);
 
@@ -121,8 +137,12 @@ describe("the engine the user selected (a second dockerd)", () => {
     process.env["ENGINE_LEAK_PROBE"] = "agent-secret";
 
     // Act
-    const applied = await cli(["apply", root, "--machine", "box", "--state-dir", stateDir], { DOCKER_HOST: second.socket }).finally(() => delete process.env["ENGINE_LEAK_PROBE"]);
-    const status = await cli(["status", "--state-dir", stateDir, "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`], { DOCKER_HOST: second.socket });
+    const applied = await cli(["apply", root, "--machine", "box", "--state-dir", stateDir], { DOCKER_HOST: second.socket }).finally(
+      () => delete process.env["ENGINE_LEAK_PROBE"],
+    );
+    const status = await cli(["status", "--state-dir", stateDir, "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`], {
+      DOCKER_HOST: second.socket,
+    });
 
     // Assert
     expect(applied.err).toBe("");
@@ -143,7 +163,13 @@ describe("the engine the user selected (a second dockerd)", () => {
     // Arrange: an agent whose selection names the second engine
     const stack = `${prefix}-agent`;
     const root = await desiredState(stack);
-    const parsed = agentConfig({ positionals: [], flags: { "desired-state": root, "state-dir": join(dir, "state-agent"), listen: "127.0.0.1:0", machine: "box", "log-level": "info" } }, {});
+    const parsed = agentConfig(
+      {
+        positionals: [],
+        flags: { "desired-state": root, "state-dir": join(dir, "state-agent"), listen: "127.0.0.1:0", machine: "box", "log-level": "info" },
+      },
+      {},
+    );
     if (!parsed.ok) throw new Error(parsed.message);
     const logs: Array<Record<string, unknown>> = [];
     const destination = new Writable({
@@ -152,30 +178,49 @@ describe("the engine the user selected (a second dockerd)", () => {
         callback();
       },
     });
-    const agent: Agent = await startAgent(parsed.config, { selection: selectEngine({ ...BASE_ENV, DOCKER_HOST: second.socket }), logger: createLogger({ level: "info", destination }) });
+    const agent: Agent = await startAgent(parsed.config, {
+      selection: selectEngine({ ...BASE_ENV, DOCKER_HOST: second.socket }),
+      logger: createLogger({ level: "info", destination }),
+    });
     const url = `http://${agent.address ?? ""}`;
     const status = async (): Promise<StatusView> => (await (await fetch(`${url}/api/v1/status`)).json()) as StatusView;
     const metrics = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
     try {
-      await until("the stack Ready on the second engine", async () => (await status()).services.find((s) => s.stack === stack)?.health === "healthy" && (await status()).ready, 120_000);
+      await until(
+        "the stack Ready on the second engine",
+        async () => (await status()).services.find((s) => s.stack === stack)?.health === "healthy" && (await status()).ready,
+        120_000,
+      );
       const [before] = await containersOn(second.docker, stack);
 
       // Act: the container dies on the second engine (only its event stream can tell the agent)
       await second.docker("kill", before?.id ?? "");
 
       // Assert: the agent saw the die event, restored the service there, and its metrics say so
-      await until("the service restored on the second engine", async () => {
-        const now = await containersOn(second.docker, stack);
-        return now.length === 1 && /^Up .*\(healthy\)/.test(now[0]?.status ?? "");
-      }, 60_000);
+      await until(
+        "the service restored on the second engine",
+        async () => {
+          const now = await containersOn(second.docker, stack);
+          return now.length === 1 && /^Up .*\(healthy\)/.test(now[0]?.status ?? "");
+        },
+        60_000,
+      );
       // The scrape reads a cached engine look (0.5 s): wait for it to catch up with the restored container.
       const healthy = `berth_service_health{stack="${stack}",service="web",state="healthy"} 1`;
-      const scrape = await until("a restart counted and the service healthy again", async () => {
-        const text = await metrics();
-        return text.includes(healthy) && text.includes(`berth_service_restarts_total{stack="${stack}",service="web"}`) ? text : undefined;
-      }, 30_000);
+      const scrape = await until(
+        "a restart counted and the service healthy again",
+        async () => {
+          const text = await metrics();
+          return text.includes(healthy) && text.includes(`berth_service_restarts_total{stack="${stack}",service="web"}`) ? text : undefined;
+        },
+        30_000,
+      );
       expect(scrape).toContain(`berth_service_restarts_total{stack="${stack}",service="web"} 1`);
-      expect(logs.find((l) => l["msg"] === "engine selected")).toMatchObject({ engine: second.socket, selectedBy: "DOCKER_HOST", serverVersion: second.serverVersion });
+      expect(logs.find((l) => l["msg"] === "engine selected")).toMatchObject({
+        engine: second.socket,
+        selectedBy: "DOCKER_HOST",
+        serverVersion: second.serverVersion,
+      });
       expect((await status()).engine).toMatchObject({ endpoint: second.socket, serverVersion: second.serverVersion });
       expect(await containersOn(docker, stack)).toEqual([]);
     } finally {
@@ -190,7 +235,10 @@ describe("the engine the user selected (a second dockerd)", () => {
     const config = join(dir, "docker-config");
     await mkdir(config, { recursive: true });
     const cfgEnv = { PATH: BASE_ENV.PATH, HOME: BASE_ENV.HOME };
-    await runCommand("docker", ["--config", config, "context", "create", `${prefix}-ctx`, "--docker", `host=${second.socket}`], { timeoutMs: 30_000, env: cfgEnv });
+    await runCommand("docker", ["--config", config, "context", "create", `${prefix}-ctx`, "--docker", `host=${second.socket}`], {
+      timeoutMs: 30_000,
+      env: cfgEnv,
+    });
     await runCommand("docker", ["--config", config, "context", "use", `${prefix}-ctx`], { timeoutMs: 30_000, env: cfgEnv });
 
     // Act
@@ -215,9 +263,32 @@ describe("the engine the user selected (a second dockerd)", () => {
     const applied = await cli(["apply", root, "--machine", "box", "--state-dir", join(dir, "state-tls")], env);
     const wrongCa = join(dir, "wrong-ca");
     await mkdir(wrongCa, { recursive: true });
-    await runCommand("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(wrongCa, "key.pem"), "-out", join(wrongCa, "ca.pem"), "-days", "1", "-subj", "/CN=not-the-ca"], { timeoutMs: 30_000 });
+    await runCommand(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        join(wrongCa, "key.pem"),
+        "-out",
+        join(wrongCa, "ca.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=not-the-ca",
+      ],
+      { timeoutMs: 30_000 },
+    );
     await runCommand("cp", [join(wrongCa, "ca.pem"), join(wrongCa, "cert.pem")], { timeoutMs: 5000 });
-    const refused = await cli(["status", "--state-dir", join(dir, "state-tls"), "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`], { ...env, DOCKER_CERT_PATH: wrongCa });
+    const refused = await cli(
+      ["status", "--state-dir", join(dir, "state-tls"), "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`],
+      { ...env, DOCKER_CERT_PATH: wrongCa },
+    );
 
     // Assert
     expect(applied.err).toBe("");
@@ -225,6 +296,8 @@ describe("the engine the user selected (a second dockerd)", () => {
     expect(applied.out).toContain(`engine ${tls.host} (DOCKER_HOST, TLS)`);
     await expectOnlyOnSecond(stack);
     // The same engine with a CA that did not sign it: not answering, never silently trusted.
-    expect(refused.out).toMatch(new RegExp(`engine ${tls.host} \\(DOCKER_HOST, TLS\\)  not answering: .*(certificate|self-signed|self signed)`, "i"));
+    expect(refused.out).toMatch(
+      new RegExp(`engine ${tls.host} \\(DOCKER_HOST, TLS\\)  not answering: .*(certificate|self-signed|self signed)`, "i"),
+    );
   }, 180_000);
 });

@@ -32,10 +32,15 @@ describe("agent: a profile symlinked to a host file", () => {
     await rm(join(root, "profiles/test.json"));
     await symlink("/etc/passwd", join(root, "profiles/test.json"));
 
-    const stalled = await waitFor("Stalled", async () => {
-      const c = condition((await agent.status()).source?.conditions, "Stalled");
-      return c?.status === "True" ? c : undefined;
-    }, 60_000, 200);
+    const stalled = await waitFor(
+      "Stalled",
+      async () => {
+        const c = condition((await agent.status()).source?.conditions, "Stalled");
+        return c?.status === "True" ? c : undefined;
+      },
+      60_000,
+      200,
+    );
 
     expect(stalled).toMatchObject({ reason: "InvalidDesiredState", message: expect.stringContaining("profiles/test.json: is a symlink") });
     const raw = await (await fetch(`${agent.url}/api/v1/status`)).text();

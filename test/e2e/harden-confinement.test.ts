@@ -71,7 +71,9 @@ describe("file references stay inside the desired-state root", { timeout: 60_000
   it("refuses an env_file that is a symlink to a host file", async () => {
     await symlink(HOST_FILE, join(dir, "stacks/web/app.env"));
     await addToWeb("    env_file: [app.env]");
-    await expectRefused(/^stacks\/web\/compose\.yaml:\d+: services\.web\.env_file\.0: "app\.env" is a symlink pointing outside the desired-state root/m);
+    await expectRefused(
+      /^stacks\/web\/compose\.yaml:\d+: services\.web\.env_file\.0: "app\.env" is a symlink pointing outside the desired-state root/m,
+    );
   });
 
   it("refuses an env_file given as an absolute host path or through ../", async () => {
@@ -92,7 +94,10 @@ describe("file references stay inside the desired-state root", { timeout: 60_000
   });
 
   it("follows an include inside the root and refuses what it references outside", async () => {
-    await writeFile(join(dir, "stacks/web/extra.yaml"), `services:\n  side:\n    image: berth-test/busybox:1\n    env_file: ${HOST_FILE}\n`);
+    await writeFile(
+      join(dir, "stacks/web/extra.yaml"),
+      `services:\n  side:\n    image: berth-test/busybox:1\n    env_file: ${HOST_FILE}\n`,
+    );
     const file = join(dir, "stacks/web/compose.yaml");
     await writeFile(file, `include: [extra.yaml]\n${await readFile(file, "utf8")}`);
     await expectRefused(/^stacks\/web\/extra\.yaml:\d+: services\.side\.env_file: "\/etc\/passwd" is outside/m);
@@ -142,13 +147,38 @@ describe("injected profile values", () => {
   it("stay literal text in the compose file berth runs: ${BERTH_REPO} is not the agent's variable", { timeout: 30_000 }, async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "harden-escape-"));
     try {
-      const stack: StackSpec = { name: "harden-escape", dir: stateDir, composeFile: join(stateDir, "compose.yaml"), machines: "all", prune: false, services: [], model: { services: {} } };
-      const service = { name: "web", stack: stack.name, config: { image: "berth-test/busybox:1", environment: { OWN: "$$HOME" } }, image: "berth-test/busybox:1", rollout: DEFAULT_ROLLOUT, selfHeal: true, source: "auto" as const, dependsOn: [], hasFixedHostPort: false };
+      const stack: StackSpec = {
+        name: "harden-escape",
+        dir: stateDir,
+        composeFile: join(stateDir, "compose.yaml"),
+        machines: "all",
+        prune: false,
+        services: [],
+        model: { services: {} },
+      };
+      const service = {
+        name: "web",
+        stack: stack.name,
+        config: { image: "berth-test/busybox:1", environment: { OWN: "$$HOME" } },
+        image: "berth-test/busybox:1",
+        rollout: DEFAULT_ROLLOUT,
+        selfHeal: true,
+        source: "auto" as const,
+        dependsOn: [],
+        hasFixedHostPort: false,
+      };
       const effective = effectiveService(service, { machine: "pc2", profile: { TOKEN: "${BERTH_REPO}", PRICE: "5$" }, imageTags: {} });
       if (!effective.ok) throw new Error("expected an effective service");
-      const project = await writeEffectiveCompose(stateDir, stack, { web: effective.config }, { prune: false, machine: "pc2", revision: "r", directory: stateDir });
+      const project = await writeEffectiveCompose(
+        stateDir,
+        stack,
+        { web: effective.config },
+        { prune: false, machine: "pc2", revision: "r", directory: stateDir },
+      );
 
-      const model = await createComposeCli().config(project, { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: "/root", BERTH_REPO: "https://x:token@example.com/repo.git" } });
+      const model = await createComposeCli().config(project, {
+        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: "/root", BERTH_REPO: "https://x:token@example.com/repo.git" },
+      });
 
       const services = model["services"] as Record<string, { environment: Record<string, string> }>;
       // compose prints literal `$` escaped as `$$`: what the container gets is the literal text.

@@ -42,7 +42,10 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     for (const [name, dockerfile] of Object.entries(images)) {
       await mkdir(join(root, "images", name), { recursive: true });
       await writeFile(join(root, "images", name, "Dockerfile"), dockerfile);
-      await writeFile(join(root, "images", name, "image.yaml"), name.endsWith("-gpu") ? "args: { TORCH_CUDA_ARCH_LIST: \"8.9;8.6\" }\n" : "{}\n");
+      await writeFile(
+        join(root, "images", name, "image.yaml"),
+        name.endsWith("-gpu") ? 'args: { TORCH_CUDA_ARCH_LIST: "8.9;8.6" }\n' : "{}\n",
+      );
     }
   });
 
@@ -85,7 +88,12 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     const loaded = await loadDesiredState(root);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     const builder = countingBuilder(createBuildxBuilder());
-    const agent = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
+    const agent = createImagesReconciler({
+      engine: createDockerEngine(),
+      store: await openStatusStore(stateDir),
+      lock: openSharedHostLock(stateDir),
+      builder,
+    });
     const pass = await agent.reconcile(loaded.state, "m1");
     expect(builder.count()).toBe(0);
     expect([...pass.tags.values()]).toEqual(report.images.map((i) => i.tag));

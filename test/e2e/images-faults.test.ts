@@ -37,7 +37,17 @@ describe("images reconciler: bad input and faults (real engine)", () => {
     world = await createWorld({ machines: { m1: "p1" }, profiles: { p1: {} } });
     outside = await mkdtemp(join(tmpdir(), `${world.prefix}-outside-`));
     await writeFile(join(outside, "secret.txt"), "not yours\n");
-    const { stdout } = await execFileP("docker", ["run", "-d", "--name", `${world.prefix}-running`, "--label", "io.berth.test=true", "berth-test/busybox:1", "sleep", "600"]);
+    const { stdout } = await execFileP("docker", [
+      "run",
+      "-d",
+      "--name",
+      `${world.prefix}-running`,
+      "--label",
+      "io.berth.test=true",
+      "berth-test/busybox:1",
+      "sleep",
+      "600",
+    ]);
     containerId = stdout.trim();
     await world.write({ short: "good", dockerfile: "FROM berth-test/busybox:1\nRUN echo good > /good.txt\n" });
     await world.write({ short: "syntax", dockerfile: "FROM berth-test/busybox:1\nRUNN echo typo\n" });

@@ -37,7 +37,12 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
     const { registry: _registry, ...rest } = loaded.state;
     state = rest;
     stateDir = await mkdtemp(join(tmpdir(), `${prefix}-state-`));
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), builder });
+    const reconciler = createImagesReconciler({
+      engine: createDockerEngine(),
+      store: await openStatusStore(stateDir),
+      lock: openSharedHostLock(stateDir),
+      builder,
+    });
     result = await reconciler.reconcile(state, "mainpc", { only: ["family-torch"], localPrefix: prefix });
   });
 
@@ -63,7 +68,15 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
     const gpu = await inspectLocal(result.tags.get("base-gpu") ?? "");
     expect(gpu?.labels["io.berth.example.cuda-arch"]).toBe("8.9");
     expect(gpu?.labels["io.berth.example.torch-cuda-arch-list"]).toBe("8.9;8.6");
-    const { stdout } = await execFileP("docker", ["run", "--rm", "--network", "none", result.tags.get("family-torch") ?? "", "cat", "/etc/berth-gpu-arch"]);
+    const { stdout } = await execFileP("docker", [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      result.tags.get("family-torch") ?? "",
+      "cat",
+      "/etc/berth-gpu-arch",
+    ]);
     expect(stdout).toBe("CUDA_ARCH=8.9\nTORCH_CUDA_ARCH_LIST=8.9;8.6\n");
   });
 

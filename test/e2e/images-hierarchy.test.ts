@@ -40,7 +40,11 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
     });
     await world.write({ short: "base", dockerfile: "FROM berth-test/busybox:1\nRUN echo base > /base.txt\n" });
     await world.write({ short: "family", dockerfile: `FROM ${world.name("base")}\nRUN echo family > /family.txt\n` });
-    await world.write({ short: "leaf", dockerfile: `FROM ${world.name("family")}\nCOPY app.txt /app.txt\n`, files: { "app.txt": "v1\n", "notes.md": "ignored\n", ".dockerignore": "*.md\n" } });
+    await world.write({
+      short: "leaf",
+      dockerfile: `FROM ${world.name("family")}\nCOPY app.txt /app.txt\n`,
+      files: { "app.txt": "v1\n", "notes.md": "ignored\n", ".dockerignore": "*.md\n" },
+    });
     await world.write({ short: "tiered", dockerfile: `FROM ${world.name("base")}\nARG TIER\nRUN echo "tier $TIER" > /tier.txt\n` });
     await world.write({ short: "solo", dockerfile: "FROM berth-test/busybox:1\nRUN echo solo > /solo.txt\n" });
     reconcilers = {};

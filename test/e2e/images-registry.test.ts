@@ -48,7 +48,11 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
     registry = await startLocalRegistry();
     world = await createWorld({ machines: { m1: "p1" }, profiles: { p1: { GPU_ARCH: "sm_86" } } });
     await world.write({ short: "base", dockerfile: "FROM berth-test/busybox:1\nRUN echo base > /base.txt\n" });
-    await world.write({ short: "app", dockerfile: `FROM ${world.name("base")}\nARG GPU_ARCH\nCOPY app.txt /\nRUN echo "$GPU_ARCH" > /arch.txt\n`, files: { "app.txt": "v1\n" } });
+    await world.write({
+      short: "app",
+      dockerfile: `FROM ${world.name("base")}\nARG GPU_ARCH\nCOPY app.txt /\nRUN echo "$GPU_ARCH" > /arch.txt\n`,
+      files: { "app.txt": "v1\n" },
+    });
     builder.reset();
     hostA = await (await host()).reconcile();
   });
@@ -131,14 +135,16 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
     world.images.delete("ci-only");
     expect(builder.calls.map((c) => c.image)).not.toContain(world.name("ci-only"));
     expect(result.outcomes.find((o) => o.name === world.name("ci-only"))).toMatchObject({ ok: false, reason: "NotInRegistry" });
-    expect(getCondition(store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [], "Stalled")?.message).toContain("not in the registry");
+    expect(getCondition(store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [], "Stalled")?.message).toContain(
+      "not in the registry",
+    );
   });
 
   it("after `docker buildx prune -af`, a rebuild of an unchanged Dockerfile hits the registry cache (> 0.7)", async () => {
     await world.write({
       short: "cached",
       dockerfile: "FROM berth-test/busybox:1\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\nCOPY app.txt /\n",
-      files: { "app.txt": "stable\n", "README": "v1\n" },
+      files: { "app.txt": "stable\n", README: "v1\n" },
     });
     const { reconcile } = await host();
     const first = await reconcile();

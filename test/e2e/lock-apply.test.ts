@@ -24,7 +24,11 @@ type BerthRun = { pid: number; exited: Promise<number | null>; stdout(): string;
 
 /** `node bin/berth.mjs …` as its own process. */
 function spawnBerth(args: string[]): BerthRun {
-  const child = spawn(BERTH_BIN, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_LOG_LEVEL: "warn" } });
+  const child = spawn(BERTH_BIN, args, {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, BERTH_LOG_LEVEL: "warn" },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")));
@@ -62,7 +66,7 @@ async function intentsLeft(stateDir: string): Promise<string[]> {
 }
 
 async function envOf(id: string): Promise<string> {
-  return docker("inspect", "-f", "{{join .Config.Env \" \"}}", id);
+  return docker("inspect", "-f", '{{join .Config.Env " "}}', id);
 }
 
 describe("host lock across berth apply, berth prune and the agent (real engine)", () => {
@@ -91,20 +95,33 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const prune = runPrune(
       {
-        engine: { removeImage: engine.removeImage, inspectImage: engine.inspectImage, observe: async (signal) => (tookLock(), await gate, engine.observe(signal)) },
+        engine: {
+          removeImage: engine.removeImage,
+          inspectImage: engine.inspectImage,
+          observe: async (signal) => (tookLock(), await gate, engine.observe(signal)),
+        },
         store: await openStatusStore(stateDir),
         lock: openSharedHostLock(stateDir),
         logger: silentLogger(),
         events: noEvents,
         clock: systemClock,
       },
-      { state: loaded.state, machine: "test", dryRun: true, scope: { repositories: [`${world.prefix}/`], dangling: false, buildCache: false } },
+      {
+        state: loaded.state,
+        machine: "test",
+        dryRun: true,
+        scope: { repositories: [`${world.prefix}/`], dangling: false, buildCache: false },
+      },
     );
     await lockTaken;
 
     // Act
     const apply = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
-    await waitFor("berth apply to say it waits for the lock", async () => apply.stderr().includes("waiting up to 600 s for the host lock"), 30_000);
+    await waitFor(
+      "berth apply to say it waits for the lock",
+      async () => apply.stderr().includes("waiting up to 600 s for the host lock"),
+      30_000,
+    );
     await sleep(1_000);
     const containersWhilePruning = await world.containers(stack);
     openGate();
@@ -130,13 +147,30 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     await world.writeTree(root, world.tree({ [stack]: { web: { version: "v2", startDelaySeconds: 4 } } }));
     const holders = sampleHolders(stateDir);
     const apply = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
-    await waitFor("berth apply to be mid-swap", async () => holders.samples.some((s) => s.pid === apply.pid && s.purpose === `reconcile stack ${stack}`) && (await intentsLeft(stateDir)).length > 0, 60_000, 20);
+    await waitFor(
+      "berth apply to be mid-swap",
+      async () =>
+        holders.samples.some((s) => s.pid === apply.pid && s.purpose === `reconcile stack ${stack}`) &&
+        (await intentsLeft(stateDir)).length > 0,
+      60_000,
+      20,
+    );
 
     // Act
     const calledAt = Date.now();
     let stdout = "";
     const pruneCode = await pruneCommand.run(
-      { positionals: [root], flags: { machine: "test", "state-dir": stateDir, repository: [`berth-rollback/${stack}`], "skip-dangling": true, "skip-build-cache": true, json: true } },
+      {
+        positionals: [root],
+        flags: {
+          machine: "test",
+          "state-dir": stateDir,
+          repository: [`berth-rollback/${stack}`],
+          "skip-dangling": true,
+          "skip-build-cache": true,
+          json: true,
+        },
+      },
       { stdout: (t) => void (stdout += t), stderr: () => undefined, env: { BERTH_LOG_LEVEL: "silent" } },
     );
     const applyCode = await apply.exited;
@@ -164,17 +198,33 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     const stateDir = await world.newDir("lock-state-c");
     await world.writeTree(root, world.tree({ [stack]: { web: { version: "v1" }, api: { version: "v1" } } }));
     const agent = await world.start({ "desired-state": root, "state-dir": stateDir });
-    await waitFor("the agent's first pass", async () => condition((await agent.status()).source?.conditions, "Ready")?.status === "True", 60_000, 200);
+    await waitFor(
+      "the agent's first pass",
+      async () => condition((await agent.status()).source?.conditions, "Ready")?.status === "True",
+      60_000,
+      200,
+    );
 
     // Act: v2 lands; the agent (watching the directory) and berth apply both reconcile it
     const holders = sampleHolders(stateDir);
-    await world.writeTree(root, world.tree({ [stack]: { web: { version: "v2", startDelaySeconds: 3 }, api: { version: "v2", startDelaySeconds: 3 } } }));
+    await world.writeTree(
+      root,
+      world.tree({ [stack]: { web: { version: "v2", startDelaySeconds: 3 }, api: { version: "v2", startDelaySeconds: 3 } } }),
+    );
     const apply = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
     const applyCode = await apply.exited;
-    await waitFor("the agent's pass of v2", async () => {
-      const view = await agent.status();
-      return condition(view.source?.conditions, "Ready")?.status === "True" && view.services.filter((s) => s.stack === stack && s.health === "healthy").length === 2;
-    }, 60_000, 200);
+    await waitFor(
+      "the agent's pass of v2",
+      async () => {
+        const view = await agent.status();
+        return (
+          condition(view.source?.conditions, "Ready")?.status === "True" &&
+          view.services.filter((s) => s.stack === stack && s.health === "healthy").length === 2
+        );
+      },
+      60_000,
+      200,
+    );
     await agent.agent.idle();
     await holders.stop();
 
@@ -184,9 +234,14 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     expect(holders.samples.every((s) => s.pid === apply.pid || s.pid === process.pid)).toBe(true);
     expect(holders.samples.every((s) => s.purpose === "build images for test" || s.purpose === `reconcile stack ${stack}`)).toBe(true);
     const containers = await world.containers(stack);
-    expect(containers.map((c) => [c.service, c.state, c.health]).sort()).toEqual([["api", "running", "healthy"], ["web", "running", "healthy"]]);
+    expect(containers.map((c) => [c.service, c.state, c.health]).sort()).toEqual([
+      ["api", "running", "healthy"],
+      ["web", "running", "healthy"],
+    ]);
     for (const c of containers) expect(await envOf(c.id)).toContain("VERSION=v2");
     expect(await intentsLeft(stateDir)).toEqual([]);
-    expect(agent.logs.filter((l) => l.msg === "reconcile failed, retrying" || l.msg === "reconcile stopped until the desired state changes")).toEqual([]);
+    expect(
+      agent.logs.filter((l) => l.msg === "reconcile failed, retrying" || l.msg === "reconcile stopped until the desired state changes"),
+    ).toEqual([]);
   });
 });

@@ -30,7 +30,21 @@ let workDir = "";
 beforeAll(async () => {
   const image = await ensureBusyboxImage();
   workDir = await mkdtemp(join(tmpdir(), `${PREFIX}-`));
-  containerId = await docker("run", "-d", "--name", `${PREFIX}-llm`, "--label", "io.berth.managed=true", "--label", `io.berth.stack=${PREFIX}`, "--label", "io.berth.service=llm", image, "sleep", "300");
+  containerId = await docker(
+    "run",
+    "-d",
+    "--name",
+    `${PREFIX}-llm`,
+    "--label",
+    "io.berth.managed=true",
+    "--label",
+    `io.berth.stack=${PREFIX}`,
+    "--label",
+    "io.berth.service=llm",
+    image,
+    "sleep",
+    "300",
+  );
   pid = Number(await docker("inspect", "-f", "{{.State.Pid}}", containerId));
 });
 
@@ -63,7 +77,12 @@ describe("GPU process → container on this engine", () => {
 
     const snapshot = await reader.read();
     const observed = await createDockerEngine().observe();
-    const rows = attributeGpuMemory(snapshot?.processes ?? [], snapshot?.containerIdByPid ?? new Map(), observed.containers, snapshot?.gpus ?? []);
+    const rows = attributeGpuMemory(
+      snapshot?.processes ?? [],
+      snapshot?.containerIdByPid ?? new Map(),
+      observed.containers,
+      snapshot?.gpus ?? [],
+    );
 
     expect(snapshot?.containerIdByPid.get(pid)).toBe(containerId);
     expect(rows).toEqual([{ stack: PREFIX, service: "llm", gpu: "0", bytes: 7044 * 1024 * 1024 }]);

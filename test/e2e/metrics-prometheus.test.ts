@@ -40,7 +40,13 @@ const FIXTURES = join(ROOT, "test/fixtures/nvidia-smi/");
 const DASHBOARD = join(ROOT, "metrics/dashboards/berth.json");
 const RULES = join(ROOT, "metrics/alerts/berth.rules.yml");
 /** Grafana's variables, replaced the way Grafana would for "All" and a 1 h range. */
-const GRAFANA_VARIABLES: [RegExp, string][] = [[/\$host\b/g, ".*"], [/\$stack\b/g, ".*"], [/\$__rate_interval\b/g, "1m"], [/\$__range\b/g, "1h"], [/\$__interval\b/g, "15s"]];
+const GRAFANA_VARIABLES: [RegExp, string][] = [
+  [/\$host\b/g, ".*"],
+  [/\$stack\b/g, ".*"],
+  [/\$__rate_interval\b/g, "1m"],
+  [/\$__range\b/g, "1h"],
+  [/\$__interval\b/g, "15s"],
+];
 
 async function docker(...args: string[]): Promise<string> {
   const { stdout } = await execFileP("docker", args, { timeout: 60_000 });
@@ -51,7 +57,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, fatal?: () => string | undefined): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  fatal?: () => string | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const failure = fatal?.();
@@ -77,7 +88,12 @@ let prometheusLog = "";
 const events = new AbortController();
 
 function desiredWith(services: string[]): DesiredState {
-  const test = desiredStateFixture({ revision: fleet.revision, machine: MACHINE, services: services.map((service) => ({ stack: STACK, service })), images: [] });
+  const test = desiredStateFixture({
+    revision: fleet.revision,
+    machine: MACHINE,
+    services: services.map((service) => ({ stack: STACK, service })),
+    images: [],
+  });
   return { ...fleet, stacks: [...fleet.stacks, ...test.stacks] };
 }
 
@@ -87,7 +103,21 @@ async function query(expr: string): Promise<PromResult> {
 }
 
 async function startContainer(service: string, image: string, extra: string[], command: string[]): Promise<string> {
-  return docker("run", "-d", "--name", `${PREFIX}-${service}`, "--label", "io.berth.managed=true", "--label", `io.berth.stack=${STACK}`, "--label", `io.berth.service=${service}`, ...extra, image, ...command);
+  return docker(
+    "run",
+    "-d",
+    "--name",
+    `${PREFIX}-${service}`,
+    "--label",
+    "io.berth.managed=true",
+    "--label",
+    `io.berth.stack=${STACK}`,
+    "--label",
+    `io.berth.service=${service}`,
+    ...extra,
+    image,
+    ...command,
+  );
 }
 
 beforeAll(async () => {
@@ -104,20 +134,35 @@ beforeAll(async () => {
   await store.put(sourceRecord(fleet.revision));
   for (const spec of forMachine(fleet, MACHINE).images) {
     const size = Math.round((spec.budgets.sizeMiB ?? 200) * MIB * (spec.name === "family-torch" ? 1.1 : 0.8));
-    await store.put(imageRecord(MACHINE, spec.name, { imageId, sizeBytes: size, sharedBytes: Math.round(size * 0.6), previousSizeBytes: size + 12 * MIB, durationSeconds: 40, cacheHitRatio: spec.name === "family-torch" ? 0.4 : 0.9 }));
+    await store.put(
+      imageRecord(MACHINE, spec.name, {
+        imageId,
+        sizeBytes: size,
+        sharedBytes: Math.round(size * 0.6),
+        previousSizeBytes: size + 12 * MIB,
+        durationSeconds: 40,
+        cacheHitRatio: spec.name === "family-torch" ? 0.4 : 0.9,
+      }),
+    );
   }
-  for (const stack of forMachine(fleet, MACHINE).stacks) for (const s of stack.services) await store.put(serviceRecord(stack.name, s.name, false));
+  for (const stack of forMachine(fleet, MACHINE).stacks)
+    for (const s of stack.services) await store.put(serviceRecord(stack.name, s.name, false));
   for (const service of ["api", "llm", "batch", "gone"]) await store.put(serviceRecord(STACK, service, service !== "batch"));
 
   await startContainer("api", image, ["--health-cmd", "true", "--health-interval", "1s", "--health-start-period", "0s"], ["sleep", "600"]);
   const llm = await startContainer("llm", image, [], ["sleep", "600"]);
   await startContainer("gone", image, [], ["sleep", "600"]);
   const llmPid = Number(await docker("inspect", "-f", "{{.State.Pid}}", llm));
-  await until("api healthy", 30_000, async () => ((await docker("inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-api`)) === "healthy" ? true : undefined));
+  await until("api healthy", 30_000, async () =>
+    (await docker("inspect", "-f", "{{.State.Health.Status}}", `${PREFIX}-api`)) === "healthy" ? true : undefined,
+  );
 
   // nvidia-smi stand-in: the real H100 output, with the VRAM holder's PID being the llm container's.
   const smi = join(workDir, "nvidia-smi");
-  await writeFile(smi, `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed "s/^425,/${llmPid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`);
+  await writeFile(
+    smi,
+    `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed "s/^425,/${llmPid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`,
+  );
   await chmod(smi, 0o755);
 
   const engine = createDockerEngine();
@@ -148,25 +193,43 @@ beforeAll(async () => {
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no server address");
   agentUrl = `http://127.0.0.1:${address.port}`;
-  await until("a die event of batch", 15_000, async () => ((await (await fetch(`${agentUrl}/metrics`)).text()).includes(`berth_service_restarts_total{stack="${STACK}",service="batch"} 1`) ? true : undefined));
+  await until("a die event of batch", 15_000, async () =>
+    (await (await fetch(`${agentUrl}/metrics`)).text()).includes(`berth_service_restarts_total{stack="${STACK}",service="batch"} 1`)
+      ? true
+      : undefined,
+  );
 
   // A real Prometheus scraping every second, with berth's alerting rules loaded.
   const promPort = await freeLoopbackPort();
   promUrl = `http://127.0.0.1:${promPort}`;
   const config = join(workDir, "prometheus.yml");
-  await writeFile(config, [
-    "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-    `rule_files: ["${RULES}"]`,
-    "scrape_configs:",
-    "  - job_name: berth",
-    `    static_configs: [{ targets: ["127.0.0.1:${address.port}"] }]`,
-    "",
-  ].join("\n"));
-  prometheus = spawn("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(workDir, "tsdb")}`, `--web.listen-address=127.0.0.1:${promPort}`, "--log.level=warn"], { stdio: ["ignore", "pipe", "pipe"] });
+  await writeFile(
+    config,
+    [
+      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+      `rule_files: ["${RULES}"]`,
+      "scrape_configs:",
+      "  - job_name: berth",
+      `    static_configs: [{ targets: ["127.0.0.1:${address.port}"] }]`,
+      "",
+    ].join("\n"),
+  );
+  prometheus = spawn(
+    "prometheus",
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(workDir, "tsdb")}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      "--log.level=warn",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   prometheus.stderr?.on("data", (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)));
   prometheus.on("error", (error) => (prometheusLog += `\nspawn failed: ${error.message}`));
   const prometheusDead = (): string | undefined =>
-    prometheus?.exitCode !== null || prometheusLog.includes("spawn failed") ? `prometheus is not running (install the Debian package: scripts/test-env.sh); log:\n${prometheusLog}` : undefined;
+    prometheus?.exitCode !== null || prometheusLog.includes("spawn failed")
+      ? `prometheus is not running (install the Debian package: scripts/test-env.sh); log:\n${prometheusLog}`
+      : undefined;
   await until("Prometheus ready", 30_000, async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), prometheusDead);
   await until("three scrapes of berth", 30_000, async () => {
     const result = await query('count_over_time(up{job="berth"}[1m])');
@@ -183,7 +246,11 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function dashboardExpressions(dashboard: { panels: { targets?: { expr: string }[] }[]; annotations: { list: { expr?: string }[] }; templating: { list: { definition?: string }[] } }): string[] {
+function dashboardExpressions(dashboard: {
+  panels: { targets?: { expr: string }[] }[];
+  annotations: { list: { expr?: string }[] };
+  templating: { list: { definition?: string }[] };
+}): string[] {
   const targets = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
   const annotations = dashboard.annotations.list.flatMap((a) => (a.expr ? [a.expr] : []));
   // label_values(SELECTOR, label) is Grafana's; Prometheus evaluates its SELECTOR.

@@ -28,14 +28,23 @@ describe("budgets.enforce", () => {
     await writeFile(join(app, "www", "index.html"), `pad-${padMiB}\n`);
     await writeFile(join(app, "www", "health"), "ok\n");
     await writeFile(join(app, "pad"), Buffer.alloc(padMiB * 1024 * 1024));
-    await writeFile(join(app, "Dockerfile"), `FROM berth-test/busybox:1\nCOPY pad /pad\nCOPY www /www\nHEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
-    await writeFile(join(root, "stacks", stack, "compose.yaml"), `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n    x-berth:\n      budgets: { sizeMiB: ${budgetMiB}, enforce: true }\n`);
+    await writeFile(
+      join(app, "Dockerfile"),
+      `FROM berth-test/busybox:1\nCOPY pad /pad\nCOPY www /www\nHEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+    );
+    await writeFile(
+      join(root, "stacks", stack, "compose.yaml"),
+      `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n    x-berth:\n      budgets: { sizeMiB: ${budgetMiB}, enforce: true }\n`,
+    );
   }
 
   async function run(): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await apply.run({ positionals: [root], flags: { machine: "box", "state-dir": stateDir } }, { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+    const code = await apply.run(
+      { positionals: [root], flags: { machine: "box", "state-dir": stateDir } },
+      { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+    );
     return { code, out: out.join(""), err: err.join("") };
   }
 
@@ -50,7 +59,10 @@ describe("budgets.enforce", () => {
     root = join(dir, "desired");
     stateDir = join(dir, "state");
     await mkdir(join(root, "profiles"), { recursive: true });
-    await writeFile(join(root, "berth.yaml"), "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 20s, monitor: 1s }\n");
+    await writeFile(
+      join(root, "berth.yaml"),
+      "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 20s, monitor: 1s }\n",
+    );
     await writeFile(join(root, "profiles", "box.json"), "{}");
   });
 
@@ -74,7 +86,10 @@ describe("budgets.enforce", () => {
     const conditions = store.get(`service/${stack}/${service}`)?.conditions ?? [];
     expect(getCondition(conditions, "Waiting")).toMatchObject({ status: "True", reason: "BudgetEnforced" });
     expect(getCondition(conditions, "Ready")).toMatchObject({ status: "False", reason: "BudgetEnforced" });
-    expect(getCondition(store.get(`image/box/${service}`)?.conditions ?? [], "BudgetExceeded")).toMatchObject({ status: "True", reason: "BudgetEnforced" });
+    expect(getCondition(store.get(`image/box/${service}`)?.conditions ?? [], "BudgetExceeded")).toMatchObject({
+      status: "True",
+      reason: "BudgetEnforced",
+    });
   });
 
   it("rolls the held image out once the budget allows it, without building it again", async () => {

@@ -15,7 +15,13 @@ import { docker } from "../support/stacks-harness.ts";
 function capture(): CliIo & { out: () => string; err: () => string } {
   const out: string[] = [];
   const err: string[] = [];
-  return { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" }, out: () => out.join(""), err: () => err.join("") };
+  return {
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    env: { BERTH_LOG_LEVEL: "silent" },
+    out: () => out.join(""),
+    err: () => err.join(""),
+  };
 }
 
 describe("berth init", () => {
@@ -39,14 +45,19 @@ describe("berth init", () => {
     const init = capture();
     expect(await initCommand.run({ positionals: [root], flags: { machine, stack, base: BUSYBOX_IMAGE } }, init)).toBe(0);
     expect(init.out()).toContain(`next: berth validate ${root} && berth apply ${root} --machine ${machine}`);
-    expect(JSON.parse(await readFile(join(root, "profiles", `${machine}.json`), "utf8"))).toMatchObject({ CPU_COUNT: String(availableParallelism()) });
+    expect(JSON.parse(await readFile(join(root, "profiles", `${machine}.json`), "utf8"))).toMatchObject({
+      CPU_COUNT: String(availableParallelism()),
+    });
 
     const validate = capture();
     expect(await validateCommand.run({ positionals: [root], flags: {} }, validate)).toBe(0);
     expect(validate.out()).toContain("valid (1 machines, 1 images, 1 stacks, 1 services)");
 
     const apply = capture();
-    const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run({ positionals: [root], flags: { machine, "state-dir": join(dir, "state") } }, apply);
+    const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run(
+      { positionals: [root], flags: { machine, "state-dir": join(dir, "state") } },
+      apply,
+    );
     expect(apply.err()).toBe("");
     expect(code).toBe(0);
     expect(apply.out()).toContain(`${machine}: Ready (1 stacks, 1 services, 1 changed)`);

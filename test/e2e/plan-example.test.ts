@@ -11,7 +11,11 @@ import type { ExampleCopy } from "../support/example-fleet.ts";
 async function berth(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { ...process.env, BERTH_LOG_LEVEL: "silent" } });
+  const code = await main(argv, {
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    env: { ...process.env, BERTH_LOG_LEVEL: "silent" },
+  });
   return { code, out, err };
 }
 
@@ -60,7 +64,13 @@ describe("berth plan on the example fleet", () => {
     expect(plan.changes).toBe(0);
     expect(plan.lines.filter((l) => l.kind === "image").every((l) => l.action === "reuse")).toBe(true);
     expect(plan.lines.filter((l) => l.kind === "service").every((l) => l.action === "unchanged")).toBe(true);
-    const health = await runCommand("docker", ["ps", "--filter", `label=com.docker.compose.project=${fleet.stack("memory-fusion-hub")}`, "--format", "{{.Status}}"]);
+    const health = await runCommand("docker", [
+      "ps",
+      "--filter",
+      `label=com.docker.compose.project=${fleet.stack("memory-fusion-hub")}`,
+      "--format",
+      "{{.Status}}",
+    ]);
     expect(health.stdout).toContain("(healthy)");
   });
 });

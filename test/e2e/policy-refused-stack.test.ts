@@ -19,7 +19,17 @@ describe("agent: a stack the host policy refuses", () => {
 
   async function running(stack: string): Promise<Array<{ id: string; version: string; health: string }>> {
     const containers = (await world.containers(stack)).filter((c) => c.state === "running");
-    return Promise.all(containers.map(async (c) => ({ id: c.id, health: c.health, version: (await docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", c.id)).split("\n").find((e) => e.startsWith("VERSION="))?.slice(8) ?? "" })));
+    return Promise.all(
+      containers.map(async (c) => ({
+        id: c.id,
+        health: c.health,
+        version:
+          (await docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", c.id))
+            .split("\n")
+            .find((e) => e.startsWith("VERSION="))
+            ?.slice(8) ?? "",
+      })),
+    );
   }
 
   /** The tree at `version` for both stacks, with `kept` asking for what the baseline refuses. */
@@ -42,10 +52,19 @@ describe("agent: a stack the host policy refuses", () => {
     await writeFile(policyFile, "level: baseline\n");
     await world.writeTree(root, world.tree({ [kept]: { web: { version: "v1" } }, [rolls]: { web: { version: "v1" } } }));
     agent = await world.start({ "desired-state": root, "state-dir": stateDir, policy: policyFile });
-    await waitFor("both stacks on v1 and healthy", async () => {
-      const all = [...(await running(kept)), ...(await running(rolls))];
-      return all.length === 2 && all.every((c) => c.version === "v1" && c.health === "healthy") && condition((await agent.status()).source?.conditions, "Ready")?.status === "True";
-    }, 90_000, 250);
+    await waitFor(
+      "both stacks on v1 and healthy",
+      async () => {
+        const all = [...(await running(kept)), ...(await running(rolls))];
+        return (
+          all.length === 2 &&
+          all.every((c) => c.version === "v1" && c.health === "healthy") &&
+          condition((await agent.status()).source?.conditions, "Ready")?.status === "True"
+        );
+      },
+      90_000,
+      250,
+    );
   });
 
   afterAll(async () => {
@@ -56,12 +75,22 @@ describe("agent: a stack the host policy refuses", () => {
     const before = await running(kept);
     await world.writeTree(root, commit("v2"));
 
-    const stalled = await waitFor("the refused stack Stalled/PolicyDenied and the other on v2", async () => {
-      const view = await agent.status();
-      const stack = view.stacks.find((s) => s.stack === kept);
-      const other = await running(rolls);
-      return condition(stack?.conditions, "Stalled")?.reason === "PolicyDenied" && other.length === 1 && other[0]?.version === "v2" && other[0].health === "healthy" ? stack : undefined;
-    }, 90_000, 250);
+    const stalled = await waitFor(
+      "the refused stack Stalled/PolicyDenied and the other on v2",
+      async () => {
+        const view = await agent.status();
+        const stack = view.stacks.find((s) => s.stack === kept);
+        const other = await running(rolls);
+        return condition(stack?.conditions, "Stalled")?.reason === "PolicyDenied" &&
+          other.length === 1 &&
+          other[0]?.version === "v2" &&
+          other[0].health === "healthy"
+          ? stack
+          : undefined;
+      },
+      90_000,
+      250,
+    );
     await agent.agent.idle();
 
     expect(await running(kept)).toEqual(before);
@@ -69,7 +98,9 @@ describe("agent: a stack the host policy refuses", () => {
     const message = condition(stalled.conditions, "Stalled")?.message ?? "";
     expect(message).toContain(`stacks/${kept}/compose.yaml:`);
     expect(message).toMatch(/services\.web\.privileged: refused by the host policy \(control privileged, level baseline\)/);
-    expect(message).toMatch(/services\.web\.volumes\.0\.source: refused by the host policy \(control hostPaths, level baseline\): bind-mounts \/etc/);
+    expect(message).toMatch(
+      /services\.web\.volumes\.0\.source: refused by the host policy \(control hostPaths, level baseline\): bind-mounts \/etc/,
+    );
     expect(condition(stalled.conditions, "Ready")).toMatchObject({ status: "False", reason: "PolicyDenied" });
     const view = await agent.status();
     expect(condition(view.source?.conditions, "Ready")).toMatchObject({ status: "False", reason: "ResourcesNotReady" });
@@ -81,9 +112,14 @@ describe("agent: a stack the host policy refuses", () => {
     const before = await running(kept);
     const out: string[] = [];
     const err: string[] = [];
-    const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run({ positionals: [root], flags: { machine: "test", "state-dir": stateDir, policy: policyFile } }, { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } });
+    const code = await createApplyCommand({ stackContext: { pollMs: 250 } }).run(
+      { positionals: [root], flags: { machine: "test", "state-dir": stateDir, policy: policyFile } },
+      { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+    );
     expect(code).toBe(1);
-    expect(err.join("")).toMatch(new RegExp(`  ${kept}: refused by the host policy, left as it runs: stacks/${kept}/compose\\.yaml:\\d+: services\\.web\\.privileged`));
+    expect(err.join("")).toMatch(
+      new RegExp(`  ${kept}: refused by the host policy, left as it runs: stacks/${kept}/compose\\.yaml:\\d+: services\\.web\\.privileged`),
+    );
     expect(out.join("")).toContain(`✓ service ${rolls}/web  unchanged Healthy`);
     expect(await running(kept)).toEqual(before);
   });
@@ -91,12 +127,17 @@ describe("agent: a stack the host policy refuses", () => {
   it("rolls the stack out once the host's policy grants an exception, and clears Stalled", async () => {
     await writeFile(policyFile, `level: baseline\nexceptions:\n  - stack: ${kept}\n    service: web\n    allow: [privileged, hostPaths]\n`);
     agent = await world.start({ "desired-state": root, "state-dir": stateDir, policy: policyFile });
-    await waitFor("the excepted stack on v2 and Ready", async () => {
-      const view = await agent.status();
-      const stack = view.stacks.find((s) => s.stack === kept);
-      const now = await running(kept);
-      return condition(stack?.conditions, "Ready")?.status === "True" && now.length === 1 && now[0]?.version === "v2" ? true : undefined;
-    }, 90_000, 250);
+    await waitFor(
+      "the excepted stack on v2 and Ready",
+      async () => {
+        const view = await agent.status();
+        const stack = view.stacks.find((s) => s.stack === kept);
+        const now = await running(kept);
+        return condition(stack?.conditions, "Ready")?.status === "True" && now.length === 1 && now[0]?.version === "v2" ? true : undefined;
+      },
+      90_000,
+      250,
+    );
     const stack = (await agent.status()).stacks.find((s) => s.stack === kept);
     expect(condition(stack?.conditions, "Stalled")).toBeUndefined();
     const [web] = await running(kept);
@@ -111,12 +152,19 @@ describe("agent: a stack the host policy refuses", () => {
     files["berth.yaml"] = (files["berth.yaml"] ?? "").replace("version: 1\n", "version: 1\nregistry: 127.0.0.1:5999/acme\n");
     await world.writeTree(root, files);
     agent = await world.start({ "desired-state": root, "state-dir": stateDir, policy: policyFile });
-    const source = await waitFor("the source Stalled/PolicyDenied", async () => {
-      const view = await agent.status();
-      return condition(view.source?.conditions, "Stalled")?.reason === "PolicyDenied" ? view.source : undefined;
-    }, 60_000, 250);
+    const source = await waitFor(
+      "the source Stalled/PolicyDenied",
+      async () => {
+        const view = await agent.status();
+        return condition(view.source?.conditions, "Stalled")?.reason === "PolicyDenied" ? view.source : undefined;
+      },
+      60_000,
+      250,
+    );
     await agent.agent.idle();
-    expect(condition(source?.conditions, "Stalled")?.message).toMatch(/^berth\.yaml:2: registry: refused by the host policy \(control registries, level privileged\): registry "127\.0\.0\.1:5999\/acme"/);
+    expect(condition(source?.conditions, "Stalled")?.message).toMatch(
+      /^berth\.yaml:2: registry: refused by the host policy \(control registries, level privileged\): registry "127\.0\.0\.1:5999\/acme"/,
+    );
     expect([...(await running(kept)), ...(await running(rolls))]).toEqual(before);
   });
 });

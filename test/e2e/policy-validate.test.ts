@@ -92,12 +92,17 @@ describe("berth validate --policy", () => {
   });
 
   it("passes once the host grants exceptions, and only for the stack and service named", async () => {
-    const exceptions = "exceptions:\n  - stack: home\n    service: assistant\n    allow: [privileged, hostNetwork, hostPaths, dockerSocket, capabilities, seccomp]\n";
+    const exceptions =
+      "exceptions:\n  - stack: home\n    service: assistant\n    allow: [privileged, hostNetwork, hostPaths, dockerSocket, capabilities, seccomp]\n";
     const granted = await validate(root, "--policy", await policy(`level: baseline\nhostPaths: [/srv/data]\n${exceptions}`));
     expect(granted.err).toBe("");
     expect(granted.code).toBe(0);
     expect(granted.out).toContain("under host policy level baseline");
-    const wrongService = await validate(root, "--policy", await policy(`hostPaths: [/srv/data]\n${exceptions.replace("service: assistant", "service: gpu")}`));
+    const wrongService = await validate(
+      root,
+      "--policy",
+      await policy(`hostPaths: [/srv/data]\n${exceptions.replace("service: assistant", "service: gpu")}`),
+    );
     expect(wrongService.code).toBe(1);
     expect(wrongService.err).toContain(`${root}: 6 problems`);
   });
@@ -125,18 +130,30 @@ describe("berth validate --policy", () => {
   it("refuses a restricted host what the baseline allows: root, capabilities kept, no no-new-privileges", async () => {
     const result = await validate(root, "--machine", "mainpc", "--policy", await policy("level: restricted\nhostPaths: [/srv/data]\n"));
     expect(result.code).toBe(1);
-    expect(result.err).toContain("stacks/web/compose.yaml:3: services.web.user: refused by the host policy (control runAsRoot, level restricted): the image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user");
-    expect(result.err).toContain("services.web.cap_drop: refused by the host policy (control capabilities, level restricted): restricted needs cap_drop: [ALL]");
+    expect(result.err).toContain(
+      "stacks/web/compose.yaml:3: services.web.user: refused by the host policy (control runAsRoot, level restricted): the image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user",
+    );
+    expect(result.err).toContain(
+      "services.web.cap_drop: refused by the host policy (control capabilities, level restricted): restricted needs cap_drop: [ALL]",
+    );
     expect(result.err).toContain("services.web.security_opt: refused by the host policy (control privilegeEscalation, level restricted)");
   });
 
   it("refuses compose build keys berth does not pass on to BuildKit, naming the line", async () => {
-    await write({ "stacks/built/compose.yaml": 'services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: "FROM scratch"\n      target: runtime\n', "stacks/built/Dockerfile": "FROM scratch\n" });
+    await write({
+      "stacks/built/compose.yaml":
+        'services:\n  app:\n    build:\n      context: .\n      dockerfile_inline: "FROM scratch"\n      target: runtime\n',
+      "stacks/built/Dockerfile": "FROM scratch\n",
+    });
     try {
       const result = await validate(root, "--policy", await policy("level: privileged\n"));
       expect(result.code).toBe(1);
-      expect(result.err).toContain("stacks/built/compose.yaml:5: services.app.build.dockerfile_inline: berth builds with context, dockerfile and args only and does not pass dockerfile_inline on to BuildKit; remove it");
-      expect(result.err).toContain("stacks/built/compose.yaml:6: services.app.build.target: berth builds with context, dockerfile and args only and does not pass target on to BuildKit; remove it");
+      expect(result.err).toContain(
+        "stacks/built/compose.yaml:5: services.app.build.dockerfile_inline: berth builds with context, dockerfile and args only and does not pass dockerfile_inline on to BuildKit; remove it",
+      );
+      expect(result.err).toContain(
+        "stacks/built/compose.yaml:6: services.app.build.target: berth builds with context, dockerfile and args only and does not pass target on to BuildKit; remove it",
+      );
     } finally {
       await rm(join(root, "stacks", "built"), { recursive: true, force: true });
     }
@@ -150,7 +167,11 @@ describe("berth validate --policy", () => {
   });
 
   it("passes the example fleet at level baseline", async () => {
-    const result = await validate(new URL("../../examples/fleet/", import.meta.url).pathname, "--policy", await policy("level: baseline\n"));
+    const result = await validate(
+      new URL("../../examples/fleet/", import.meta.url).pathname,
+      "--policy",
+      await policy("level: baseline\n"),
+    );
     expect(result.err).toBe("");
     expect(result.code).toBe(0);
   });
@@ -167,7 +188,8 @@ describe("berth plan --policy at level restricted", () => {
     await mkdir(join(dir, "image"), { recursive: true });
     await writeFile(join(dir, "image", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nUSER 1000:1000\n`);
     await docker("build", "-q", "-t", nonRoot, join(dir, "image"));
-    const hardened = (image: string) => `services:\n  app:\n    image: ${image}\n    cap_drop: [ALL]\n    security_opt: ["no-new-privileges:true"]\n`;
+    const hardened = (image: string) =>
+      `services:\n  app:\n    image: ${image}\n    cap_drop: [ALL]\n    security_opt: ["no-new-privileges:true"]\n`;
     for (const [name, text] of Object.entries({
       "desired/berth.yaml": "version: 1\nmachines:\n  box: { profile: box }\n",
       "desired/profiles/box.json": "{}\n",
@@ -188,10 +210,16 @@ describe("berth plan --policy at level restricted", () => {
   it("reads each local image's user from the engine: the root one is refused, the non-root one planned", async () => {
     let out = "";
     let err = "";
-    const code = await main(["plan", join(dir, "desired"), "--policy", join(dir, "policy.yaml"), "--state-dir", join(dir, "state")], { stdout: (t) => (out += t), stderr: (t) => (err += t), env: process.env });
+    const code = await main(["plan", join(dir, "desired"), "--policy", join(dir, "policy.yaml"), "--state-dir", join(dir, "state")], {
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      env: process.env,
+    });
     expect(err).toBe("");
     expect(code).toBe(0);
-    expect(out).toMatch(/^stack +rooted +refused +PolicyDenied +stacks\/rooted\/compose\.yaml:3: services\.app\.user: refused by the host policy \(control runAsRoot, level restricted\): runs as root \(user "root"\); restricted needs a non-root user$/m);
+    expect(out).toMatch(
+      /^stack +rooted +refused +PolicyDenied +stacks\/rooted\/compose\.yaml:3: services\.app\.user: refused by the host policy \(control runAsRoot, level restricted\): runs as root \(user "root"\); restricted needs a non-root user$/m,
+    );
     expect(out).toMatch(/^service +nonroot\/app +create +no container yet/m);
     expect(out).not.toMatch(/nonroot +refused/);
   });

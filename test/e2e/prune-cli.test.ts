@@ -21,7 +21,10 @@ async function docker(args: string[], input?: string): Promise<string> {
 
 async function ownTags(): Promise<string[]> {
   const out = await docker(["image", "ls", "--filter", `reference=${prefix}/*`, "--format", "{{.Repository}}:{{.Tag}}"]);
-  return out.split("\n").filter((line) => line && !line.endsWith(":<none>")).sort();
+  return out
+    .split("\n")
+    .filter((line) => line && !line.endsWith(":<none>"))
+    .sort();
 }
 
 async function berthPrune(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -39,7 +42,10 @@ async function berthPrune(...argv: string[]): Promise<{ code: number; stdout: st
       flags[key] = pruneCommand.options[key]?.multiple ? [...((flags[key] as string[] | undefined) ?? []), value] : value;
     }
   }
-  const code = await pruneCommand.run({ positionals, flags }, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { BERTH_LOG_LEVEL: "silent" } });
+  const code = await pruneCommand.run(
+    { positionals, flags },
+    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { BERTH_LOG_LEVEL: "silent" } },
+  );
   return { code, stdout, stderr };
 }
 
@@ -51,15 +57,32 @@ describe("berth prune (CLI, real engine)", () => {
   beforeAll(async () => {
     await ensureBusyboxImage();
     for (const n of [1, 2, 3]) {
-      await docker(["build", "-q", "-t", `${repo}:${n}`, "--label", "io.berth.managed=true", "-"], `FROM berth-test/busybox:1\nRUN echo ${n} > /version && echo ${prefix} > /run-id\n`);
+      await docker(
+        ["build", "-q", "-t", `${repo}:${n}`, "--label", "io.berth.managed=true", "-"],
+        `FROM berth-test/busybox:1\nRUN echo ${n} > /version && echo ${prefix} > /run-id\n`,
+      );
     }
     root = await mkdtemp(join(tmpdir(), "berth-prune-cli-"));
     stateDir = await mkdtemp(join(tmpdir(), "berth-prune-cli-state-"));
     dirs.push(root, stateDir);
     await mkdir(join(root, "profiles"));
     await writeFile(join(root, "profiles", "cpu.json"), "{}\n");
-    await writeFile(join(root, "berth.yaml"), `version: 1\nregistry: ${prefix}\nallowEmpty: true\nprune:\n  keep: 3\nmachines:\n  m1:\n    profile: cpu\n    prune:\n      keep: 1\n      minAge: 0s\n`);
-    common = [root, "--machine", "m1", "--state-dir", stateDir, "--repository", `${prefix}/`, "--skip-dangling", "--skip-build-cache", "--json"];
+    await writeFile(
+      join(root, "berth.yaml"),
+      `version: 1\nregistry: ${prefix}\nallowEmpty: true\nprune:\n  keep: 3\nmachines:\n  m1:\n    profile: cpu\n    prune:\n      keep: 1\n      minAge: 0s\n`,
+    );
+    common = [
+      root,
+      "--machine",
+      "m1",
+      "--state-dir",
+      stateDir,
+      "--repository",
+      `${prefix}/`,
+      "--skip-dangling",
+      "--skip-build-cache",
+      "--json",
+    ];
   });
 
   afterAll(async () => {

@@ -33,14 +33,20 @@ async function docker(args: string[], input?: string): Promise<string> {
 
 async function buildVersion(tag: string, content: string, managed: boolean): Promise<string> {
   const labels = managed ? ["--label", "io.berth.managed=true", "--label", "io.berth.image=app"] : [];
-  await docker(["build", "-q", "-t", tag, ...labels, "-"], `FROM berth-test/busybox:1\nRUN echo ${content} > /version && echo ${prefix} > /run-id\n`);
+  await docker(
+    ["build", "-q", "-t", tag, ...labels, "-"],
+    `FROM berth-test/busybox:1\nRUN echo ${content} > /version && echo ${prefix} > /run-id\n`,
+  );
   return docker(["image", "inspect", "--format", "{{.Id}}", tag]);
 }
 
 /** Every tag under this test's prefix, as the engine lists them. */
 async function ownTags(): Promise<string[]> {
   const out = await docker(["image", "ls", "--filter", `reference=${prefix}/*`, "--format", "{{.Repository}}:{{.Tag}}"]);
-  return out.split("\n").filter((line) => line && !line.endsWith(":<none>")).sort();
+  return out
+    .split("\n")
+    .filter((line) => line && !line.endsWith(":<none>"))
+    .sort();
 }
 
 function desiredState(spec: Partial<PruneSpec>): DesiredState {
@@ -61,7 +67,14 @@ function desiredState(spec: Partial<PruneSpec>): DesiredState {
 }
 
 async function depsFor(stateDir: string): Promise<PruneDeps> {
-  return { engine: createDockerEngine(), store: await openStatusStore(stateDir), lock: openSharedHostLock(stateDir), logger: silentLogger(), events: noEvents, clock: systemClock };
+  return {
+    engine: createDockerEngine(),
+    store: await openStatusStore(stateDir),
+    lock: openSharedHostLock(stateDir),
+    logger: silentLogger(),
+    events: noEvents,
+    clock: systemClock,
+  };
 }
 
 const scope = { repositories: [`${prefix}/`], dangling: false, buildCache: false };
@@ -82,15 +95,30 @@ describe("prune on the real engine", () => {
     const now = Date.now();
     const recordedAgo: Record<string, number> = { v12: 1 * HOUR, v04: 2 * HOUR, v07: 3 * HOUR, v03: 4 * HOUR };
     const records = Object.fromEntries(versions.map((v, i) => [`${repo}:${v}`, now - (recordedAgo[v] ?? (20 - i) * DAY)]));
-    const history: RollbackEntry[] = (["v11", "v08", "v06"] as const).map((v, i) => ({ imageId: ids.get(v) ?? "", tag: `${repo}:rollback-${i + 1}`, revision: "r", specHash: "h", config: {}, recordedAt: now - i * DAY }));
+    const history: RollbackEntry[] = (["v11", "v08", "v06"] as const).map((v, i) => ({
+      imageId: ids.get(v) ?? "",
+      tag: `${repo}:rollback-${i + 1}`,
+      revision: "r",
+      specHash: "h",
+      config: {},
+      recordedAt: now - i * DAY,
+    }));
     for (const entry of history) await docker(["tag", entry.imageId, entry.tag]);
     const store = await openStatusStore(stateDir);
-    const imageRecord: ResourceStatus = { key: "image/m1/app", conditions: [], records, build: { inputHash: "h", tag: `${repo}:v12`, imageId: ids.get("v12") ?? "", action: "build", sizeBytes: 1, recordedAt: now - HOUR }, updatedAt: new Date().toISOString() };
+    const imageRecord: ResourceStatus = {
+      key: "image/m1/app",
+      conditions: [],
+      records,
+      build: { inputHash: "h", tag: `${repo}:v12`, imageId: ids.get("v12") ?? "", action: "build", sizeBytes: 1, recordedAt: now - HOUR },
+      updatedAt: new Date().toISOString(),
+    };
     await store.put(imageRecord);
     await store.put({ key: "service/web/app", conditions: [], history, updatedAt: new Date().toISOString() });
 
     // the service runs v12; a stopped container remains on v02
-    containers.push(await docker(["run", "-d", "--name", `${prefix}-app-running`, "--label", "io.berth.managed=true", `${repo}:v12`, "sleep", "600"]));
+    containers.push(
+      await docker(["run", "-d", "--name", `${prefix}-app-running`, "--label", "io.berth.managed=true", `${repo}:v12`, "sleep", "600"]),
+    );
     containers.push(await docker(["create", "--name", `${prefix}-app-stopped`, `${repo}:v02`, "true"]));
   });
 
@@ -123,7 +151,15 @@ describe("prune on the real engine", () => {
 
     // Assert: exactly the keep-set remains, each image kept for the expected rule
     const keptVersions = ["v02", "v03", "v04", "v06", "v07", "v08", "v11", "v12"];
-    expect(await ownTags()).toEqual([...keptVersions.map((v) => `${repo}:${v}`), `${repo}:rollback-1`, `${repo}:rollback-2`, `${repo}:rollback-3`, `${prefix}/foreign:1`].sort());
+    expect(await ownTags()).toEqual(
+      [
+        ...keptVersions.map((v) => `${repo}:${v}`),
+        `${repo}:rollback-1`,
+        `${repo}:rollback-2`,
+        `${repo}:rollback-3`,
+        `${prefix}/foreign:1`,
+      ].sort(),
+    );
     const headline = Object.fromEntries(real.kept.map((k) => [k.tags[0], k.rules[0]]));
     expect(headline).toMatchObject({
       [`${repo}:v12`]: "in-use",
@@ -140,11 +176,21 @@ describe("prune on the real engine", () => {
 
   it("leaves every rollback target and kept version runnable from the local engine, without a registry", async () => {
     // Arrange
-    const runnable = { "rollback-1": "v11", "rollback-2": "v08", "rollback-3": "v06", v02: "v02", v03: "v03", v04: "v04", v07: "v07", v12: "v12" };
+    const runnable = {
+      "rollback-1": "v11",
+      "rollback-2": "v08",
+      "rollback-3": "v06",
+      v02: "v02",
+      v03: "v03",
+      v04: "v04",
+      v07: "v07",
+      v12: "v12",
+    };
 
     // Act
     const outputs: Record<string, string> = {};
-    for (const tag of Object.keys(runnable)) outputs[tag] = await docker(["run", "--rm", "--pull", "never", `${repo}:${tag}`, "cat", "/version"]);
+    for (const tag of Object.keys(runnable))
+      outputs[tag] = await docker(["run", "--rm", "--pull", "never", `${repo}:${tag}`, "cat", "/version"]);
 
     // Assert
     expect(outputs).toEqual(runnable);
@@ -178,7 +224,11 @@ describe("prune on the real engine", () => {
     const removals = await executePrunePlan({ engine: failing, logger: deps.logger }, plan.candidates);
 
     // Assert
-    expect(Object.fromEntries(removals.map((r) => [r.tags[0], r.outcome]))).toEqual({ [`${repo}:v03`]: "failed", [`${repo}:v04`]: "in-use", [`${repo}:v07`]: "removed" });
+    expect(Object.fromEntries(removals.map((r) => [r.tags[0], r.outcome]))).toEqual({
+      [`${repo}:v03`]: "failed",
+      [`${repo}:v04`]: "in-use",
+      [`${repo}:v07`]: "removed",
+    });
     const remaining = await ownTags();
     expect(remaining).toContain(`${repo}:v03`);
     expect(remaining).toContain(`${repo}:v04`);
@@ -191,7 +241,12 @@ describe("prune on the real engine", () => {
 
     // Act
     const off = await runPrune(deps, { state: desiredState({ minAgeSeconds: 0 }), machine: "m1", dryRun: true, scope });
-    const on = await runPrune(deps, { state: desiredState({ minAgeSeconds: 0, foreign: true, keep: 0 }), machine: "m1", dryRun: false, scope: { ...scope, repositories: [`${prefix}/foreign`] } });
+    const on = await runPrune(deps, {
+      state: desiredState({ minAgeSeconds: 0, foreign: true, keep: 0 }),
+      machine: "m1",
+      dryRun: false,
+      scope: { ...scope, repositories: [`${prefix}/foreign`] },
+    });
 
     // Assert
     expect(off.kept.find((k) => k.tags.includes(`${prefix}/foreign:1`))?.rules[0]).toBe("foreign");

@@ -50,7 +50,10 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     await writeFile(join(legacyDir, "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nRUN dd if=/dev/urandom of=/payload bs=1048576 count=8\n`);
     await docker("build", "-q", "-t", legacy, legacyDir);
 
-    await writeFile(join(root, "berth.yaml"), `version: 1\nmachines:\n  ${MACHINE}: { profile: p1 }\nrollout: { healthTimeout: 20s, monitor: 1s }\n`);
+    await writeFile(
+      join(root, "berth.yaml"),
+      `version: 1\nmachines:\n  ${MACHINE}: { profile: p1 }\nrollout: { healthTimeout: 20s, monitor: 1s }\n`,
+    );
     await mkdir(join(root, "profiles"));
     await writeFile(join(root, "profiles", "p1.json"), "{}");
     await mkdir(join(root, "images", slim), { recursive: true });
@@ -65,10 +68,14 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
   });
 
   afterAll(async () => {
-    const containers = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => "")).split("\n").filter(Boolean);
+    const containers = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${stack}`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     if (containers.length > 0) await docker("rm", "-f", ...containers).catch(() => "");
     await docker("network", "rm", `${stack}_default`).catch(() => "");
-    const rollbackTags = (await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => "")).split("\n").filter(Boolean);
+    const rollbackTags = (await docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${stack}-*`).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     if (rollbackTags.length > 0) await docker("rmi", ...rollbackTags).catch(() => "");
     const ids = await ownImageIds(prefix);
     if (ids.length > 0) await docker("rmi", "-f", ...ids).catch(() => "");
@@ -96,7 +103,9 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     const store = await openStatusStore(stateDir);
     const exceeded = store.get(`image/${MACHINE}/${svc}`)?.conditions.find((c) => c.type === "BudgetExceeded");
     expect(exceeded).toMatchObject({ status: "True", reason: "BudgetWarning" });
-    expect(exceeded?.message).toMatch(/^size reduction 99\.\d % < budget 100 % \(\d+\.\d MiB against the declared baseline, 1000\.0 MiB\)$/);
+    expect(exceeded?.message).toMatch(
+      /^size reduction 99\.\d % < budget 100 % \(\d+\.\d MiB against the declared baseline, 1000\.0 MiB\)$/,
+    );
     expect(store.get(`image/${MACHINE}/${slim}`)?.conditions.find((c) => c.type === "BudgetExceeded")).toBeUndefined();
   });
 
@@ -111,11 +120,21 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     const table = JSON.parse(io.out.join("")) as MigrationTable;
     const bySlim = table.images.find((r) => r.image === slim);
     const bySvc = table.images.find((r) => r.image === svc);
-    expect(bySlim).toMatchObject({ sizeBytes: slimSize, baseline: { kind: "image", ref: legacy, sizeBytes: legacySize }, budgets: [{ budget: "minReduction", limit: 0.5, met: true }], budgetsMet: true });
+    expect(bySlim).toMatchObject({
+      sizeBytes: slimSize,
+      baseline: { kind: "image", ref: legacy, sizeBytes: legacySize },
+      budgets: [{ budget: "minReduction", limit: 0.5, met: true }],
+      budgetsMet: true,
+    });
     expect(bySlim?.reductionRatio).toBeCloseTo(1 - slimSize / legacySize, 12);
     expect(bySlim?.reductionRatio).toBeGreaterThan(0.5);
     expect(bySlim?.buildDurationSeconds).toBeGreaterThan(0);
-    expect(bySvc).toMatchObject({ sizeBytes: svcSize, baseline: { kind: "sizeMiB", sizeBytes: 1000 * 1024 * 1024 }, budgets: [{ budget: "minReduction", limit: 0.9999, met: false }], budgetsMet: false });
+    expect(bySvc).toMatchObject({
+      sizeBytes: svcSize,
+      baseline: { kind: "sizeMiB", sizeBytes: 1000 * 1024 * 1024 },
+      budgets: [{ budget: "minReduction", limit: 0.9999, met: false }],
+      budgetsMet: false,
+    });
     expect(bySvc?.reductionRatio).toBeCloseTo(1 - svcSize / (1000 * 1024 * 1024), 12);
   });
 
@@ -127,7 +146,10 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     const metrics = captureIo();
 
     const mdCode = await reportCommand.run({ positionals: [root], flags: { machine: MACHINE, "state-dir": stateDir } }, md);
-    const metricsCode = await metricsCommand.run({ positionals: [root], flags: { machine: MACHINE, "state-dir": stateDir, "no-gpu": true } }, metrics);
+    const metricsCode = await metricsCommand.run(
+      { positionals: [root], flags: { machine: MACHINE, "state-dir": stateDir, "no-gpu": true } },
+      metrics,
+    );
 
     expect(mdCode).toBe(0);
     expect(metricsCode).toBe(0);
@@ -136,7 +158,9 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     for (const row of table.images) {
       const line = text.split("\n").find((l) => l.startsWith(`| ${row.image} |`));
       expect(line).toContain(`| ${((row.reductionRatio ?? Number.NaN) * 100).toFixed(1)} % |`);
-      const series = exposition.split("\n").find((l) => l.startsWith("berth_image_size_reduction_ratio{") && l.includes(`image="${row.image}"`));
+      const series = exposition
+        .split("\n")
+        .find((l) => l.startsWith("berth_image_size_reduction_ratio{") && l.includes(`image="${row.image}"`));
       expect(Number(series?.split(" ").pop())).toBeCloseTo(row.reductionRatio ?? Number.NaN, 12);
     }
     expect(text).toMatch(new RegExp(`\\| ${slim} \\| [\\d.]+ MiB \\| [\\d.]+ MiB \\(${legacy.replace(/[/.]/g, "\\$&")}\\) \\|`));

@@ -29,7 +29,10 @@ describe("the berth-agent npm package", () => {
     if (!info) throw new Error(`npm pack printed no package: ${pack.stdout}`);
     tarball = join(work, info.filename);
     packed = info.files.map((f) => f.path);
-    await runCommand("npm", ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: work, timeoutMs: 300_000 });
+    await runCommand("npm", ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+      cwd: work,
+      timeoutMs: 300_000,
+    });
   }, 600_000);
 
   afterAll(async () => {
@@ -57,7 +60,10 @@ describe("the berth-agent npm package", () => {
     const installed = await readdir(join(prefix, "lib", "node_modules", "berth-agent", "node_modules"));
     const stateDir = join(work, "state");
 
-    const result = await runCommand(join(prefix, "bin", "berth"), ["validate", join(REPO, "examples", "fleet"), "--state-dir", stateDir], { cwd: work, timeoutMs: 60_000 });
+    const result = await runCommand(join(prefix, "bin", "berth"), ["validate", join(REPO, "examples", "fleet"), "--state-dir", stateDir], {
+      cwd: work,
+      timeoutMs: 60_000,
+    });
 
     expect(installed).not.toContain("tsx");
     expect(installed).not.toContain("typescript");

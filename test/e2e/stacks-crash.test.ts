@@ -46,7 +46,9 @@ async function killMidSwap(h: Harness, desired: StackSpec, image: string): Promi
   const imageId = await h.imageId(image);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const intents = existsSync(join(h.stateDir, "intents")) ? readdirSync(join(h.stateDir, "intents")).filter((f) => f.endsWith(".json")) : [];
+    const intents = existsSync(join(h.stateDir, "intents"))
+      ? readdirSync(join(h.stateDir, "intents")).filter((f) => f.endsWith(".json"))
+      : [];
     const running = (await h.containers(desired.name)).some((c) => c.imageId === imageId && c.state === "running");
     if (intents.length > 0 && running) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error("the swap never reached its health wait");
@@ -70,7 +72,11 @@ describe("stacks: a reconciler killed mid-swap", () => {
 
   beforeAll(async () => {
     h = await createHarness("crash");
-    [v1, v2, v3] = await Promise.all([h.buildVersion("v1"), h.buildVersion("v2", { startDelaySeconds: 3 }), h.buildVersion("v3", { healthy: false, startDelaySeconds: 1 })]);
+    [v1, v2, v3] = await Promise.all([
+      h.buildVersion("v1"),
+      h.buildVersion("v2", { startDelaySeconds: 3 }),
+      h.buildVersion("v3", { healthy: false, startDelaySeconds: 1 }),
+    ]);
     stack = await h.stack("svc", { web: { image: v1 } });
     expect((await reconcileStack(stack.name, await h.context([stack]))).ready).toBe(true);
   });
@@ -125,7 +131,11 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
 
   beforeAll(async () => {
     h = await createHarness("crashsf");
-    [v1, v2, v3] = await Promise.all([h.buildVersion("v1"), h.buildVersion("v2", { startDelaySeconds: 3 }), h.buildVersion("v3", { healthy: false, startDelaySeconds: 1 })]);
+    [v1, v2, v3] = await Promise.all([
+      h.buildVersion("v1"),
+      h.buildVersion("v2", { startDelaySeconds: 3 }),
+      h.buildVersion("v3", { healthy: false, startDelaySeconds: 1 }),
+    ]);
     stack = await h.stack("edge", { web: { image: v1, rollout: { strategy: "start-first", monitorSeconds: 1 } } });
     expect((await reconcileStack(stack.name, await h.context([stack]))).ready).toBe(true);
     prober = await startProber(`${h.prefix}-prober`, `${stack.name}_default`);

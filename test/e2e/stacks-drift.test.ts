@@ -18,7 +18,11 @@ describe("stacks: drift self-heal and removal", () => {
   beforeAll(async () => {
     h = await createHarness("drift");
     [v1, v2] = await Promise.all([h.buildVersion("v1"), h.buildVersion("v2")]);
-    stack = await h.stack("app", { web: { image: v1 }, api: { image: v1, dependsOn: ["web"] }, manual: { image: v1, selfHeal: false } }, { prune: true });
+    stack = await h.stack(
+      "app",
+      { web: { image: v1 }, api: { image: v1, dependsOn: ["web"] }, manual: { image: v1, selfHeal: false } },
+      { prune: true },
+    );
     const result = await reconcileStack(stack.name, await h.context([stack]));
     expect(result.ready).toBe(true);
   });
@@ -40,7 +44,8 @@ describe("stacks: drift self-heal and removal", () => {
     while ((await running("web")).length === 0 && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 50));
     const runningAfterMs = Date.now() - started;
     const result = await pass;
-    if (process.env["BERTH_TEST_REPORT"]) console.info(`restored container running ${runningAfterMs} ms after the pass began; pass took ${Date.now() - started} ms`);
+    if (process.env["BERTH_TEST_REPORT"])
+      console.info(`restored container running ${runningAfterMs} ms after the pass began; pass took ${Date.now() - started} ms`);
     expect(result.services.find((s) => s.service === "web")).toMatchObject({ action: "restart", ready: true, reason: "Restored" });
     const after = await running("web");
     expect(after).toHaveLength(1);

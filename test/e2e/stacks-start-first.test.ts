@@ -18,7 +18,12 @@ describe("stacks: start-first swaps never drop a request", () => {
 
   beforeAll(async () => {
     h = await createHarness("startfirst");
-    [v1, v2, v3, v4] = await Promise.all([h.buildVersion("v1"), h.buildVersion("v2", { startDelaySeconds: 1 }), h.buildVersion("v3", { healthy: false }), h.buildVersion("v4", { unhealthyAfterSeconds: 3 })]);
+    [v1, v2, v3, v4] = await Promise.all([
+      h.buildVersion("v1"),
+      h.buildVersion("v2", { startDelaySeconds: 1 }),
+      h.buildVersion("v3", { healthy: false }),
+      h.buildVersion("v4", { unhealthyAfterSeconds: 3 }),
+    ]);
     stack = await h.stack("edge", { web: { image: v1, rollout: { strategy: "start-first", monitorSeconds: 2 } } });
     expect((await reconcileStack(stack.name, await h.context([stack]))).ready).toBe(true);
     prober = await startProber(`${h.prefix}-prober`, `${stack.name}_default`);

@@ -15,7 +15,11 @@ describe("agent: a tracked tag under git-sync", () => {
   let agent: RunningAgent;
 
   beforeAll(async () => {
-    [world, images, registry] = await Promise.all([createAgentWorld("thirdparty-agent"), createHarness("thirdparty-agent"), startLocalRegistry()]);
+    [world, images, registry] = await Promise.all([
+      createAgentWorld("thirdparty-agent"),
+      createHarness("thirdparty-agent"),
+      startLocalRegistry(),
+    ]);
   });
 
   afterAll(async () => {
@@ -36,14 +40,18 @@ describe("agent: a tracked tag under git-sync", () => {
     await publish(v1);
     const stack = world.stackName("tracked");
     const remote = await world.gitRemote("fleet");
-    await remote.source.commit({
-      "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nrollout: { healthTimeout: 30s, monitor: 1s }\nresync: 2s\n",
-      "profiles/test.json": "{}\n",
-      [`stacks/${stack}/compose.yaml`]: `services:\n  web:\n    image: ${ref}\n    stop_grace_period: 1s\n    x-berth:\n      update: track\n`,
-    }, "track the cache");
+    await remote.source.commit(
+      {
+        "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nrollout: { healthTimeout: 30s, monitor: 1s }\nresync: 2s\n",
+        "profiles/test.json": "{}\n",
+        [`stacks/${stack}/compose.yaml`]: `services:\n  web:\n    image: ${ref}\n    stop_grace_period: 1s\n    x-berth:\n      update: track\n`,
+      },
+      "track the cache",
+    );
     await remote.push();
     agent = await world.start({ repo: remote.url, "state-dir": await world.newDir("state") });
-    const running = async (id: string): Promise<boolean> => (await images.containers(stack)).some((c) => c.service === "web" && c.state === "running" && c.imageId === id);
+    const running = async (id: string): Promise<boolean> =>
+      (await images.containers(stack)).some((c) => c.service === "web" && c.state === "running" && c.imageId === id);
     const [id1, id2] = await Promise.all([images.imageId(v1), images.imageId(v2)]);
     await waitFor("web running the tag's first image", () => running(id1), 90_000, 250);
 
@@ -52,11 +60,16 @@ describe("agent: a tracked tag under git-sync", () => {
 
     // Assert: a resync pulls it and rolls the service out, health-gated
     await waitFor("web running the tag's new image", () => running(id2), 90_000, 250);
-    await waitFor("web Ready after the rollout", async () => {
-      const view = await agent.status();
-      const web = view.services.find((s) => s.stack === stack && s.service === "web");
-      return condition(web?.conditions, "Ready")?.status === "True";
-    }, 60_000, 250);
+    await waitFor(
+      "web Ready after the rollout",
+      async () => {
+        const view = await agent.status();
+        const web = view.services.find((s) => s.stack === stack && s.service === "web");
+        return condition(web?.conditions, "Ready")?.status === "True";
+      },
+      60_000,
+      250,
+    );
     expect(agent.logs.some((l) => l.msg === "image pull planned" && l["reason"] === "TagMoved")).toBe(true);
   });
 });

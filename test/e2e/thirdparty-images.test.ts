@@ -46,7 +46,12 @@ describe("third-party images: pull, pin, track, rollback", () => {
   /** One pass over the stack, as the agent runs it: a fresh resolver whose look-ups are counted. */
   async function pass(stack: StackSpec): Promise<{ result: StackResult; status: (service: string) => ResourceStatus | undefined }> {
     const client = createRegistryClient();
-    const imageResolver = createImageResolver({ machine: "test", logger: silentLogger(), events: noEvents, registry: { resolveDigest: (ref) => (lookups.push(ref), client.resolveDigest(ref)) } });
+    const imageResolver = createImageResolver({
+      machine: "test",
+      logger: silentLogger(),
+      events: noEvents,
+      registry: { resolveDigest: (ref) => (lookups.push(ref), client.resolveDigest(ref)) },
+    });
     const ctx = await h.context([stack], { imageResolver });
     const result = await reconcileStack(stack.name, ctx);
     return { result, status: (service) => ctx.store.get(`service/${stack.name}/${service}`) };
@@ -102,17 +107,26 @@ describe("third-party images: pull, pin, track, rollback", () => {
     await docker("push", "--quiet", ref);
     const client = createRegistryClient();
     const lookup = await client.resolveDigest(ref);
-    expect(lookup.kind === "digest" ? `${registry.host}/${h.prefix}/digest@${lookup.digest}` : lookup.message).toBe(await docker("image", "inspect", "-f", "{{index .RepoDigests 0}}", ref));
+    expect(lookup.kind === "digest" ? `${registry.host}/${h.prefix}/digest@${lookup.digest}` : lookup.message).toBe(
+      await docker("image", "inspect", "-f", "{{index .RepoDigests 0}}", ref),
+    );
     expect(await client.resolveDigest(`${registry.host}/${h.prefix}/digest:2`)).toMatchObject({ kind: "failed", reason: "NotInRegistry" });
     expect(await client.resolveDigest(`127.0.0.1:1/${h.prefix}/digest:1`)).toMatchObject({ kind: "failed", reason: "RegistryUnreachable" });
   });
 
   it("tracks a tag: rolls out the new digest and rolls back from an unhealthy one with zero failed requests (start-first)", async () => {
     // Arrange: a start-first service following track:1, a prober on its network
-    const [v1, v2, v3] = await Promise.all([h.buildVersion("t1"), h.buildVersion("t2", { startDelaySeconds: 1 }), h.buildVersion("t3", { healthy: false })]);
+    const [v1, v2, v3] = await Promise.all([
+      h.buildVersion("t1"),
+      h.buildVersion("t2", { startDelaySeconds: 1 }),
+      h.buildVersion("t3", { healthy: false }),
+    ]);
     const ref = `${registry.host}/${h.prefix}/track:1`;
     await publish(v1, ref);
-    const stack = withServices(await h.stack("track", { web: { image: ref, rollout: { strategy: "start-first", monitorSeconds: 2 } } }), (s) => ({ ...s, update: "track" }));
+    const stack = withServices(
+      await h.stack("track", { web: { image: ref, rollout: { strategy: "start-first", monitorSeconds: 2 } } }),
+      (s) => ({ ...s, update: "track" }),
+    );
     expect((await pass(stack)).result.ready).toBe(true);
     let prober = await startProber(`${h.prefix}-prober`, `${stack.name}_default`);
     try {
@@ -181,8 +195,25 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
     // Act: a prune that may remove images berth does not manage
     const ctx = await h.context([stack]);
-    const state = { ...ctx.state, machines: { test: { name: "test", profile: "", hostnames: [], prune: { ...DEFAULT_PRUNE, keep: 1, minAgeSeconds: 0, foreign: true } } } };
-    const report = await runPrune({ engine: h.engine, store: ctx.store, lock: ctx.lock, logger: silentLogger(), events: noEvents, clock: systemClock }, { state, machine: "test", dryRun: true, scope: { repositories: [`${registry.host}/${h.prefix}/`, `${h.prefix}/`, `berth-rollback/${h.prefix}-`], dangling: false, buildCache: false } });
+    const state = {
+      ...ctx.state,
+      machines: {
+        test: { name: "test", profile: "", hostnames: [], prune: { ...DEFAULT_PRUNE, keep: 1, minAgeSeconds: 0, foreign: true } },
+      },
+    };
+    const report = await runPrune(
+      { engine: h.engine, store: ctx.store, lock: ctx.lock, logger: silentLogger(), events: noEvents, clock: systemClock },
+      {
+        state,
+        machine: "test",
+        dryRun: true,
+        scope: {
+          repositories: [`${registry.host}/${h.prefix}/`, `${h.prefix}/`, `berth-rollback/${h.prefix}-`],
+          dangling: false,
+          buildCache: false,
+        },
+      },
+    );
 
     // Assert: the pinned image is kept as the service's current image
     expect(report.kept.find((k) => k.imageId === pinned?.imageId)?.rules[0]).toBe("current");
@@ -203,7 +234,9 @@ describe("third-party images: pull, pin, track, rollback", () => {
     const ref = `${registry.host}/${h.prefix}/faults:1`;
     const missing = `${registry.host}/${h.prefix}/nowhere:1`;
     await publish(f1, ref);
-    const stack = withServices(await h.stack("faults", { web: { image: ref }, lost: { image: missing }, plain: { image: local } }), (s) => (s.name === "web" ? { ...s, update: "track" } : s));
+    const stack = withServices(await h.stack("faults", { web: { image: ref }, lost: { image: missing }, plain: { image: local } }), (s) =>
+      s.name === "web" ? { ...s, update: "track" } : s,
+    );
 
     // Act
     const first = await pass(stack);
@@ -228,7 +261,10 @@ describe("third-party images: pull, pin, track, rollback", () => {
 
     // Assert: the tracked service keeps running as it was, Ready and Degraded/RegistryUnreachable
     expect(byName(second.result, "web")).toMatchObject({ action: "unchanged", ready: true });
-    expect(getCondition(second.status("web")?.conditions ?? [], "Degraded")).toMatchObject({ status: "True", reason: "RegistryUnreachable" });
+    expect(getCondition(second.status("web")?.conditions ?? [], "Degraded")).toMatchObject({
+      status: "True",
+      reason: "RegistryUnreachable",
+    });
     expect((await h.containers(stack.name)).find((c) => c.service === "web")?.id).toBe(webBefore?.id);
     expect(byName(second.result, "lost")).toMatchObject({ ready: false, reason: "PullFailed" });
     expect(byName(second.result, "plain")).toMatchObject({ ready: true });

@@ -130,7 +130,14 @@ describe("berth validate", () => {
   });
 
   it("refuses a YAML alias bomb without expanding it", async () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join("\n");
     await writeFile(join(dir, "images/base/image.yaml"), `${bomb}\n`);
     const result = await validate(dir);
     expect(result.code).toBe(1);
@@ -155,13 +162,17 @@ describe("berth validate", () => {
     await edit("berth.yaml", (t) => t.replace('schedule: "0 4 * * *"', 'schedule: "0 25 * * *"'));
     const result = await validate(dir);
     expect(result.code).toBe(1);
-    expect(result.err).toContain('berth.yaml:6: prune.schedule: "0 25 * * *" is not a cron expression (e.g. "0 4 * * *"): hour: 25 is outside 0-23');
+    expect(result.err).toContain(
+      'berth.yaml:6: prune.schedule: "0 25 * * *" is not a cron expression (e.g. "0 4 * * *"): hour: 25 is outside 0-23',
+    );
   });
 
   it("refuses more than one replica of a service, naming the file and field", async () => {
     await edit("stacks/web/compose.yaml", (t) => t.replace("    build:", "    deploy: { replicas: 3 }\n    build:"));
     const result = await validate(dir);
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(/stacks\/web\/compose\.yaml:\d+: services\.web\.deploy\.replicas: berth runs exactly one container per service .*got 3/);
+    expect(result.err).toMatch(
+      /stacks\/web\/compose\.yaml:\d+: services\.web\.deploy\.replicas: berth runs exactly one container per service .*got 3/,
+    );
   });
 });

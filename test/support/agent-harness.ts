@@ -24,7 +24,12 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BERTH_BIN = join(REPO_ROOT, "bin", "berth.mjs");
 
 /** One service: busybox httpd on 8080 with a 1 s HEALTHCHECK; `version` lands in its environment (a change recreates it). */
-export type ServiceOptions = { version?: string; healthy?: boolean; restart?: string; /** Health stays "starting" this long after every (re)start. */ startDelaySeconds?: number };
+export type ServiceOptions = {
+  version?: string;
+  healthy?: boolean;
+  restart?: string;
+  /** Health stays "starting" this long after every (re)start. */ startDelaySeconds?: number;
+};
 
 export type TreeOptions = { allowEmpty?: boolean };
 
@@ -54,7 +59,12 @@ export type AgentWorld = {
   gitRemote(name: string): Promise<{ source: SourceRepo; bare: string; url: string; push(): Promise<void> }>;
   start(flags: Record<string, string | boolean>): Promise<RunningAgent>;
   /** `node bin/berth.mjs agent …` as a child process listening on a free port. */
-  spawnAgent(flags: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; output(): string }>;
+  spawnAgent(flags: Record<string, string>): Promise<{
+    child: ChildProcess;
+    url: string;
+    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    output(): string;
+  }>;
   containers(stack: string): Promise<Array<{ id: string; service: string; state: string; health: string }>>;
   cleanup(): Promise<void>;
 };
@@ -91,7 +101,11 @@ export function webhookSignature(body: string, secret: string): string {
 export async function postWebhook(url: string, secret: string, options: { badSignature?: boolean } = {}): Promise<number> {
   const body = JSON.stringify({ ref: "refs/heads/main" });
   const signature = options.badSignature ? webhookSignature(body, `${secret}-wrong`) : webhookSignature(body, secret);
-  const res = await fetch(`${url}/hooks/git`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": signature }, body });
+  const res = await fetch(`${url}/hooks/git`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": signature },
+    body,
+  });
   await res.body?.cancel();
   return res.status;
 }
@@ -109,11 +123,21 @@ function composeFile(services: Record<string, ServiceOptions>): string {
         name,
         {
           image: "berth-test/busybox:1",
-          command: ["sh", "-c", `${s.startDelaySeconds ? `sleep ${s.startDelaySeconds}; ` : ""}mkdir -p /www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`],
+          command: [
+            "sh",
+            "-c",
+            `${s.startDelaySeconds ? `sleep ${s.startDelaySeconds}; ` : ""}mkdir -p /www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`,
+          ],
           environment: { VERSION: s.version ?? "v1" },
           stop_grace_period: "1s",
           ...(s.restart ? { restart: s.restart } : {}),
-          healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: "1s", timeout: "1s", retries: 2, ...(s.startDelaySeconds ? { start_period: `${s.startDelaySeconds + 5}s` } : {}) },
+          healthcheck: {
+            test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
+            interval: "1s",
+            timeout: "1s",
+            retries: 2,
+            ...(s.startDelaySeconds ? { start_period: `${s.startDelaySeconds + 5}s` } : {}),
+          },
         },
       ]),
     ),
@@ -165,10 +189,18 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
       const bare = join(dir, `${name}.git`);
       const source = await createSourceRepo(join(dir, `${name}-src`));
       await source.git(["init", "-q", "--bare", "-b", "main", bare]);
-      return { source, bare, url: `file://${bare}`, push: async () => void (await source.git(["push", "-q", "--force", bare, "HEAD:refs/heads/main"])) };
+      return {
+        source,
+        bare,
+        url: `file://${bare}`,
+        push: async () => void (await source.git(["push", "-q", "--force", bare, "HEAD:refs/heads/main"])),
+      };
     },
     async start(flags) {
-      const parsed = agentConfig({ positionals: [], flags: { listen: "127.0.0.1:0", machine: "test", "fetch-interval": "3600", "log-level": "debug", ...flags } }, {});
+      const parsed = agentConfig(
+        { positionals: [], flags: { listen: "127.0.0.1:0", machine: "test", "fetch-interval": "3600", "log-level": "debug", ...flags } },
+        {},
+      );
       if (!parsed.ok) throw new Error(parsed.message);
       const logs: LogLine[] = [];
       const destination = new Writable({
@@ -176,7 +208,11 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
           const at = performance.now();
           for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
             try {
-              logs.push({ ...(JSON.parse(line) as Record<string, unknown>), at, msg: String((JSON.parse(line) as { msg?: unknown }).msg ?? "") });
+              logs.push({
+                ...(JSON.parse(line) as Record<string, unknown>),
+                at,
+                msg: String((JSON.parse(line) as { msg?: unknown }).msg ?? ""),
+              });
             } catch {
               logs.push({ at, msg: line });
             }
@@ -213,19 +249,30 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
       const all: Record<string, string> = { listen: `127.0.0.1:${port}`, machine: "test", ...flags };
       const args = ["agent", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])];
       // The launcher itself, so its shebang's V8 flags apply as on a real host.
-      const child = spawn(BERTH_BIN, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_LOG_LEVEL: "info" } });
+      const child = spawn(BERTH_BIN, args, {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, BERTH_LOG_LEVEL: "info" },
+      });
       children.push(child);
       let output = "";
       const keep = (chunk: Buffer): void => void (output = (output + chunk.toString("utf8")).slice(-20_000));
       child.stdout?.on("data", keep);
       child.stderr?.on("data", keep);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once("exit", (code, signal) => resolve({ code, signal })),
+      );
       const url = `http://${all["listen"] ?? ""}`;
-      await waitFor(`the agent child to answer on ${url} (output: ${output.slice(-500)})`, async () => {
-        if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${output.slice(-2000)}`);
-        const res = await fetch(`${url}/healthz`);
-        return res.status === 200;
-      }, 30_000, 100);
+      await waitFor(
+        `the agent child to answer on ${url} (output: ${output.slice(-500)})`,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${output.slice(-2000)}`);
+          const res = await fetch(`${url}/healthz`);
+          return res.status === 200;
+        },
+        30_000,
+        100,
+      );
       return { child, url, exited, output: () => output };
     },
     async containers(stack) {
@@ -234,13 +281,22 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     },
     async cleanup() {
       for (const running of agents) await running.stop().catch(() => undefined);
-      if (process.env["BERTH_TEST_LOGS"]) for (const running of agents) for (const l of running.logs) console.info(`${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, app: undefined, level: undefined, pid: undefined, hostname: undefined })}`);
+      if (process.env["BERTH_TEST_LOGS"])
+        for (const running of agents)
+          for (const l of running.logs)
+            console.info(
+              `${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, app: undefined, level: undefined, pid: undefined, hostname: undefined })}`,
+            );
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       for (const project of stacks) {
         await docker("compose", "-p", project, "down", "--remove-orphans", "-t", "1").catch(() => "");
-        const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+        const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => ""))
+          .split("\n")
+          .filter(Boolean);
         if (ids.length > 0) await docker("rm", "-f", ...ids).catch(() => "");
-        const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => "")).split("\n").filter(Boolean);
+        const tags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => ""))
+          .split("\n")
+          .filter(Boolean);
         for (const tag of tags) await docker("rmi", tag).catch(() => "");
       }
       await rm(dir, { recursive: true, force: true });

@@ -33,7 +33,8 @@ export async function copyExampleFleet(prefix: string, options: { registry?: boo
     await rename(join(root, "stacks", name), join(root, "stacks", copy));
     const composeFile = join(root, "stacks", copy, "compose.yaml");
     let text = await readFile(composeFile, "utf8");
-    for (const match of text.matchAll(/"127\.0\.0\.1:(\d+):(\d+)"/g)) text = text.replace(match[0], `"127.0.0.1:${await freeLoopbackPort()}:${match[2]}"`);
+    for (const match of text.matchAll(/"127\.0\.0\.1:(\d+):(\d+)"/g))
+      text = text.replace(match[0], `"127.0.0.1:${await freeLoopbackPort()}:${match[2]}"`);
     await writeFile(composeFile, text);
   }
   const stacks = [...renamed.values()];
@@ -46,7 +47,11 @@ export async function copyExampleFleet(prefix: string, options: { registry?: boo
       return copy;
     },
     async cleanup() {
-      for (const stack of stacks) await runCommand("docker", ["compose", "-p", stack, "down", "--remove-orphans", "-t", "1"], { allowFailure: true, timeoutMs: 120_000 });
+      for (const stack of stacks)
+        await runCommand("docker", ["compose", "-p", stack, "down", "--remove-orphans", "-t", "1"], {
+          allowFailure: true,
+          timeoutMs: 120_000,
+        });
       await removeRollbackTags(stacks);
       await rm(root, { recursive: true, force: true });
     },
@@ -55,7 +60,12 @@ export async function copyExampleFleet(prefix: string, options: { registry?: boo
 
 /** Removes the rollback tags berth kept for these stacks' services (after their containers are gone). */
 export async function removeRollbackTags(stacks: readonly string[]): Promise<void> {
-  const refs = (await runCommand("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "berth-rollback/*"], { allowFailure: true, timeoutMs: 60_000 })).stdout.split("\n");
+  const refs = (
+    await runCommand("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "berth-rollback/*"], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    })
+  ).stdout.split("\n");
   const mine = refs.filter((ref) => stacks.some((stack) => ref.startsWith(`berth-rollback/${stack}-`)));
   if (mine.length > 0) await runCommand("docker", ["image", "rm", ...mine], { allowFailure: true, timeoutMs: 120_000 });
 }

@@ -71,7 +71,11 @@ export async function createSourceRepo(path: string, branch = "main"): Promise<S
 }
 
 /** An ed25519 key pair without a passphrase; `allowedSignersLine` trusts it for `principal`. */
-export async function generateSshKey(dir: string, name: string, principal = `${name}@example.com`): Promise<{ privateKeyFile: string; allowedSignersLine: string }> {
+export async function generateSshKey(
+  dir: string,
+  name: string,
+  principal = `${name}@example.com`,
+): Promise<{ privateKeyFile: string; allowedSignersLine: string }> {
   const privateKeyFile = join(dir, name);
   await runCommand("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", privateKeyFile], { timeoutMs: 10_000 });
   const publicKey = (await readFile(`${privateKeyFile}.pub`, "utf8")).trim();
@@ -81,14 +85,25 @@ export async function generateSshKey(dir: string, name: string, principal = `${n
 /** A GPG signing key in its own GNUPGHOME; returns its fingerprint and the armored public key. */
 export async function generateGpgKey(gnupgHome: string, uid: string): Promise<{ fingerprint: string; publicKey: string }> {
   const env = { ...process.env, GNUPGHOME: gnupgHome, LC_ALL: "C" };
-  await runCommand("gpg", ["--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"], { env, timeoutMs: 30_000 });
+  await runCommand("gpg", ["--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"], {
+    env,
+    timeoutMs: 30_000,
+  });
   const listing = await runCommand("gpg", ["--batch", "--with-colons", "--list-keys", uid], { env, timeoutMs: 10_000 });
-  const fingerprint = listing.stdout.split("\n").find((line) => line.startsWith("fpr:"))?.split(":")[9] ?? "";
+  const fingerprint =
+    listing.stdout
+      .split("\n")
+      .find((line) => line.startsWith("fpr:"))
+      ?.split(":")[9] ?? "";
   const exported = await runCommand("gpg", ["--batch", "--armor", "--export", fingerprint], { env, timeoutMs: 10_000 });
   return { fingerprint, publicKey: exported.stdout };
 }
 
 /** Stops the gpg-agent a test GNUPGHOME started. */
 export async function stopGpgAgent(gnupgHome: string): Promise<void> {
-  await runCommand("gpgconf", ["--kill", "all"], { env: { ...process.env, GNUPGHOME: gnupgHome }, allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+  await runCommand("gpgconf", ["--kill", "all"], {
+    env: { ...process.env, GNUPGHOME: gnupgHome },
+    allowFailure: true,
+    timeoutMs: 5000,
+  }).catch(() => undefined);
 }

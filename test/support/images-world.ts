@@ -51,9 +51,17 @@ async function docker(...args: string[]): Promise<string> {
 }
 
 export async function ownImageIds(prefix: string): Promise<string[]> {
-  const labelled = (await docker("image", "ls", "-a", "--no-trunc", "--filter", "label=io.berth.image", "--format", "{{.ID}}")).split("\n").filter(Boolean);
+  const labelled = (await docker("image", "ls", "-a", "--no-trunc", "--filter", "label=io.berth.image", "--format", "{{.ID}}"))
+    .split("\n")
+    .filter(Boolean);
   if (labelled.length === 0) return [];
-  const out = await docker("image", "inspect", "--format", '{{.Id}}\t{{index .Config.Labels "io.berth.image"}}', ...new Set(labelled)).catch(() => "");
+  const out = await docker(
+    "image",
+    "inspect",
+    "--format",
+    '{{.Id}}\t{{index .Config.Labels "io.berth.image"}}',
+    ...new Set(labelled),
+  ).catch(() => "");
   return out
     .split("\n")
     .map((line) => line.split("\t"))
@@ -61,7 +69,11 @@ export async function ownImageIds(prefix: string): Promise<string[]> {
     .map(([id]) => id ?? "");
 }
 
-export async function createWorld(options: { machines: Record<string, string>; profiles: Record<string, Profile>; prefix?: string }): Promise<World> {
+export async function createWorld(options: {
+  machines: Record<string, string>;
+  profiles: Record<string, Profile>;
+  prefix?: string;
+}): Promise<World> {
   const prefix = `${options.prefix ?? "berth-t"}-${Math.random().toString(36).slice(2, 8)}`;
   const root = await mkdtemp(join(tmpdir(), `${prefix}-root-`));
   const stateDirs: string[] = [];
@@ -107,7 +119,10 @@ export async function createWorld(options: { machines: Record<string, string>; p
         };
       });
       const machines: Record<string, MachineSpec> = Object.fromEntries(
-        Object.entries(options.machines).map(([machine, profile]) => [machine, { name: machine, profile, hostnames: [], prune: DEFAULT_PRUNE }]),
+        Object.entries(options.machines).map(([machine, profile]) => [
+          machine,
+          { name: machine, profile, hostnames: [], prune: DEFAULT_PRUNE },
+        ]),
       );
       return {
         root,
@@ -142,9 +157,16 @@ export async function createWorld(options: { machines: Record<string, string>; p
 }
 
 /** Labels and layers of a local image, or undefined when the engine does not have it. */
-export async function inspectLocal(ref: string): Promise<{ id: string; labels: Record<string, string>; layers: string[]; tags: string[] } | undefined> {
+export async function inspectLocal(
+  ref: string,
+): Promise<{ id: string; labels: Record<string, string>; layers: string[]; tags: string[] } | undefined> {
   try {
-    const [image] = JSON.parse(await docker("image", "inspect", ref)) as Array<{ Id: string; Config: { Labels: Record<string, string> | null }; RootFS: { Layers?: string[] }; RepoTags: string[] }>;
+    const [image] = JSON.parse(await docker("image", "inspect", ref)) as Array<{
+      Id: string;
+      Config: { Labels: Record<string, string> | null };
+      RootFS: { Layers?: string[] };
+      RepoTags: string[];
+    }>;
     return image ? { id: image.Id, labels: image.Config.Labels ?? {}, layers: image.RootFS.Layers ?? [], tags: image.RepoTags } : undefined;
   } catch {
     return undefined;

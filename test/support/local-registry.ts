@@ -48,7 +48,12 @@ export interface LocalRegistry {
   auth?: RegistryAuth;
 }
 
-type Secure = { htpasswd: string; cert: string; key: string; token?: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+type Secure = {
+  htpasswd: string;
+  cert: string;
+  key: string;
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+};
 
 const READY_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
@@ -89,7 +94,14 @@ export function registryConfig(port: number, storageDir: string, readOnly: boole
     "    enabled: true",
     ...maintenance,
     ...(secure?.token
-      ? ["auth:", "  token:", `    realm: ${secure.token.realm}`, `    service: ${secure.token.service}`, `    issuer: ${secure.token.issuer}`, `    rootcertbundle: ${secure.token.rootCertBundle}`]
+      ? [
+          "auth:",
+          "  token:",
+          `    realm: ${secure.token.realm}`,
+          `    service: ${secure.token.service}`,
+          `    issuer: ${secure.token.issuer}`,
+          `    rootcertbundle: ${secure.token.rootCertBundle}`,
+        ]
       : secure
         ? ["auth:", "  htpasswd:", "    realm: berth-test", `    path: ${secure.htpasswd}`]
         : []),
@@ -136,14 +148,21 @@ async function answersV2(host: string, caPem?: string): Promise<boolean> {
 }
 
 function selfSigned(key: string, cert: string, subject: string, extra: string[] = []): Promise<unknown> {
-  return execFileP("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", subject, ...extra], { timeout: 60_000 });
+  return execFileP(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", subject, ...extra],
+    { timeout: 60_000 },
+  );
 }
 
 /**
  * A self-signed certificate for IP 127.0.0.1 and either a bcrypt htpasswd line (password on stdin)
  * or, in token mode, a token server (TLS with the same certificate) and its JWT signing certificate.
  */
-async function makeSecrets(workDir: string, auth: { username: string; password: string; token?: boolean }): Promise<{ secure: Secure; caPem: string; tokenServer?: TokenServer }> {
+async function makeSecrets(
+  workDir: string,
+  auth: { username: string; password: string; token?: boolean },
+): Promise<{ secure: Secure; caPem: string; tokenServer?: TokenServer }> {
   const secure: Secure = { htpasswd: join(workDir, "htpasswd"), cert: join(workDir, "cert.pem"), key: join(workDir, "key.pem") };
   await selfSigned(secure.key, secure.cert, "/CN=127.0.0.1", ["-addext", "subjectAltName=IP:127.0.0.1"]);
   const caPem = await readFile(secure.cert, "utf8");
@@ -163,7 +182,11 @@ async function makeSecrets(workDir: string, auth: { username: string; password: 
     service: "berth-test-registry",
     issuer: "berth-test-issuer",
   });
-  return { secure: { ...secure, token: { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootCertBundle } }, caPem, tokenServer };
+  return {
+    secure: { ...secure, token: { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootCertBundle } },
+    caPem,
+    tokenServer,
+  };
 }
 
 /**
@@ -172,7 +195,9 @@ async function makeSecrets(workDir: string, auth: { username: string; password: 
  * token server that knows this user), TLS with a self-signed certificate, trusted by the engine
  * through `/etc/docker/certs.d/127.0.0.1:PORT/ca.crt` (no engine restart needed).
  */
-export async function startLocalRegistry(options: { auth?: { username: string; password: string; token?: boolean } } = {}): Promise<LocalRegistry> {
+export async function startLocalRegistry(
+  options: { auth?: { username: string; password: string; token?: boolean } } = {},
+): Promise<LocalRegistry> {
   const workDir = await mkdtemp(join(tmpdir(), "berth-registry-"));
   const storageDir = join(workDir, "storage");
   const configFile = join(workDir, "config.yml");
@@ -220,15 +245,18 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
     for (;;) {
       if (done) {
         child = undefined;
-        const why = spawnError !== undefined
-          ? `could not run docker-registry (${spawnError.message}; install it with scripts/test-env.sh)`
-          : `docker-registry exited during startup (code ${proc.exitCode ?? "?"}, signal ${proc.signalCode ?? "none"})`;
+        const why =
+          spawnError !== undefined
+            ? `could not run docker-registry (${spawnError.message}; install it with scripts/test-env.sh)`
+            : `docker-registry exited during startup (code ${proc.exitCode ?? "?"}, signal ${proc.signalCode ?? "none"})`;
         throw new Error(`${why}; log ${logFile}:\n${tailOf(logFile)}`);
       }
       if (await answersV2(host, secrets?.caPem)) return;
       if (Date.now() > deadline) {
         await stopRegistry();
-        throw new Error(`docker-registry did not answer http://${host}/v2/ within ${READY_TIMEOUT_MS / 1000} s; log ${logFile}:\n${tailOf(logFile)}`);
+        throw new Error(
+          `docker-registry did not answer http://${host}/v2/ within ${READY_TIMEOUT_MS / 1000} s; log ${logFile}:\n${tailOf(logFile)}`,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -285,7 +313,15 @@ export async function startLocalRegistry(options: { auth?: { username: string; p
       await rm(workDir, { recursive: true, force: true });
     },
     ...(options.auth && secrets
-      ? { auth: { username: options.auth.username, password: options.auth.password, caPem: secrets.caPem, certsDir: certsDirOf(port), ...(secrets.tokenServer ? { tokenServer: secrets.tokenServer } : {}) } }
+      ? {
+          auth: {
+            username: options.auth.username,
+            password: options.auth.password,
+            caPem: secrets.caPem,
+            certsDir: certsDirOf(port),
+            ...(secrets.tokenServer ? { tokenServer: secrets.tokenServer } : {}),
+          },
+        }
       : {}),
   };
 }

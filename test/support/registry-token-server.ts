@@ -45,25 +45,45 @@ export async function startTokenServer(options: {
   function issue(user: string, scopes: string[]): string {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c }));
-    const claims = b64url(JSON.stringify({ iss: options.issuer, sub: user, aud: options.service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access: accessFor(scopes) }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: options.issuer,
+        sub: user,
+        aud: options.service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access: accessFor(scopes),
+      }),
+    );
     const signature = sign("sha256", Buffer.from(`${header}.${claims}`), options.signing.keyPem);
     return `${header}.${claims}.${b64url(signature)}`;
   }
 
   const server: Server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
-    const scopes = url.searchParams.getAll("scope").flatMap((s) => s.split(" ")).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll("scope")
+      .flatMap((s) => s.split(" "))
+      .filter(Boolean);
     const authorization = req.headers.authorization ?? "";
-    const [user, password] = authorization.startsWith("Basic ") ? Buffer.from(authorization.slice(6), "base64").toString("utf8").split(/:(.*)/s) : [];
+    const [user, password] = authorization.startsWith("Basic ")
+      ? Buffer.from(authorization.slice(6), "base64").toString("utf8").split(/:(.*)/s)
+      : [];
     const known = user !== undefined && options.users[user] !== undefined && options.users[user] === password;
     const granted = url.pathname === "/token" && url.searchParams.get("service") === options.service && known;
     requests.push({ user, scopes, granted });
     if (!granted || user === undefined) {
-      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
       return;
     }
     const token = issue(user, scopes);
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

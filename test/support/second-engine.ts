@@ -33,16 +33,47 @@ async function makeCertificates(dir: string): Promise<{ server: string[]; client
   await openssl(dir, "req", "-x509", ...key, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=engine-test-ca");
   await writeFile(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   await writeFile(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
-  for (const [name, subject] of [["server", "/CN=127.0.0.1"], ["client", "/CN=engine-test-client"]] as const) {
+  for (const [name, subject] of [
+    ["server", "/CN=127.0.0.1"],
+    ["client", "/CN=engine-test-client"],
+  ] as const) {
     await openssl(dir, "req", ...key, "-keyout", `${name}-key.pem`, "-out", `${name}.csr`, "-subj", subject);
-    await openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${name}-cert.pem`, "-days", "2", "-extfile", `${name}.ext`);
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-out",
+      `${name}-cert.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    );
   }
   const client = join(dir, "client");
   await mkdir(client);
   await writeFile(join(client, "ca.pem"), await readFile(join(dir, "ca.pem")));
   await writeFile(join(client, "cert.pem"), await readFile(join(dir, "client-cert.pem")));
   await writeFile(join(client, "key.pem"), await readFile(join(dir, "client-key.pem")));
-  return { server: ["--tlsverify", "--tlscacert", join(dir, "ca.pem"), "--tlscert", join(dir, "server-cert.pem"), "--tlskey", join(dir, "server-key.pem")], client };
+  return {
+    server: [
+      "--tlsverify",
+      "--tlscacert",
+      join(dir, "ca.pem"),
+      "--tlscert",
+      join(dir, "server-cert.pem"),
+      "--tlskey",
+      join(dir, "server-key.pem"),
+    ],
+    client,
+  };
 }
 
 /** Whether the host still has the default engine's bridge (docker0). */
@@ -71,7 +102,25 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
   await ip("link", "add", "name", bridge, "type", "bridge");
   await ip("addr", "add", `10.213.${randomBytes(1)[0] ?? 1}.1/24`, "dev", bridge);
   await ip("link", "set", bridge, "up");
-  const args = ["--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "dockerd.pid"), ...hosts, ...tlsFlags, "--bridge", bridge, "--default-address-pool", "base=10.214.0.0/16,size=24", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--shutdown-timeout", "2"];
+  const args = [
+    "--data-root",
+    join(dir, "data"),
+    "--exec-root",
+    join(dir, "exec"),
+    "--pidfile",
+    join(dir, "dockerd.pid"),
+    ...hosts,
+    ...tlsFlags,
+    "--bridge",
+    bridge,
+    "--default-address-pool",
+    "base=10.214.0.0/16,size=24",
+    "--iptables=false",
+    "--ip6tables=false",
+    "--ip-forward=false",
+    "--shutdown-timeout",
+    "2",
+  ];
   const log = join(dir, "dockerd.log");
   let child: ChildProcess;
   try {
@@ -83,12 +132,21 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => void stderr.push(chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const docker = async (...a: string[]): Promise<string> => (await runCommand("docker", ["-H", socket, ...a], { timeoutMs: 120_000, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root" } })).stdout.trim();
+  const docker = async (...a: string[]): Promise<string> =>
+    (
+      await runCommand("docker", ["-H", socket, ...a], {
+        timeoutMs: 120_000,
+        env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/root" },
+      })
+    ).stdout.trim();
 
   async function stop(): Promise<void> {
     // dockerd keeps its networks when it stops, and their bridges would outlive the data root:
     // note them now and delete their links once it has exited.
-    const networks = child.exitCode === null ? (await docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge").catch(() => "")).split("\n").filter(Boolean) : [];
+    const networks =
+      child.exitCode === null
+        ? (await docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge").catch(() => "")).split("\n").filter(Boolean)
+        : [];
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);

@@ -85,7 +85,10 @@ export async function createHarness(label: string): Promise<Harness> {
     await writeFile(join(context, "www", "index.html"), `${version}\n`);
     if (options.healthy !== false) await writeFile(join(context, "www", "health"), "ok\n");
     const delay = options.startDelaySeconds ?? 0;
-    const health = options.healthcheck === false ? "" : `HEALTHCHECK ${options.productionInterval ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s" : options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
+    const health =
+      options.healthcheck === false
+        ? ""
+        : `HEALTHCHECK ${options.productionInterval ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s" : options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
     await writeFile(
       join(context, "Dockerfile"),
       `FROM berth-test/busybox:1\nCOPY www /www\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
@@ -101,7 +104,14 @@ export async function createHarness(label: string): Promise<Harness> {
     const stackDir = join(dir, "stacks", name);
     await execFileP("mkdir", ["-p", stackDir]);
     const file = join(stackDir, "compose.yaml");
-    const doc = { services: Object.fromEntries(Object.entries(services).map(([svc, s]) => [svc, { image: s.image, stop_grace_period: "1s", ...(s.dependsOn ? { depends_on: s.dependsOn } : {}), ...(s.compose ?? {}) }])) };
+    const doc = {
+      services: Object.fromEntries(
+        Object.entries(services).map(([svc, s]) => [
+          svc,
+          { image: s.image, stop_grace_period: "1s", ...(s.dependsOn ? { depends_on: s.dependsOn } : {}), ...(s.compose ?? {}) },
+        ]),
+      ),
+    };
     await writeFile(file, stringify(doc));
     const model = await compose.config({ name: project, directory: stackDir, files: [file] });
     const normalized = (model["services"] ?? {}) as Record<string, Record<string, unknown>>;
@@ -120,7 +130,18 @@ export async function createHarness(label: string): Promise<Harness> {
   }
 
   async function context(stacks: StackSpec[], extra: Partial<StackContext> = {}): Promise<StackContext> {
-    const state: DesiredState = { root: dir, revision: `content-${Math.random().toString(16).slice(2, 14)}`, push: false, machines: {}, profiles: {}, images: [], stacks, rollout: FAST_ROLLOUT, resyncSeconds: 300, allowEmpty: false };
+    const state: DesiredState = {
+      root: dir,
+      revision: `content-${Math.random().toString(16).slice(2, 14)}`,
+      push: false,
+      machines: {},
+      profiles: {},
+      images: [],
+      stacks,
+      rollout: FAST_ROLLOUT,
+      resyncSeconds: 300,
+      allowEmpty: false,
+    };
     return {
       engine,
       compose,
@@ -142,26 +163,55 @@ export async function createHarness(label: string): Promise<Harness> {
 
   async function containers(project: string) {
     const list = await engine.listContainers({ label: [`com.docker.compose.project=${project}`] });
-    return list.map((c) => ({ id: c.id, name: c.name, service: c.labels["com.docker.compose.service"] ?? "", imageId: c.imageId, state: c.state, status: c.status }));
+    return list.map((c) => ({
+      id: c.id,
+      name: c.name,
+      service: c.labels["com.docker.compose.service"] ?? "",
+      imageId: c.imageId,
+      state: c.state,
+      status: c.status,
+    }));
   }
 
   async function cleanup(): Promise<void> {
     for (const project of projects) {
-      const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+      const ids = (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`).catch(() => ""))
+        .split("\n")
+        .filter(Boolean);
       if (ids.length > 0) await docker("rm", "-f", ...ids).catch(() => "");
-      const nets = (await docker("network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`).catch(() => "")).split("\n").filter(Boolean);
+      const nets = (await docker("network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`).catch(() => ""))
+        .split("\n")
+        .filter(Boolean);
       for (const net of nets) await docker("network", "rm", net).catch(() => "");
-      const rollbackTags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => "")).split("\n").filter(Boolean);
+      const rollbackTags = (await docker("images", "--format", "{{.Repository}}:{{.Tag}}", `berth-rollback/${project}-*`).catch(() => ""))
+        .split("\n")
+        .filter(Boolean);
       for (const tag of rollbackTags) await docker("rmi", tag).catch(() => "");
     }
     for (const tag of tags) await docker("rmi", tag).catch(() => "");
     // References under the harness's prefix on any registry (pulled by a test), by tag or digest.
-    const pulled = (await docker("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}").catch(() => "")).split("\n").map((l) => l.split(" ")).filter(([repo]) => repo?.includes(`/${prefix}/`));
-    for (const [repo, tag, digest] of pulled) await docker("rmi", tag && tag !== "<none>" ? `${repo}:${tag}` : `${repo}@${digest}`).catch(() => "");
+    const pulled = (await docker("images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}").catch(() => ""))
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter(([repo]) => repo?.includes(`/${prefix}/`));
+    for (const [repo, tag, digest] of pulled)
+      await docker("rmi", tag && tag !== "<none>" ? `${repo}:${tag}` : `${repo}@${digest}`).catch(() => "");
     await rm(dir, { recursive: true, force: true });
   }
 
-  return { prefix, dir, stateDir, engine, compose, buildVersion, stack, context, imageId: (ref) => docker("image", "inspect", "-f", "{{.Id}}", ref), containers, cleanup };
+  return {
+    prefix,
+    dir,
+    stateDir,
+    engine,
+    compose,
+    buildVersion,
+    stack,
+    context,
+    imageId: (ref) => docker("image", "inspect", "-f", "{{.Id}}", ref),
+    containers,
+    cleanup,
+  };
 }
 
 /** Records rollout/rollback events for assertions about what happened, not how. */
@@ -190,19 +240,40 @@ export type Prober = {
  */
 export async function startProber(name: string, network: string, service = "web"): Promise<Prober> {
   const loop = `while true; do b=$(wget -q -O- http://${service}:8080/ 2>/dev/null) && echo "ok $b" || echo "fail"; usleep 20000; done`;
-  await docker("run", "-d", "--name", name, "--network", network, "--label", "io.berth.test=true", "berth-test/busybox:1", "sh", "-c", `for i in 1 2 3 4; do (${loop}) & done; wait`);
+  await docker(
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    network,
+    "--label",
+    "io.berth.test=true",
+    "berth-test/busybox:1",
+    "sh",
+    "-c",
+    `for i in 1 2 3 4; do (${loop}) & done; wait`,
+  );
   return {
     async during(work) {
       const since = (Date.now() / 1000).toFixed(3);
       const started = Date.now();
       await work();
       const seconds = (Date.now() - started) / 1000;
-      const words = (await docker("logs", "--timestamps", "--since", since, name)).split("\n").filter(Boolean).map((l) => l.split(" "));
+      const words = (await docker("logs", "--timestamps", "--since", since, name))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" "));
       const bodies = new Set(words.filter((w) => w[1] === "ok").map((w) => w[2] ?? ""));
       const counts = { ok: words.filter((w) => w[1] === "ok").length, fail: words.filter((w) => w[1] === "fail").length, seconds, bodies };
-      if (process.env["BERTH_TEST_REPORT"]) console.info(`prober: ${counts.ok} ok, ${counts.fail} failed in ${seconds.toFixed(1)} s (${(counts.ok / seconds).toFixed(1)}/s)`);
+      if (process.env["BERTH_TEST_REPORT"])
+        console.info(`prober: ${counts.ok} ok, ${counts.fail} failed in ${seconds.toFixed(1)} s (${(counts.ok / seconds).toFixed(1)}/s)`);
       return counts;
     },
-    remove: () => docker("rm", "-f", name).then(() => undefined, () => undefined),
+    remove: () =>
+      docker("rm", "-f", name).then(
+        () => undefined,
+        () => undefined,
+      ),
   };
 }
