@@ -1,4 +1,5 @@
-// Agent benchmarks on the real engine: commit → pass-start latency (webhook, watched-dir swap), idle RSS and idle CPU of an agent process running a 200-service fleet.
+// Agent benchmarks on the real engine: commit → pass-start latency (webhook, watched-dir swap), idle RSS and idle CPU of an agent process
+// running a 200-service fleet.
 import { readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,7 +76,9 @@ async function webhookLatency(world: AgentWorld): Promise<BenchRow> {
       unit: "ms",
       target: "≤ 300 ms",
       pass: value <= 300,
-      note: `of which POST → "published new revision" ${round(median(publishes))} ms (fetch file://, read-tree, fsync, symlink swap); 1 stack`,
+      note:
+        `of which POST → "published new revision" ${round(median(publishes))} ms (fetch file://, read-tree, fsync, symlink ` +
+        `swap); 1 stack`,
     };
   } finally {
     await agent.stop();
@@ -180,7 +183,9 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
       const seconds = (performance.now() - t0) / 1000;
       const cpuPercent = ((after.cpuTicks - before.cpuTicks) / ticksPerSecond / seconds) * 100;
       const rssAfter = await rssBytes(pid);
-      const note = `${FLEET_SERVICES} busybox httpd services in ${stacks} stacks (${running} containers running on the engine); first pass ${passSeconds.toFixed(0)} s; compiled JavaScript on Node ${process.version}`;
+      const note =
+        `${FLEET_SERVICES} busybox httpd services in ${stacks} stacks (${running} containers running on the engine); ` +
+        `first pass ${passSeconds.toFixed(0)} s; compiled JavaScript on Node ${process.version}`;
       return [
         // Idle is after the idle minute: 5 s after the pass, the pass's garbage is often not collected yet (shown in the note).
         {
@@ -189,7 +194,10 @@ async function fleetRows(world: AgentWorld): Promise<BenchRow[]> {
           unit: "MB",
           target: "≤ 120 MB",
           pass: rssAfter <= 120e6,
-          note: `${note}; after ${IDLE_SECONDS} s idle ${(rssAfter / 1e6).toFixed(1)} MB (${(rssAfter / 1048576).toFixed(1)} MiB), 5 s after the pass ${(rss / 1e6).toFixed(1)} MB; ${PACKAGE_SHARE}; load average ${(await readFile("/proc/loadavg", "utf8")).split(" ")[0] ?? "?"} (other work on the machine)`,
+          note:
+            `${note}; after ${IDLE_SECONDS} s idle ${(rssAfter / 1e6).toFixed(1)} MB (${(rssAfter / 1048576).toFixed(1)} ` +
+            `MiB), 5 s after the pass ${(rss / 1e6).toFixed(1)} MB; ${PACKAGE_SHARE}; load average ` +
+            `${(await readFile("/proc/loadavg", "utf8")).split(" ")[0] ?? "?"} (other work on the machine)`,
         },
         {
           name: `idle CPU of the agent process over ${IDLE_SECONDS} s, ${FLEET_SERVICES} services`,

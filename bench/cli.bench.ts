@@ -83,7 +83,9 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         target: `≤ ${round(compose / 2)} ms (0.5× compose)`,
         pass: apply <= compose / 2,
-        note: `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ${(apply / compose).toFixed(2)}); medians of 7; ${load}`,
+        note:
+          `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ` +
+          `${(apply / compose).toFixed(2)}); medians of 7; ${load}`,
       },
     ];
   } finally {

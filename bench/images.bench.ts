@@ -55,7 +55,9 @@ async function hashRow(): Promise<BenchRow> {
       unit: "MB/s",
       target: "≥ 200 MB/s",
       pass: mbPerSecond >= 200,
-      note: `${(bytes / MB).toFixed(0)} MB in ${4 + 96 + i} files: ${cold.toFixed(0)} ms cold (median of 5, page cache warm); ${warm.toFixed(1)} ms with the stat-keyed cache of a running agent`,
+      note:
+        `${(bytes / MB).toFixed(0)} MB in ${4 + 96 + i} files: ${cold.toFixed(0)} ms cold (median of 5, page cache warm); ` +
+        `${warm.toFixed(1)} ms with the stat-keyed cache of a running agent`,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -53,7 +53,9 @@ async function row(images: number, targetMs: number): Promise<BenchRow> {
     unit: "ms",
     target: `≤ ${targetMs} ms`,
     pass: ms <= targetMs,
-    note: `median of 31; ${world.containers.length} containers, ${world.statuses.length} status records; ${plan.candidates.length} candidates, ${plan.kept.length} kept; engine look and deletions excluded`,
+    note:
+      `median of 31; ${world.containers.length} containers, ${world.statuses.length} status records; ` +
+      `${plan.candidates.length} candidates, ${plan.kept.length} kept; engine look and deletions excluded`,
   };
 }
 

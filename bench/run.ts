@@ -10,7 +10,8 @@ function formatTable(rows: Array<BenchRow & { suite: string }>): string {
   const header = "| suite | measure | value | target | pass | note |\n| --- | --- | --- | --- | --- | --- |";
   const body = rows.map(
     (r) =>
-      `| ${r.suite} | ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(r.value < 10 ? 2 : 1) : "n/a"} ${r.unit} | ${r.target} | ${r.pass ? "yes" : "NO"} | ${r.note ?? ""} |`,
+      `| ${r.suite} | ${r.name} | ${Number.isFinite(r.value) ? r.value.toFixed(r.value < 10 ? 2 : 1) : "n/a"} ${r.unit} | ` +
+      `${r.target} | ${r.pass ? "yes" : "NO"} | ${r.note ?? ""} |`,
   );
   return [header, ...body].join("\n");
 }
@@ -54,7 +55,10 @@ async function main(): Promise<void> {
   const rank = (line: string): string => (suiteOf(line) === "desired-state" ? "" : suiteOf(line));
   const body = [...kept, ...table.split("\n").slice(2)].sort((a, b) => rank(a).localeCompare(rank(b)));
   const all = [...table.split("\n").slice(0, 2), ...body].join("\n");
-  const header = `# berth benchmarks\n\nMeasured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}, 2 cores${only.length > 0 ? ` (suites ${only.join(", ")} re-run; the other rows are from the previous run)` : ""}.\n\n`;
+  const header =
+    `# berth benchmarks\n\nMeasured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ` +
+    `${process.version}, 2 ` +
+    `cores${only.length > 0 ? ` (suites ${only.join(", ")} re-run; the other rows are from the previous run)` : ""}.\n\n`;
   await writeFile(resultsFile, `${header}${all}\n`);
   process.stdout.write(`${table}\n`);
 }

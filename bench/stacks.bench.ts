@@ -143,7 +143,9 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         target: `≤ ${round(composeNoop / 10)} ms (1/10 of compose)`,
         pass: berthNoop <= composeNoop / 10,
-        note: `docker compose up -d no-op on the same 50 services: ${round(composeNoop)} ms (median of 5); berth median of 9, of which engine observe ${round(observeMs)} ms; load average ${loadavg()[0]?.toFixed(1)}`,
+        note:
+          `docker compose up -d no-op on the same 50 services: ${round(composeNoop)} ms (median of 5); berth median of 9, of ` +
+          `which engine observe ${round(observeMs)} ms; load average ${loadavg()[0]?.toFixed(1)}`,
       },
       {
         name: "stacks no-op pass, engine API calls",
@@ -159,7 +161,10 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         target: "≤ 200 ms",
         pass: overhead <= 200,
-        note: `excludes compose (median ${round(composeChange[1] ?? Number.NaN)} ms, the same docker compose up the change needs) and the health wait; median of 3; runs: ${runs}; services check health every 30 s (1 s while starting); load average ${loadavg()[0]?.toFixed(1)}`,
+        note:
+          `excludes compose (median ${round(composeChange[1] ?? Number.NaN)} ms, the same docker compose up the change ` +
+          `needs) and the health wait; median of 3; runs: ${runs}; services check health every 30 s (1 s while starting); load ` +
+          `average ${loadavg()[0]?.toFixed(1)}`,
       },
     ];
   } finally {

@@ -116,7 +116,9 @@ export async function run(): Promise<BenchRow[]> {
         unit: "requests",
         target: "0",
         pass: noopRequests === 0 && changed === 0,
-        note: `digest look-ups + pulls over 5 passes; median pass ${round(noopMs)} ms; the first pass pulled ${firstPulls} references; load average ${loadavg()[0]?.toFixed(1)}`,
+        note:
+          `digest look-ups + pulls over 5 passes; median pass ${round(noopMs)} ms; the first pass pulled ${firstPulls} ` +
+          `references; load average ${loadavg()[0]?.toFixed(1)}`,
       },
       {
         name: "track resync, 25 services: digest look-ups",
@@ -132,7 +134,10 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         target: "≤ the same look-ups one after another",
         pass: parallelMs <= sequentialMs,
-        note: `side by side, median of 9; one after another: ${round(sequentialMs)} ms (median of 9, alternating); a loopback registry on a loaded 2-core host is CPU-bound, so side by side gains only against a remote registry's round trips; load average ${loadavg()[0]?.toFixed(1)}`,
+        note:
+          `side by side, median of 9; one after another: ${round(sequentialMs)} ms (median of 9, alternating); a loopback ` +
+          `registry on a loaded 2-core host is CPU-bound, so side by side gains only against a remote registry's round trips; ` +
+          `load average ${loadavg()[0]?.toFixed(1)}`,
       },
     ];
   } finally {

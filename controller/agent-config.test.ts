@@ -18,7 +18,8 @@ describe("agent configuration", () => {
     const refused = parse({ repo: "https://example.com/fleet.git", listen: "0.0.0.0:9464" });
     expect(refused.ok).toBe(false);
     expect(!refused.ok && refused.message).toContain(
-      "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put a TLS proxy in front",
+      "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put " +
+        "a TLS proxy in front",
     );
     expect(parse({ repo: "https://example.com/fleet.git" }, { BERTH_LISTEN: "192.168.1.5:9464" }).ok).toBe(false);
     expect(parse({ repo: "https://example.com/fleet.git", listen: "0.0.0.0:9464", "listen-insecure": true })).toMatchObject({

@@ -64,7 +64,8 @@ const configSchema = z
   .refine((c) => !c.noRollback || Boolean(c.repo), { error: "--no-rollback works with --repo (berth syncs the commits itself)" })
   .refine((c) => c.listenInsecure || isLoopbackHost(c.listen.slice(0, c.listen.lastIndexOf(":"))), {
     error:
-      "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put a TLS proxy in front (docs/security.md), or add --listen-insecure",
+      "--listen on a non-loopback address serves metrics, status and the API unencrypted to the network: keep 127.0.0.1 and put " +
+      "a TLS proxy in front (docs/security.md), or add --listen-insecure",
   })
   .refine((c) => !c.protectStatus || Boolean(c.apiTokenFile), { error: "--protect-status needs --api-token-file" });
 

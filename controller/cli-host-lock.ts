@@ -9,7 +9,9 @@ import type { CliIo, CommandArgs, CommandSpec } from "./cli-io.ts";
 export const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
 /** The usage line of --wait, shared by the commands that take the host lock. */
-export const LOCK_WAIT_USAGE = `--wait SECONDS waits at most that long (default ${DEFAULT_LOCK_WAIT_SECONDS}) for the host lock a running agent, build or prune on the same state dir holds; exit 3 when it stays busy.`;
+export const LOCK_WAIT_USAGE =
+  `--wait SECONDS waits at most that long (default ${DEFAULT_LOCK_WAIT_SECONDS}) for the host lock ` +
+  `a running agent, build or prune on the same state dir holds; exit 3 when it stays busy.`;
 
 /** The lock of `stateDir` for `berth <command>`, or undefined (usage printed) when --wait is not a number of seconds. */
 export function cliHostLock(command: string, stateDir: string, args: CommandArgs, io: CliIo): SharedHostLock | undefined {
@@ -22,7 +24,8 @@ export function cliHostLock(command: string, stateDir: string, args: CommandArgs
     waitMs: waitSeconds * 1000,
     onWait: (holder) =>
       io.stderr(
-        `berth ${command}: waiting up to ${waitSeconds} s for the host lock ${holder ? `held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose})` : "(holder unreadable)"}\n`,
+        `berth ${command}: waiting up to ${waitSeconds} s for the host lock ` +
+          `${holder ? `held by pid ${holder.pid} on ${holder.hostname} (${holder.purpose})` : "(holder unreadable)"}\n`,
       ),
   });
 }

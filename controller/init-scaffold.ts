@@ -73,7 +73,8 @@ export function scaffoldFiles(facts: HostFacts, options: ScaffoldOptions = {}): 
       'CMD ["sh", "-c", "echo \\"served by $MACHINE\\" > /www/machine.txt && exec httpd -f -p 8080 -h /www"]',
       "",
     ].join("\n"),
-    [`stacks/${stack}/app/www/index.html`]: `<!doctype html>\n<title>${stack}</title>\n<p>Hello from berth. <a href="machine.txt">Which machine?</a></p>\n`,
+    [`stacks/${stack}/app/www/index.html`]:
+      `<!doctype html>\n<title>${stack}</title>\n<p>Hello from berth. <a ` + `href="machine.txt">Which machine?</a></p>\n`,
     ".gitignore": ["# Secrets and host-local data never go into the desired state.", ".env", "*.env.local", "stacks/*/data/", ""].join(
       "\n",
     ),

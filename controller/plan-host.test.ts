@@ -52,7 +52,8 @@ describe("planHost", () => {
       ["service", "web/nginx", "create", "after its image is pulled"],
     ]);
     expect(formatHostPlan(plan)).toContain(
-      "stack    home                  refused  PolicyDenied               stacks/home/compose.yaml:6: services.assistant.network_mode: refused by the host policy (control hostNetwork, level baseline)",
+      "stack    home                  refused  PolicyDenied               stacks/home/compose.yaml:6: " +
+        "services.assistant.network_mode: refused by the host policy (control hostNetwork, level baseline)",
     );
   });
 

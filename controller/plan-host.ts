@@ -165,7 +165,8 @@ export function formatHostPlan(plan: HostPlan): string {
   const rows = plan.lines.map((l) => [l.kind, l.name, l.action, l.reason, l.detail]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length), 5));
   const out = [
-    `plan for machine ${plan.machine} at ${plan.revision}: ${plan.changes === 0 ? "nothing to do" : `${plan.changes} change${plan.changes === 1 ? "" : "s"}`}`,
+    `plan for machine ${plan.machine} at ${plan.revision}: ` +
+      `${plan.changes === 0 ? "nothing to do" : `${plan.changes} change${plan.changes === 1 ? "" : "s"}`}`,
     "",
   ];
   for (const r of rows)

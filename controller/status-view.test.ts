@@ -117,7 +117,8 @@ describe("status view", () => {
     });
     const text = formatStatus(view);
     expect(text).toContain(
-      "images: 3, 2 ready, 1 not ready\n  pc2/app Ready=False/BuildFailed: exit code: 3\n  pc2/app Stalled=True/BuildFailed: exit code: 3\nwarnings: 1\n  pc2/utils BudgetExceeded/BudgetWarning: size 190.0 MiB > budget 175 MiB\n",
+      "images: 3, 2 ready, 1 not ready\n  pc2/app Ready=False/BuildFailed: exit code: 3\n  pc2/app Stalled=True/BuildFailed: " +
+        "exit code: 3\nwarnings: 1\n  pc2/utils BudgetExceeded/BudgetWarning: size 190.0 MiB > budget 175 MiB\n",
     );
   });
 

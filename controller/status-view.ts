@@ -115,11 +115,13 @@ export function formatStatus(view: StatusView): string {
     view.source?.conditions.find((c) => c.status === "True" && (c.type === "Stalled" || c.type === "Degraded")) ??
     view.source?.conditions.find((c) => c.type === "SourceVerified" && c.status === "False");
   lines.push(
-    `machine ${view.machine}  ready ${view.ready ? "yes" : "no"}  desired ${short(view.observedRevision)}  applied ${short(view.lastAppliedRevision)}`,
+    `machine ${view.machine}  ready ${view.ready ? "yes" : "no"}  desired ${short(view.observedRevision)}  applied ` +
+      `${short(view.lastAppliedRevision)}`,
   );
   if (view.engine)
     lines.push(
-      `engine ${view.engine.source}  ${view.engine.serverVersion ? `docker ${view.engine.serverVersion}` : `not answering: ${view.engine.error ?? "unknown"}`}`,
+      `engine ${view.engine.source}  ` +
+        `${view.engine.serverVersion ? `docker ${view.engine.serverVersion}` : `not answering: ${view.engine.error ?? "unknown"}`}`,
     );
   if (sourceProblem)
     lines.push(`desired state: ${sourceProblem.type}=${sourceProblem.status} ${sourceProblem.reason}: ${sourceProblem.message}`);

@@ -15,7 +15,8 @@ export function unsupportedComposeFeatures(model: Record<string, unknown>, file:
       if (isRecord(spec) && spec["condition"] === "service_completed_successfully") {
         at(
           ["services", service, "depends_on", dependency, "condition"],
-          "service_completed_successfully is not supported: berth runs long-lived services and treats a container that exits as failed; run the one-off job before the stack starts (e.g. in the service's entrypoint)",
+          "service_completed_successfully is not supported: berth runs long-lived services and treats a container that exits as " +
+            "failed; run the one-off job before the stack starts (e.g. in the service's entrypoint)",
         );
       }
     }

@@ -19,7 +19,8 @@ describe("compose input files", () => {
       "services:\n  db:\n    image: busybox\n    env_file: db.env\n    extends: { file: base.yaml, service: base }\n",
     );
     const text =
-      "include:\n  - common/db.yaml\nservices:\n  web:\n    image: busybox\n    env_file: [env/web.env, { path: env/opt.env, required: false }]\n    extends: { file: ../shared/base.yaml, service: base }\n";
+      "include:\n  - common/db.yaml\nservices:\n  web:\n    image: busybox\n    env_file: [env/web.env, { path: env/opt.env, " +
+      "required: false }]\n    extends: { file: ../shared/base.yaml, service: base }\n";
     const files = await composeInputFiles(join(dir, "compose.yaml"), parse(text));
     expect(files).toEqual(
       [

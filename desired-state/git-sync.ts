@@ -246,7 +246,9 @@ export function createGitSync(options: GitSyncOptions): GitSync {
       };
     }
     if (options.noRollback && published !== undefined && published !== tip && !(await descendsFrom(tip, published))) {
-      const message = `new tip ${tip.slice(0, 12)} does not descend from the last applied commit ${published.slice(0, 12)} (--no-rollback): a force-push to older or rewritten history is refused`;
+      const message =
+        `new tip ${tip.slice(0, 12)} does not descend from the last applied commit ${published.slice(0, 12)} ` +
+        `(--no-rollback): a force-push to older or rewritten history is refused`;
       if (lastRejected !== tip)
         logger.warn(
           { from: published, to: tip, branch },

@@ -131,7 +131,8 @@ const eventSchema = z.looseObject({
 /** How long one API call may take before it is aborted (the event stream has none: it is long-lived by design). */
 const CALL_TIMEOUT_MS = 60_000;
 
-/** dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes in. */
+/** dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes
+ * in. */
 export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptions {
   const none = {
     socketPath: undefined,

@@ -141,14 +141,16 @@ function tlsFromEnv(env: Env, configDir: string): { certPath: string } | undefin
     for (const file of ["ca.pem", "cert.pem", "key.pem"]) {
       if (!existsSync(join(certPath, file)))
         throw new EngineSelectionError(
-          `DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is missing (DOCKER_CERT_PATH names the directory with ca.pem, cert.pem and key.pem)`,
+          `DOCKER_TLS_VERIFY is set but ${join(certPath, file)} is missing (DOCKER_CERT_PATH names the directory with ca.pem, ` +
+            `cert.pem and key.pem)`,
         );
     }
     return { certPath };
   }
   if (env["DOCKER_TLS"])
     throw new EngineSelectionError(
-      "DOCKER_TLS without DOCKER_TLS_VERIFY: berth talks to a TLS engine only with the server's certificate verified (set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)",
+      "DOCKER_TLS without DOCKER_TLS_VERIFY: berth talks to a TLS engine only with the server's certificate verified (set " +
+        "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)",
     );
   return undefined;
 }

@@ -353,7 +353,9 @@ function hostPathFinding(source: string, path: FieldPath, rules: PathRules, verb
   return {
     control: "hostPaths",
     path,
-    message: `${verb} ${source}, outside the desired state and not under the policy's hostPaths${rules.allowed.length > 0 ? ` (${rules.allowed.join(", ")})` : ""}`,
+    message:
+      `${verb} ${source}, outside the desired state and not under the policy's ` +
+      `hostPaths${rules.allowed.length > 0 ? ` (${rules.allowed.join(", ")})` : ""}`,
     from: "baseline",
   };
 }

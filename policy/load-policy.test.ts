@@ -22,7 +22,8 @@ describe("loadPolicy", () => {
 
   it("reads the documented format", async () => {
     const { file, result } = await load(
-      "level: restricted\nhostPaths: [/srv/data]\nregistries: [ghcr.io/acme, 127.0.0.1:5000]\nmachine: pc2\nexceptions:\n  - stack: home\n    service: assistant\n    allow: [hostNetwork]\n",
+      "level: restricted\nhostPaths: [/srv/data]\nregistries: [ghcr.io/acme, 127.0.0.1:5000]\nmachine: pc2\nexceptions:\n  - " +
+        "stack: home\n    service: assistant\n    allow: [hostNetwork]\n",
     );
     expect(result).toEqual({
       ok: true,

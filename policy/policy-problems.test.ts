@@ -14,7 +14,8 @@ describe("policyDenials", () => {
     await mkdir(join(root, "images", "base"), { recursive: true });
     await writeFile(
       join(root, "stacks", "app", "compose.yaml"),
-      "services:\n  web:\n    image: ghcr.io/acme/web:1\n    privileged: true\n    volumes:\n      - ./data:/data\n      - /etc:/host-etc\n",
+      "services:\n  web:\n    image: ghcr.io/acme/web:1\n    privileged: true\n    volumes:\n      - ./data:/data\n      - " +
+        "/etc:/host-etc\n",
     );
     await writeFile(join(root, "images", "base", "Dockerfile"), "# base\nFROM debian:bookworm-slim AS build\nRUN true\n");
   });
@@ -57,8 +58,10 @@ describe("policyDenials", () => {
       root,
     );
     expect((denials.stacks.get("app") ?? []).map(formatProblem)).toEqual([
-      "stacks/app/compose.yaml:4: services.web.privileged: refused by the host policy (control privileged, level baseline): privileged: true gives the container every capability",
-      "stacks/app/compose.yaml:7: services.web.volumes.1.source: refused by the host policy (control hostPaths, level baseline): bind-mounts /etc",
+      "stacks/app/compose.yaml:4: services.web.privileged: refused by the host policy (control privileged, level baseline): " +
+        "privileged: true gives the container every capability",
+      "stacks/app/compose.yaml:7: services.web.volumes.1.source: refused by the host policy (control hostPaths, level baseline): " +
+        "bind-mounts /etc",
     ]);
     expect(denials.fleet.map(formatProblem)).toEqual([
       "images/base/Dockerfile:2: FROM: refused by the host policy (control registries, level baseline): not allowed",

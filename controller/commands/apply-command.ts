@@ -152,9 +152,8 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const failures = [...images.failures, ...stackFailures(stacks)];
       const ok = images.ok && stacks.every((s) => s.ready);
       if (json) {
-        io.stdout(
-          `${JSON.stringify({ machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks }, null, 2)}\n`,
-        );
+        const report = { machine, revision: state.revision, ok, images: { ok: images.ok, failures: images.failures }, stacks };
+        io.stdout(`${JSON.stringify(report, null, 2)}\n`);
         return ok ? 0 : 1;
       }
       if (!boolFlag(args, "quiet"))
@@ -166,7 +165,8 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
         return 0;
       }
       io.stderr(
-        `${machine}: not Ready, ${failures.length} problem${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
+        `${machine}: not Ready, ${failures.length} ` +
+          `problem${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
       );
       return 1;
     },

@@ -17,7 +17,8 @@ import { createProgressWriter } from "../progress-writer.ts";
 export const buildCommand: CommandSpec = exitsWhenLockBusy({
   name: "build",
   usage: [
-    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--wait SECONDS] [--json] [--quiet]",
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--wait SECONDS] " +
+      "[--json] [--quiet]",
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
@@ -79,7 +80,9 @@ export const buildCommand: CommandSpec = exitsWhenLockBusy({
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
       } else {
         for (const failed of result.outcomes.filter((o) => !o.ok))
-          io.stdout(`✗ image ${failed.name} ${failed.tag || "-"} ${failed.reason}:\n     ${failed.message.split("\n").join("\n     ")}\n`);
+          io.stdout(
+            `✗ image ${failed.name} ${failed.tag || "-"} ${failed.reason}:\n` + `     ${failed.message.split("\n").join("\n     ")}\n`,
+          );
         const pushed = result.outcomes.filter((o) => o.pushed).map((o) => o.name);
         if (pushed.length > 0) io.stdout(`pushed: ${pushed.join(", ")}\n`);
         const built = result.outcomes.filter((o) => o.action === "build" && o.ok).length;

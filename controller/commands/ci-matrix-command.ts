@@ -31,7 +31,8 @@ export async function ciMatrix(state: DesiredState): Promise<{ include: MatrixRo
 export const ciMatrixCommand: CommandSpec = {
   name: "ci-matrix",
   usage:
-    'Usage: berth ci-matrix DIR\n\nPrints {"include":[{image, machine, tag, machineSpecific, parents}]} on one line, ready for a GitHub Actions matrix.',
+    'Usage: berth ci-matrix DIR\n\nPrints {"include":[{image, machine, tag, machineSpecific, parents}]} on one line, ready for a ' +
+    "GitHub Actions matrix.",
   options: {},
   async run(args, io) {
     const dir = args.positionals[0];

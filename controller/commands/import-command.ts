@@ -16,7 +16,11 @@ import { loadForCli } from "../load-for-cli.ts";
 export const importCommand: CommandSpec = {
   name: "import",
   usage:
-    "Usage: berth import --from-host --out DIR [--machine NAME] [--project P]... [--policy FILE]\n\nReads every running docker compose project (not berth's own; only P with --project) and writes DIR/berth.yaml, DIR/profiles/NAME.json,\nDIR/stacks/<project>/compose.yaml and DIR/IMPORT-REPORT.md (what needs a human). NAME defaults to the hostname.\nWhat the host policy (--policy, default /etc/berth/policy.yaml when it exists) would refuse is reported.\nExit 0 when the result validates.",
+    "Usage: berth import --from-host --out DIR [--machine NAME] [--project P]... [--policy FILE]\n\nReads every running docker " +
+    "compose project (not berth's own; only P with --project) and writes DIR/berth.yaml, " +
+    "DIR/profiles/NAME.json,\nDIR/stacks/<project>/compose.yaml and DIR/IMPORT-REPORT.md (what needs a human). NAME defaults " +
+    "to the hostname.\nWhat the host policy (--policy, default /etc/berth/policy.yaml when it exists) would refuse is " +
+    "reported.\nExit 0 when the result validates.",
   options: {
     "from-host": { type: "boolean" },
     out: { type: "string" },

@@ -28,7 +28,8 @@ export const initCommand: CommandSpec = {
     const existing = await readdir(dir).catch(() => [] as string[]);
     if (existing.length > 0) {
       io.stderr(
-        `berth init: ${dir} is not empty (${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}); init writes into an empty or new directory only\n`,
+        `berth init: ${dir} is not empty (${existing.slice(0, 3).join(", ")}${existing.length > 3 ? ", …" : ""}); init writes ` +
+          `into an empty or new directory only\n`,
       );
       return 2;
     }
@@ -46,7 +47,8 @@ export const initCommand: CommandSpec = {
     }
     io.stdout(
       [
-        `${dir}: desired state for machine "${machine}" (${availableParallelism()} CPUs, ${gpus.length === 0 ? "no GPU" : `${gpus.length} GPU${gpus.length === 1 ? "" : "s"}`})`,
+        `${dir}: desired state for machine "${machine}" (${availableParallelism()} CPUs, ` +
+          `${gpus.length === 0 ? "no GPU" : `${gpus.length} GPU${gpus.length === 1 ? "" : "s"}`})`,
         ...Object.keys(files).map((path) => `  ${path}`),
         `next: berth validate ${dir} && berth apply ${dir} --machine ${machine}`,
         "",

@@ -46,7 +46,8 @@ export const metricsCommand: CommandSpec = {
       machine = selection.machine;
     } else {
       io.stderr(
-        `berth metrics: ${dir} does not validate (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}; see berth validate); berth_desired_state_valid is 0\n`,
+        `berth metrics: ${dir} does not validate (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}; ` +
+          `see berth validate); berth_desired_state_valid is 0\n`,
       );
     }
     if (!machine) {

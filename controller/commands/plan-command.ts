@@ -15,7 +15,8 @@ import { formatHostPlan, planHost } from "../plan-host.ts";
 export const planCommand: CommandSpec = {
   name: "plan",
   usage:
-    "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--json]\n\nReads the desired state and one batched look at the engine; changes nothing. Exit 0.\nA stack the host policy refuses shows as `refused` with its first violation.",
+    "Usage: berth plan DIR [--machine NAME] [--state-dir DIR] [--policy FILE] [--json]\n\nReads the desired state and one " +
+    "batched look at the engine; changes nothing. Exit 0.\nA stack the host policy refuses shows as `refused` with its first violation.",
   options: { machine: { type: "string" }, "state-dir": { type: "string" }, policy: { type: "string" }, json: { type: "boolean" } },
   async run(args, io) {
     const loaded = await loadWithMachine(args, io, planCommand.usage);

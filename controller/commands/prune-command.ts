@@ -61,7 +61,8 @@ export const pruneCommand: CommandSpec = {
     }
     if (!loaded.state.machines[machine]) {
       io.stderr(
-        `berth prune: machine "${machine}" is not declared in ${dir}/berth.yaml (known: ${Object.keys(loaded.state.machines).join(", ") || "none"})\n`,
+        `berth prune: machine "${machine}" is not declared in ${dir}/berth.yaml (known: ` +
+          `${Object.keys(loaded.state.machines).join(", ") || "none"})\n`,
       );
       return 2;
     }
@@ -115,7 +116,8 @@ export function formatPruneReport(report: PruneReport): string {
   }
   for (const k of report.kept)
     lines.push(
-      `${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${prettyBytes(k.sizeBytes).padStart(9)}  ${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`,
+      `${"keep".padEnd(9)} ${k.rules[0].padEnd(10)} ${prettyBytes(k.sizeBytes).padStart(9)}  ` +
+        `${name(k.tags, k.imageId)}${k.rules.length > 1 ? `  (also: ${k.rules.slice(1).join(", ")})` : ""}`,
     );
   const keptCounts = Object.entries(report.keptByRule)
     .filter(([, n]) => n > 0)
@@ -124,11 +126,16 @@ export function formatPruneReport(report: PruneReport): string {
   const bytes = report.dryRun ? report.candidateBytes : report.reclaimedBytes;
   lines.push(
     "",
-    `prune ${report.machine}${report.dryRun ? " (dry run)" : ""}: ${verb} ${report.dryRun ? report.candidates.length : report.removedImages} image(s), ${prettyBytes(bytes)}${report.dryRun ? " at most" : " reclaimed"}; kept ${report.kept.length} (${keptCounts || "none"})${report.failed > 0 ? `; ${report.failed} failed` : ""}`,
+    `prune ${report.machine}${report.dryRun ? " (dry run)" : ""}: ${verb} ` +
+      `${report.dryRun ? report.candidates.length : report.removedImages} image(s), ` +
+      `${prettyBytes(bytes)}${report.dryRun ? " at most" : " reclaimed"}; kept ${report.kept.length} ` +
+      `(${keptCounts || "none"})${report.failed > 0 ? `; ${report.failed} failed` : ""}`,
   );
   if (report.buildCache.action === "prune")
     lines.push(
-      `build cache: ${prettyBytes(report.buildCache.usedBytes)} above ${prettyBytes(report.buildCache.maxBytes)}${report.dryRun ? ", would be trimmed" : `, trimmed ${prettyBytes(report.buildCache.reclaimedBytes ?? 0)}`}`,
+      `build cache: ${prettyBytes(report.buildCache.usedBytes)} above ` +
+        `${prettyBytes(report.buildCache.maxBytes)}` +
+        (report.dryRun ? ", would be trimmed" : `, trimmed ${prettyBytes(report.buildCache.reclaimedBytes ?? 0)}`),
     );
   if (report.firstSeenRecorded > 0)
     lines.push(`recorded ${report.firstSeenRecorded} managed image(s) berth had no record of (kept until they age past minAge)`);

@@ -9,7 +9,8 @@ import type { CommandSpec } from "../cli-io.ts";
 export const retryCommand: CommandSpec = {
   name: "retry",
   usage:
-    "Usage: berth retry STACK/SERVICE [--state-dir DIR]\n\nClears the failed (revision, spec hash) or the manual pin; the next pass (`berth apply` or the agent) rolls out the desired version again.",
+    "Usage: berth retry STACK/SERVICE [--state-dir DIR]\n\nClears the failed (revision, spec hash) or the manual pin; the next " +
+    "pass (`berth apply` or the agent) rolls out the desired version again.",
   options: { ...CLIENT_OPTIONS, "state-dir": { type: "string" } },
   async run(args, io) {
     const ref = parseServiceRef(args.positionals[0]);

@@ -9,7 +9,9 @@ import type { CommandSpec } from "../cli-io.ts";
 export const rollbackCommand: CommandSpec = {
   name: "rollback",
   usage:
-    "Usage: berth rollback STACK/SERVICE [--to N] [--agent URL --api-token-file FILE | --state-dir DIR]\n\nN = 1 (default) is the version before the current one. The next pass swaps to it from its local rollback tag (no registry, no build) and keeps it until the desired state changes or `berth retry`.",
+    "Usage: berth rollback STACK/SERVICE [--to N] [--agent URL --api-token-file FILE | --state-dir DIR]\n\nN = 1 (default) is " +
+    "the version before the current one. The next pass swaps to it from its local rollback tag (no registry, no build) and " +
+    "keeps it until the desired state changes or `berth retry`.",
   options: { ...CLIENT_OPTIONS, to: { type: "string" }, "state-dir": { type: "string" } },
   async run(args, io) {
     const ref = parseServiceRef(args.positionals[0]);

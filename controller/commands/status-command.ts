@@ -13,7 +13,8 @@ import type { EngineView, StatusView } from "../status-view.ts";
 export const statusCommand: CommandSpec = {
   name: "status",
   usage:
-    "Usage: berth status [--json] [--agent URL] [--state-dir DIR] [--machine NAME]\n\nAsks the running agent (--agent, $BERTH_AGENT_URL, default http://127.0.0.1:9464); when none answers, reads --state-dir and the engine directly.",
+    "Usage: berth status [--json] [--agent URL] [--state-dir DIR] [--machine NAME]\n\nAsks the running agent (--agent, " +
+    "$BERTH_AGENT_URL, default http://127.0.0.1:9464); when none answers, reads --state-dir and the engine directly.",
   options: { ...CLIENT_OPTIONS, json: { type: "boolean" }, "state-dir": { type: "string" }, machine: { type: "string" } },
   async run(args, io) {
     const client = await agentClient(args, io);

@@ -59,7 +59,8 @@ export const validateCommand: CommandSpec = {
       const { images, stacks } = result.state;
       const services = stacks.reduce((n, s) => n + s.services.length, 0);
       io.stdout(
-        `${dir}: valid (${Object.keys(result.state.machines).length} machines, ${images.length} images, ${stacks.length} stacks, ${services} services) under host policy level ${policy.policy.level}${machine ? ` for machine ${machine}` : ""}\n`,
+        `${dir}: valid (${Object.keys(result.state.machines).length} machines, ${images.length} images, ${stacks.length} stacks, ` +
+          `${services} services) under host policy level ${policy.policy.level}${machine ? ` for machine ${machine}` : ""}\n`,
       );
       return 0;
     }

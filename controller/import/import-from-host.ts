@@ -50,7 +50,8 @@ export async function importFromHost(input: {
       model = JSON.parse(result.stdout) as Record<string, unknown>;
     } catch (error) {
       report.push(
-        `${name}: skipped: docker compose cannot read ${files.join(", ")}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+        `${name}: skipped: docker compose cannot read ${files.join(", ")}: ` +
+          `${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
       );
       continue;
     }

@@ -46,7 +46,8 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
       service["image"] = image;
       at(
         name,
-        `built from the local context ${String(context)}: berth runs the image that runs now (${image}); to let berth build it, move the context into stacks/${facts.name}/ and add build: back`,
+        `built from the local context ${String(context)}: berth runs the image that runs now (${image}); to let berth build it, ` +
+          `move the context into stacks/${facts.name}/ and add build: back`,
       );
     }
     const volumes = Array.isArray(service["volumes"]) ? service["volumes"] : [];
@@ -60,7 +61,8 @@ export function importProject(model: Record<string, unknown>, facts: ProjectFact
       at(
         name,
         kind === "dir" && inside(facts.workingDir, source)
-          ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy it to <state>/data/${facts.name}/<folder> and mount ./<folder>`
+          ? `bind mount ${source} → ${String(volume["target"])} holds data: kept as an absolute path; to let berth keep it, copy ` +
+              `it to <state>/data/${facts.name}/<folder> and mount ./<folder>`
           : `absolute bind mount ${source} → ${String(volume["target"])}: kept; the host policy's hostPaths must allow it`,
       );
       return volume;

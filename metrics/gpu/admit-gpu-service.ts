@@ -37,7 +37,9 @@ export function admitGpuService(need: GpuNeed, readings: readonly GpuReading[] |
     return {
       ok: false,
       reason: "NoGpu",
-      message: `needs ${count} GPU${count === 1 ? "" : "s"}, this host has ${gpus.length}${readings === undefined ? " (nvidia-smi unavailable)" : ""}`,
+      message:
+        `needs ${count} GPU${count === 1 ? "" : "s"}, this host has ` +
+        `${gpus.length}${readings === undefined ? " (nvidia-smi unavailable)" : ""}`,
     };
   }
   if (need.vramMiB === undefined) return { ok: true };
@@ -59,12 +61,15 @@ export function admitGpuService(need: GpuNeed, readings: readonly GpuReading[] |
     .map((h) =>
       h.free === undefined
         ? `GPU ${h.gpu.index}: unknown`
-        : `GPU ${h.gpu.index}: ${mib(h.free)} free of ${mib(h.total ?? 0)}, ${mib(Math.max(0, h.room))} usable under ${Math.round(threshold * 100)}%`,
+        : `GPU ${h.gpu.index}: ${mib(h.free)} free of ${mib(h.total ?? 0)}, ${mib(Math.max(0, h.room))} usable under ` +
+          `${Math.round(threshold * 100)}%`,
     )
     .join("; ");
   return {
     ok: false,
     reason: "InsufficientVRAM",
-    message: `needs ${need.vramMiB} MiB on ${count} GPU${count === 1 ? "" : "s"} (${EVICT_THRESHOLD_VARIABLE}=${Math.round(threshold * 100)}), ${fitting.length} fit; ${detail}`,
+    message:
+      `needs ${need.vramMiB} MiB on ${count} GPU${count === 1 ? "" : "s"} ` +
+      `(${EVICT_THRESHOLD_VARIABLE}=${Math.round(threshold * 100)}), ${fitting.length} fit; ${detail}`,
   };
 }

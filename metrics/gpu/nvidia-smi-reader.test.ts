@@ -28,7 +28,8 @@ describe("createNvidiaSmiReader", () => {
     const id = "c".repeat(64);
     const command = await script(
       "smi-busy",
-      `case "$1" in --query-gpu=*) cut -d, -f1-7 "${fixtures}query-gpu-busy.csv" ;; --query-compute-apps=*) cat "${fixtures}query-apps-busy.csv" ;; esac`,
+      `case "$1" in --query-gpu=*) cut -d, -f1-7 "${fixtures}query-gpu-busy.csv" ;; --query-compute-apps=*) cat ` +
+        `"${fixtures}query-apps-busy.csv" ;; esac`,
     );
     const reader = createNvidiaSmiReader({ command, readCgroup: async (pid) => (pid === 425 ? `0::/docker/${id}\n` : undefined) });
 

@@ -78,7 +78,9 @@ export function budgetBreaches(
       budget: "minReduction",
       limit: budgets.minReduction,
       actual: reduction,
-      message: `size reduction ${(reduction * 100).toFixed(1)} % < budget ${(budgets.minReduction * 100).toFixed(0)} % (${(facts.sizeBytes / MIB).toFixed(1)} MiB against ${against}, ${((baseline.sizeBytes ?? 0) / MIB).toFixed(1)} MiB)`,
+      message:
+        `size reduction ${(reduction * 100).toFixed(1)} % < budget ${(budgets.minReduction * 100).toFixed(0)} % ` +
+        `(${(facts.sizeBytes / MIB).toFixed(1)} MiB against ${against}, ${((baseline.sizeBytes ?? 0) / MIB).toFixed(1)} MiB)`,
     });
   }
   return out;

@@ -145,7 +145,9 @@ export async function computeImageInputs(state: DesiredState, machine: string, o
     if (stalledParent) {
       fail({
         reason: "ParentStalled",
-        message: `parent "${stalledParent.name}" cannot be built (${stalledParent.problem?.reason}; chain: ${ancestryChain(images, name).join(" → ")})`,
+        message:
+          `parent "${stalledParent.name}" cannot be built (${stalledParent.problem?.reason}; chain: ` +
+          `${ancestryChain(images, name).join(" → ")})`,
       });
       continue;
     }

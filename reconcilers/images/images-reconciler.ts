@@ -435,7 +435,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
       }
     }
     const reason = step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" ? "BuiltLocally" : "Built";
-    const message = `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
+    const message =
+      `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} ` +
+      `s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
     const degraded = pushError
       ? {
           reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed",

@@ -136,7 +136,8 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
           : denied !== undefined
             ? [
                 "RegistryUnauthorized",
-                `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached parents, not pushing`,
+                `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached ` +
+                  `parents, not pushing`,
               ]
             : image.source === "build"
               ? ["SourceBuild", `source is "build"; building ${image.tag}`]

@@ -138,26 +138,29 @@ describe("registry client: the token (Bearer realm) flow against a token server 
     expect(new URLSearchParams(tokenRequests[0]?.body).get("grant_type")).toBe("refresh_token");
   });
 
-  it("reads a refused token (wrong or no credentials) and a 403 as unauthorized, never as absent, and never quotes the secret", async () => {
-    const wrong = createRegistryClient({
-      credentials: credentials({ [registry.host]: { kind: "basic", username: "robot", password: "wrong-pw" } }),
-    });
-    const anonymous = createRegistryClient({ credentials: credentials({}) });
-    const right = createRegistryClient({
-      credentials: credentials({ [registry.host]: { kind: "basic", username: "robot", password: "pw" } }),
-    });
+  it(
+    "reads a refused token (wrong or no credentials) and a 403 as unauthorized, never as absent, and never quotes the " + "secret",
+    async () => {
+      const wrong = createRegistryClient({
+        credentials: credentials({ [registry.host]: { kind: "basic", username: "robot", password: "wrong-pw" } }),
+      });
+      const anonymous = createRegistryClient({ credentials: credentials({}) });
+      const right = createRegistryClient({
+        credentials: credentials({ [registry.host]: { kind: "basic", username: "robot", password: "pw" } }),
+      });
 
-    const refused = await wrong.manifestExists(`${registry.host}/team/app:v1`);
-    const noCreds = await anonymous.manifestExists(`${registry.host}/team/app:v1`);
-    const forbidden = await right.manifestExists(`${registry.host}/team/secret:v1`);
+      const refused = await wrong.manifestExists(`${registry.host}/team/app:v1`);
+      const noCreds = await anonymous.manifestExists(`${registry.host}/team/app:v1`);
+      const forbidden = await right.manifestExists(`${registry.host}/team/secret:v1`);
 
-    expect(refused).toEqual({
-      unauthorized: expect.stringContaining("refused repository:team/app:pull (401) with the Docker credentials"),
-    });
-    expect(noCreds).toEqual({ unauthorized: expect.stringContaining("without credentials") });
-    expect(forbidden).toEqual({ unauthorized: expect.stringContaining("answered 403") });
-    expect(JSON.stringify([refused, noCreds, forbidden])).not.toMatch(/wrong-pw|cm9ib3Q/);
-  });
+      expect(refused).toEqual({
+        unauthorized: expect.stringContaining("refused repository:team/app:pull (401) with the Docker credentials"),
+      });
+      expect(noCreds).toEqual({ unauthorized: expect.stringContaining("without credentials") });
+      expect(forbidden).toEqual({ unauthorized: expect.stringContaining("answered 403") });
+      expect(JSON.stringify([refused, noCreds, forbidden])).not.toMatch(/wrong-pw|cm9ib3Q/);
+    },
+  );
 
   it("lists refused tags as denied while the registry stays reachable for the others", async () => {
     const client = createRegistryClient({

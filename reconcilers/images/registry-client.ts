@@ -289,7 +289,8 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
     if (res.status === 401 || res.status === 403) {
       throw new RegistryError(
         "unauthorized",
-        `token server ${where} refused ${scope} (${res.status}) ${cred ? "with the Docker credentials for" : "without credentials for"} ${host}`,
+        `token server ${where} refused ${scope} (${res.status}) ` +
+          `${cred ? "with the Docker credentials for" : "without credentials for"} ${host}`,
       );
     }
     let token: string | undefined;
@@ -339,7 +340,10 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
       const cred = await credentialsFor(req.host);
       throw new RegistryError(
         "unauthorized",
-        `${req.method} ${res.url} answered ${res.status} ${cred ? `with the Docker credentials for ${req.host}` : `and the host has no Docker credentials for ${req.host} (docker login ${req.host})`}`,
+        `${req.method} ${res.url} answered ${res.status} ` +
+          (cred
+            ? `with the Docker credentials for ${req.host}`
+            : `and the host has no Docker credentials for ${req.host} (docker login ${req.host})`),
       );
     }
     return res;
@@ -348,11 +352,14 @@ export function createRegistryHttp(options: RegistryHttpOptions = {}): RegistryH
   return { request };
 }
 
+const REFUSED_BY_REGISTRY = [
+  /unauthorized|authentication required|no basic auth credentials/i,
+  /denied: requested access|requested access to the resource is denied|403 forbidden/i,
+];
+
 /** True when docker's pull/push error text says the registry refused the host's credentials (or their absence). */
 export function refusedByRegistry(text: string): boolean {
-  return /unauthorized|authentication required|no basic auth credentials|denied: requested access|requested access to the resource is denied|403 forbidden/i.test(
-    text,
-  );
+  return REFUSED_BY_REGISTRY.some((pattern) => pattern.test(text));
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

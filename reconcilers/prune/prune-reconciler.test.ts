@@ -67,56 +67,60 @@ function state(machinePrune: Partial<PruneSpec>): DesiredState {
 }
 
 describe("runPrune", () => {
-  it("records managed images it has never seen, keeps them, and prunes them on a later run (ties on the record go to the newer creation date)", async () => {
-    // Arrange
-    const images = [img(1, ["berth/app:a"]), img(2, ["berth/app:b", "berth/app:latest"])];
-    const engine = fakeEngine(images);
-    const pruned: number[][] = [];
-    const deps: PruneDeps = {
-      engine,
-      store: await openStatusStore(dir),
-      lock: openSharedHostLock(dir),
-      logger: silentLogger(),
-      events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) },
-      clock: { now: () => NOW, sleep: async () => undefined },
-    };
+  it(
+    "records managed images it has never seen, keeps them, and prunes them on a later run (ties on the record go to the newer " +
+      "creation date)",
+    async () => {
+      // Arrange
+      const images = [img(1, ["berth/app:a"]), img(2, ["berth/app:b", "berth/app:latest"])];
+      const engine = fakeEngine(images);
+      const pruned: number[][] = [];
+      const deps: PruneDeps = {
+        engine,
+        store: await openStatusStore(dir),
+        lock: openSharedHostLock(dir),
+        logger: silentLogger(),
+        events: { ...noEvents, pruned: (n, bytes) => void pruned.push([n, bytes]) },
+        clock: { now: () => NOW, sleep: async () => undefined },
+      };
 
-    // Act
-    const dry = await runPrune(deps, {
-      state: state({ keep: 1, minAgeSeconds: 0 }),
-      machine: "m1",
-      dryRun: true,
-      scope: { dangling: false, buildCache: false },
-    });
-    const afterDry = deps.store.get(pruneStatusKey("m1"));
-    const first = await runPrune(deps, {
-      state: state({ keep: 1, minAgeSeconds: 0 }),
-      machine: "m1",
-      dryRun: false,
-      scope: { dangling: false, buildCache: false },
-    });
-    const second = await runPrune(deps, {
-      state: state({ keep: 1, minAgeSeconds: 0 }),
-      machine: "m1",
-      dryRun: false,
-      scope: { dangling: false, buildCache: false },
-    });
+      // Act
+      const dry = await runPrune(deps, {
+        state: state({ keep: 1, minAgeSeconds: 0 }),
+        machine: "m1",
+        dryRun: true,
+        scope: { dangling: false, buildCache: false },
+      });
+      const afterDry = deps.store.get(pruneStatusKey("m1"));
+      const first = await runPrune(deps, {
+        state: state({ keep: 1, minAgeSeconds: 0 }),
+        machine: "m1",
+        dryRun: false,
+        scope: { dangling: false, buildCache: false },
+      });
+      const second = await runPrune(deps, {
+        state: state({ keep: 1, minAgeSeconds: 0 }),
+        machine: "m1",
+        dryRun: false,
+        scope: { dangling: false, buildCache: false },
+      });
 
-    // Assert
-    expect(dry.kept.map((k) => k.rules[0])).toEqual(["unrecorded", "unrecorded"]);
-    expect(afterDry).toBeUndefined();
-    expect(first.removals).toEqual([]);
-    expect(first.firstSeenRecorded).toBe(2);
-    expect(second.removals.map((r) => [r.imageId, r.outcome, r.reclaimedBytes])).toEqual([["sha256:1", "removed", 100]]);
-    expect(engine.removed).toEqual(["berth/app:a"]);
-    expect(pruned).toEqual([
-      [0, 0],
-      [1, 100],
-    ]);
-    const status = deps.store.get(pruneStatusKey("m1"));
-    expect(Object.keys(status?.records ?? {})).toEqual(["sha256:2"]);
-    expect(status?.conditions.find((c) => c.type === "Ready")?.reason).toBe("Pruned");
-  });
+      // Assert
+      expect(dry.kept.map((k) => k.rules[0])).toEqual(["unrecorded", "unrecorded"]);
+      expect(afterDry).toBeUndefined();
+      expect(first.removals).toEqual([]);
+      expect(first.firstSeenRecorded).toBe(2);
+      expect(second.removals.map((r) => [r.imageId, r.outcome, r.reclaimedBytes])).toEqual([["sha256:1", "removed", 100]]);
+      expect(engine.removed).toEqual(["berth/app:a"]);
+      expect(pruned).toEqual([
+        [0, 0],
+        [1, 100],
+      ]);
+      const status = deps.store.get(pruneStatusKey("m1"));
+      expect(Object.keys(status?.records ?? {})).toEqual(["sha256:2"]);
+      expect(status?.conditions.find((c) => c.type === "Ready")?.reason).toBe("Pruned");
+    },
+  );
 
   it("waits for a build holding the host lock before it looks at the engine", async () => {
     // Arrange

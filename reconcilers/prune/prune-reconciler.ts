@@ -256,7 +256,9 @@ async function recordResult(deps: PruneDeps, machine: string, report: PruneRepor
   const key = pruneStatusKey(machine);
   const previous = deps.store.get(key);
   const now = new Date(deps.clock.now());
-  const message = `removed ${report.removedImages} image(s), reclaimed ${report.reclaimedBytes} bytes, kept ${report.kept.length}, ${report.failed} failure(s)`;
+  const message =
+    `removed ${report.removedImages} image(s), reclaimed ${report.reclaimedBytes} bytes, kept ` +
+    `${report.kept.length}, ${report.failed} failure(s)`;
   const degraded = report.failed > 0;
   const conditions = setCondition(
     setCondition(

@@ -54,7 +54,9 @@ export async function pinServiceRollback(
   await store.put(next);
   return {
     ok: true,
-    message: `${stack}/${service}: pinned to rollback-${to} (revision ${entry.revision.slice(0, 7)}) until the desired state changes or \`berth retry\``,
+    message:
+      `${stack}/${service}: pinned to rollback-${to} (revision ${entry.revision.slice(0, 7)}) until the desired state ` +
+      `changes or \`berth retry\``,
     status: next,
   };
 }

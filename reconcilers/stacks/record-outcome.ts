@@ -14,7 +14,9 @@ export function heldVerdict(status: ResourceStatus, hold: "failed" | "pinned" | 
     return { ready: false, reason: "RolledBack", message, degraded: { reason: "RolledBack", message } };
   }
   if (hold === "pinned" && status.pinned) {
-    const message = `pinned to revision ${shortRevision(status.pinned.revision)} by \`berth rollback\` until the desired state changes or \`berth retry\``;
+    const message =
+      `pinned to revision ${shortRevision(status.pinned.revision)} by \`berth rollback\` until the desired state ` +
+      `changes or \`berth retry\``;
     return { ready: true, reason: "Pinned", message, degraded: { reason: "Pinned", message } };
   }
   return undefined;
@@ -50,7 +52,9 @@ export async function afterSwap(
   }
   const failure = outcome.failure;
   const failedImage = pinnedImage(image);
-  const why = `revision ${shortRevision(revision)} (spec ${desiredSpecHash.slice(0, 12)}${failedImage ? `, image ${failedImage}` : ""}) failed: ${failure.reason}: ${failure.message}`;
+  const why =
+    `revision ${shortRevision(revision)} (spec ` +
+    `${desiredSpecHash.slice(0, 12)}${failedImage ? `, image ${failedImage}` : ""}) failed: ${failure.reason}: ${failure.message}`;
   if (outcome.kind === "rolled-back") {
     ctx.events.rollout(stack, spec.name, "rolled_back");
     const previousImage = pinnedImage(status.current?.config["image"]);

@@ -78,7 +78,8 @@ async function resolveServiceSources(
       }
       if (file !== undefined && !(await stat(file).catch(() => undefined))?.isFile())
         throw new Error(
-          `stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} does not exist in the commit`,
+          `stack ${stack.name}, service ${service.name}: ${kind.slice(0, -1)} "${name}" file ${relative(options.root, file)} ` +
+            `does not exist in the commit`,
         );
       const target = isRecord(ref) && typeof ref["target"] === "string" ? ref["target"] : undefined;
       // Compose (without swarm) bind-mounts file secrets and configs read-only; berth does it from the copy.

@@ -1,4 +1,5 @@
-// Real-engine tests of the agent syncing a git remote: push + webhook applies, and bad commits, empty commits, unsigned commits and an unreachable remote leave the host as it was, saying why.
+// Real-engine tests of the agent syncing a git remote: push + webhook applies, and bad commits, empty commits, unsigned commits and an
+// unreachable remote leave the host as it was, saying why.
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

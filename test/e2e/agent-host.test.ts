@@ -1,4 +1,5 @@
-// Real-engine tests of the agent on a watched directory: a lost state dir is rebuilt from the engine, a container removed by hand comes back, a symlink swap starts a pass.
+// Real-engine tests of the agent on a watched directory: a lost state dir is rebuilt from the engine, a container removed by hand comes
+// back, a symlink swap starts a pass.
 import { readdir, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-// Real-engine test of `berth agent` as a process: `berth status --json` shows the applied state, and SIGTERM mid-rollout exits 0 within 30 s.
+// Real-engine test of `berth agent` as a process: `berth status --json` shows the applied state, and SIGTERM mid-rollout exits 0 within 30
+// s.
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

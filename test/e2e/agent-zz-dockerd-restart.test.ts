@@ -1,4 +1,5 @@
-// Real-engine test, run last: dockerd is restarted under a running agent, which reconnects and brings the service back to healthy and Ready.
+// Real-engine test, run last: dockerd is restarted under a running agent, which reconnects and brings the service back to healthy and
+// Ready.
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,14 +85,16 @@ describe("agent: dockerd restarted under it", () => {
         .slice(-80)
         .map(
           (l) =>
-            `${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, pid: undefined, hostname: undefined })}`,
+            `${l.at.toFixed(0)} ${l.msg} ` +
+            `${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, pid: undefined, hostname: undefined })}`,
         );
       const status = await agent.status().catch(() => undefined);
       throw new Error(
         `${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nagent log:\n${tail.join("\n")}`,
       );
     });
-    if (process.env["BERTH_TEST_REPORT"]) console.info(`dockerd back → agent converged: ${(performance.now() - restarted).toFixed(0)} ms`);
+    const convergedMs = (performance.now() - restarted).toFixed(0);
+    if (process.env["BERTH_TEST_REPORT"]) console.info(`dockerd back → agent converged: ${convergedMs} ms`);
     expect(view.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(["api:healthy", "web:healthy"]);
     expect(agent.logs.some((l) => l.msg === "docker events stream ended, reconnecting")).toBe(true);
     expect((await fetch(`${agent.url}/readyz`)).status).toBe(200);

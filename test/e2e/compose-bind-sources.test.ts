@@ -103,68 +103,73 @@ describe("compose bind sources under git-sync", () => {
     await world?.cleanup();
   });
 
-  it("keeps a data folder through four commits, agent restarts, a rollback and the stack's removal; a config-only commit rolls only its service", async () => {
-    // Arrange: the first commit; the service writes data into its data folder.
-    const first = await commitAndSync(files("ok v1\n", "ok v1\n"), "v1");
-    expect(first.exitCode, first.output).toBe(0);
-    await execIn("app", "echo precious > /data/precious");
-    const initial = await ids();
+  it(
+    "keeps a data folder through four commits, agent restarts, a rollback and the stack's removal; a config-only commit rolls " +
+      "only its service",
+    async () => {
+      // Arrange: the first commit; the service writes data into its data folder.
+      const first = await commitAndSync(files("ok v1\n", "ok v1\n"), "v1");
+      expect(first.exitCode, first.output).toBe(0);
+      await execIn("app", "echo precious > /data/precious");
+      const initial = await ids();
 
-    // Act + assert: commit 2 changes app.conf only → app rolls, other stays.
-    const second = await commitAndSync(files("ok v2\n", "ok v1\n"), "app.conf v2");
-    expect(second.exitCode, second.output).toBe(0);
-    const afterApp = await ids();
-    expect(afterApp["app"]).not.toBe(initial["app"]);
-    expect(afterApp["other"]).toBe(initial["other"]);
-    expect(await execIn("app", "cat /etc/app.conf")).toBe("ok v2");
+      // Act + assert: commit 2 changes app.conf only → app rolls, other stays.
+      const second = await commitAndSync(files("ok v2\n", "ok v1\n"), "app.conf v2");
+      expect(second.exitCode, second.output).toBe(0);
+      const afterApp = await ids();
+      expect(afterApp["app"]).not.toBe(initial["app"]);
+      expect(afterApp["other"]).toBe(initial["other"]);
+      expect(await execIn("app", "cat /etc/app.conf")).toBe("ok v2");
 
-    // Commit 3 touches nothing the stack mounts → nothing recreated.
-    const third = await commitAndSync(files("ok v2\n", "ok v1\n", { "README.md": "fleet\n" }), "readme");
-    expect(third.exitCode, third.output).toBe(0);
-    expect(await ids()).toEqual(afterApp);
+      // Commit 3 touches nothing the stack mounts → nothing recreated.
+      const third = await commitAndSync(files("ok v2\n", "ok v1\n", { "README.md": "fleet\n" }), "readme");
+      expect(third.exitCode, third.output).toBe(0);
+      expect(await ids()).toEqual(afterApp);
 
-    // Commit 4 changes other.conf only → other rolls, app stays.
-    const fourth = await commitAndSync(files("ok v2\n", "ok v2\n", { "README.md": "fleet\n" }), "other.conf v2");
-    expect(fourth.exitCode, fourth.output).toBe(0);
-    const afterOther = await ids();
-    expect(afterOther["app"]).toBe(afterApp["app"]);
-    expect(afterOther["other"]).not.toBe(afterApp["other"]);
+      // Commit 4 changes other.conf only → other rolls, app stays.
+      const fourth = await commitAndSync(files("ok v2\n", "ok v2\n", { "README.md": "fleet\n" }), "other.conf v2");
+      expect(fourth.exitCode, fourth.output).toBe(0);
+      const afterOther = await ids();
+      expect(afterOther["app"]).toBe(afterApp["app"]);
+      expect(afterOther["other"]).not.toBe(afterApp["other"]);
 
-    // Commit 5 breaks app.conf → the health gate fails, app is rolled back to the v2 copy.
-    const fifth = await commitAndSync(files("bad\n", "ok v2\n", { "README.md": "fleet\n" }), "app.conf bad");
-    expect(fifth.exitCode, fifth.output).not.toBe(0);
-    expect(await execIn("app", "cat /etc/app.conf")).toBe("ok v2");
+      // Commit 5 breaks app.conf → the health gate fails, app is rolled back to the v2 copy.
+      const fifth = await commitAndSync(files("bad\n", "ok v2\n", { "README.md": "fleet\n" }), "app.conf bad");
+      expect(fifth.exitCode, fifth.output).not.toBe(0);
+      expect(await execIn("app", "cat /etc/app.conf")).toBe("ok v2");
 
-    // The data written in the first commit survived every commit, restart and the rollback.
-    expect(await execIn("app", "cat /data/precious")).toBe("precious");
-    const onHost = join(stateDir, "data", stack, "data");
-    expect(await readFile(join(onHost, "precious"), "utf8")).toBe("precious\n");
-    // Every app start (v1, v2, the failed broken one, the rollback) appended to the same file.
-    expect((await readFile(join(onHost, "starts"), "utf8")).trim().split("\n").length).toBeGreaterThanOrEqual(4);
-    // git-sync pruned the first commits' trees; nothing was mounted from them.
-    expect((await readdir(join(stateDir, "source", "worktrees"))).length).toBeLessThanOrEqual(2);
-    for (const id of Object.values(await ids())) {
-      const mounts = await docker("inspect", "--format", "{{range .Mounts}}{{.Source}} {{end}}", id);
-      expect(mounts).toContain(join(stateDir, "data", stack));
-      expect(mounts).toContain(join(stateDir, "sources", stack));
-      expect(mounts).not.toContain(join(stateDir, "source", "worktrees"));
-    }
+      // The data written in the first commit survived every commit, restart and the rollback.
+      expect(await execIn("app", "cat /data/precious")).toBe("precious");
+      const onHost = join(stateDir, "data", stack, "data");
+      expect(await readFile(join(onHost, "precious"), "utf8")).toBe("precious\n");
+      // Every app start (v1, v2, the failed broken one, the rollback) appended to the same file.
+      expect((await readFile(join(onHost, "starts"), "utf8")).trim().split("\n").length).toBeGreaterThanOrEqual(4);
+      // git-sync pruned the first commits' trees; nothing was mounted from them.
+      expect((await readdir(join(stateDir, "source", "worktrees"))).length).toBeLessThanOrEqual(2);
+      for (const id of Object.values(await ids())) {
+        const mounts = await docker("inspect", "--format", "{{range .Mounts}}{{.Source}} {{end}}", id);
+        expect(mounts).toContain(join(stateDir, "data", stack));
+        expect(mounts).toContain(join(stateDir, "sources", stack));
+        expect(mounts).not.toContain(join(stateDir, "source", "worktrees"));
+      }
 
-    // The stack leaves the desired state (prune: true): its containers go, its data folder stays and is named.
-    await remote.source.commit(
-      {
-        [`stacks/${stack}/compose.yaml`]: null,
-        [`stacks/${stack}/conf/app.conf`]: null,
-        [`stacks/${stack}/conf/other.conf`]: null,
-        "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nallowEmpty: true\n",
-      },
-      "remove the stack",
-    );
-    await remote.push();
-    const removed = await agentOnce("info");
-    expect(removed.exitCode, removed.output).toBe(0);
-    expect(await ids()).toEqual({});
-    expect(removed.output).toContain(join(stateDir, "data", stack));
-    expect(await readFile(join(onHost, "precious"), "utf8")).toBe("precious\n");
-  }, 600_000);
+      // The stack leaves the desired state (prune: true): its containers go, its data folder stays and is named.
+      await remote.source.commit(
+        {
+          [`stacks/${stack}/compose.yaml`]: null,
+          [`stacks/${stack}/conf/app.conf`]: null,
+          [`stacks/${stack}/conf/other.conf`]: null,
+          "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nallowEmpty: true\n",
+        },
+        "remove the stack",
+      );
+      await remote.push();
+      const removed = await agentOnce("info");
+      expect(removed.exitCode, removed.output).toBe(0);
+      expect(await ids()).toEqual({});
+      expect(removed.output).toContain(join(stateDir, "data", stack));
+      expect(await readFile(join(onHost, "precious"), "utf8")).toBe("precious\n");
+    },
+    600_000,
+  );
 });

@@ -82,7 +82,8 @@ describe("compose features", () => {
       "common/base.yaml":
         "services:\n  base:\n    image: berth-test/busybox:1\n    init: true\n    restart: unless-stopped\n    stop_grace_period: 1s\n",
       [`${dirOf}/compose.yaml`]: `${JSON.stringify(compose, null, 2)}\n`,
-      [`${dirOf}/cache.yaml`]: `services:\n  cache:\n    image: berth-test/busybox:1\n    command: [sleep, "3600"]\n    stop_grace_period: 1s\n`,
+      [`${dirOf}/cache.yaml`]:
+        `services:\n  cache:\n    image: berth-test/busybox:1\n    command: [sleep, "3600"]\n    ` + `stop_grace_period: 1s\n`,
       [`${dirOf}/.env`]: "BUSYBOX_TAG=1\nCOMPOSE_PROFILES=extras\nGREETING_NAME=world\nWEB_MODE=fast\n",
       [`${dirOf}/env/web.env`]: webEnv,
       [`${dirOf}/token.txt`]: "s3cret\n",
@@ -152,38 +153,45 @@ describe("compose features", () => {
     await removeDir(dir);
   });
 
-  it("runs a stack with .env, env_file, profiles, depends_on healthy, secrets, configs, extends, include, volumes, networks, init, restart and limits", async () => {
-    const { code, out } = await run();
-    expect(code, out).toBe(0);
-    const running = await ids();
-    // Profiles: the inactive one is not there, the one COMPOSE_PROFILES (.env) activates is; include adds cache.
-    expect(Object.keys(running).sort()).toEqual(["cache", "db", "extra", "web"]);
-    const web = running["web"] ?? "";
-    // web is healthy: db was healthy before berth started it (depends_on condition: service_healthy).
-    expect(await inspect(web, "{{.State.Health.Status}}")).toBe("healthy");
-    // .env interpolation (image tag, env_file values) and env_file.
-    // (berth runs an image it does not build pinned to its image id: the one BUSYBOX_TAG named.)
-    expect(await inspect(web, "{{.Image}}")).toBe((await docker("image", "inspect", "--format", "{{.Id}}", "berth-test/busybox:1")).trim());
-    const env = await inspect(web, '{{join .Config.Env " "}}');
-    expect(env).toContain("MODE=fast");
-    expect(env).toContain("PLAIN=1");
-    // extends (from a file outside the stack's folder): init and restart.
-    expect(await inspect(web, "{{.HostConfig.Init}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
-    expect(await inspect(running["db"] ?? "", "{{.HostConfig.Init}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
-    // deploy.resources.limits.
-    expect(await inspect(web, "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe("67108864 500000000");
-    // Healthcheck override and disable.
-    expect(await inspect(web, "{{json .Config.Healthcheck.Test}}")).toBe(JSON.stringify(HEALTH.test));
-    expect(await inspect(running["extra"] ?? "", "{{json .Config.Healthcheck.Test}}")).toBe('["NONE"]');
-    // Secrets and configs from files, and an inline config with interpolation.
-    expect((await docker("exec", web, "cat", "/run/secrets/token", "/etc/site.conf", "/greeting")).trim()).toBe(
-      "s3cret\nsite v1\nhello world",
-    );
-    // External network and volume, named volume.
-    expect(await inspect(web, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}")).toContain(network);
-    expect(await inspect(web, "{{range .Mounts}}{{.Name}} {{end}}")).toContain(volume);
-    expect(await inspect(running["db"] ?? "", "{{range .Mounts}}{{.Name}} {{end}}")).toContain(`${stack}_dbdata`);
-  }, 300_000);
+  it(
+    "runs a stack with .env, env_file, profiles, depends_on healthy, secrets, configs, extends, include, volumes, networks, " +
+      "init, restart and limits",
+    async () => {
+      const { code, out } = await run();
+      expect(code, out).toBe(0);
+      const running = await ids();
+      // Profiles: the inactive one is not there, the one COMPOSE_PROFILES (.env) activates is; include adds cache.
+      expect(Object.keys(running).sort()).toEqual(["cache", "db", "extra", "web"]);
+      const web = running["web"] ?? "";
+      // web is healthy: db was healthy before berth started it (depends_on condition: service_healthy).
+      expect(await inspect(web, "{{.State.Health.Status}}")).toBe("healthy");
+      // .env interpolation (image tag, env_file values) and env_file.
+      // (berth runs an image it does not build pinned to its image id: the one BUSYBOX_TAG named.)
+      expect(await inspect(web, "{{.Image}}")).toBe(
+        (await docker("image", "inspect", "--format", "{{.Id}}", "berth-test/busybox:1")).trim(),
+      );
+      const env = await inspect(web, '{{join .Config.Env " "}}');
+      expect(env).toContain("MODE=fast");
+      expect(env).toContain("PLAIN=1");
+      // extends (from a file outside the stack's folder): init and restart.
+      expect(await inspect(web, "{{.HostConfig.Init}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
+      expect(await inspect(running["db"] ?? "", "{{.HostConfig.Init}} {{.HostConfig.RestartPolicy.Name}}")).toBe("true unless-stopped");
+      // deploy.resources.limits.
+      expect(await inspect(web, "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe("67108864 500000000");
+      // Healthcheck override and disable.
+      expect(await inspect(web, "{{json .Config.Healthcheck.Test}}")).toBe(JSON.stringify(HEALTH.test));
+      expect(await inspect(running["extra"] ?? "", "{{json .Config.Healthcheck.Test}}")).toBe('["NONE"]');
+      // Secrets and configs from files, and an inline config with interpolation.
+      expect((await docker("exec", web, "cat", "/run/secrets/token", "/etc/site.conf", "/greeting")).trim()).toBe(
+        "s3cret\nsite v1\nhello world",
+      );
+      // External network and volume, named volume.
+      expect(await inspect(web, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}")).toContain(network);
+      expect(await inspect(web, "{{range .Mounts}}{{.Name}} {{end}}")).toContain(volume);
+      expect(await inspect(running["db"] ?? "", "{{range .Mounts}}{{.Name}} {{end}}")).toContain(`${stack}_dbdata`);
+    },
+    300_000,
+  );
 
   it("rolls only web when its config file or env_file changes, and keeps db's named volume", async () => {
     const before = await ids();

@@ -128,36 +128,41 @@ describe("the engine the user selected (a second dockerd)", () => {
     if (leftover.length > 0) throw new Error(`the second dockerd left bridges behind:\n${leftover.join("\n")}`);
   }, 60_000);
 
-  it("DOCKER_HOST=unix:///… berth apply builds, runs and reports the stack on that engine, not the default one, and compose never sees berth's own environment", async () => {
-    // Arrange
-    const stack = `${prefix}-host`;
-    const root = await desiredState(stack);
-    const stateDir = join(dir, "state-host");
+  it(
+    "DOCKER_HOST=unix:///… berth apply builds, runs and reports the stack on that engine, not the default one, and compose " +
+      "never sees berth's own environment",
+    async () => {
+      // Arrange
+      const stack = `${prefix}-host`;
+      const root = await desiredState(stack);
+      const stateDir = join(dir, "state-host");
 
-    process.env["ENGINE_LEAK_PROBE"] = "agent-secret";
+      process.env["ENGINE_LEAK_PROBE"] = "agent-secret";
 
-    // Act
-    const applied = await cli(["apply", root, "--machine", "box", "--state-dir", stateDir], { DOCKER_HOST: second.socket }).finally(
-      () => delete process.env["ENGINE_LEAK_PROBE"],
-    );
-    const status = await cli(["status", "--state-dir", stateDir, "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`], {
-      DOCKER_HOST: second.socket,
-    });
+      // Act
+      const applied = await cli(["apply", root, "--machine", "box", "--state-dir", stateDir], { DOCKER_HOST: second.socket }).finally(
+        () => delete process.env["ENGINE_LEAK_PROBE"],
+      );
+      const status = await cli(["status", "--state-dir", stateDir, "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`], {
+        DOCKER_HOST: second.socket,
+      });
 
-    // Assert
-    expect(applied.err).toBe("");
-    expect(applied.code).toBe(0);
-    expect(applied.out).toContain(`engine ${second.socket} (DOCKER_HOST)`);
-    expect(applied.out).toMatch(/image web\s+build Built/);
-    expect(applied.out).toContain("box: Ready (1 stacks, 1 services, 1 changed)");
-    await expectOnlyOnSecond(stack);
-    expect(await defaultBridgePresent()).toBe(hadDefaultBridge);
-    const [web] = await containersOn(second.docker, stack);
-    expect(await second.docker("inspect", "--format", "{{json .Config.Env}}", web?.id ?? "")).not.toContain("agent-secret");
-    expect(status.code).toBe(0);
-    expect(status.out).toContain(`engine ${second.socket} (DOCKER_HOST)  docker ${second.serverVersion}`);
-    expect(status.out).toMatch(new RegExp(`${stack}/web\\s+\\S+\\s+healthy`));
-  }, 180_000);
+      // Assert
+      expect(applied.err).toBe("");
+      expect(applied.code).toBe(0);
+      expect(applied.out).toContain(`engine ${second.socket} (DOCKER_HOST)`);
+      expect(applied.out).toMatch(/image web\s+build Built/);
+      expect(applied.out).toContain("box: Ready (1 stacks, 1 services, 1 changed)");
+      await expectOnlyOnSecond(stack);
+      expect(await defaultBridgePresent()).toBe(hadDefaultBridge);
+      const [web] = await containersOn(second.docker, stack);
+      expect(await second.docker("inspect", "--format", "{{json .Config.Env}}", web?.id ?? "")).not.toContain("agent-secret");
+      expect(status.code).toBe(0);
+      expect(status.out).toContain(`engine ${second.socket} (DOCKER_HOST)  docker ${second.serverVersion}`);
+      expect(status.out).toMatch(new RegExp(`${stack}/web\\s+\\S+\\s+healthy`));
+    },
+    180_000,
+  );
 
   it("the agent's event stream and metrics follow the selected engine", async () => {
     // Arrange: an agent whose selection names the second engine

@@ -37,7 +37,8 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     await writeFile(join(root, "profiles", "p2.json"), JSON.stringify({ CUDA_ARCH: "8.6" }));
     const images: Record<string, string> = {
       [`${prefix}-base`]: "FROM berth-test/busybox:1\nRUN echo base > /base.txt\n",
-      [`${prefix}-gpu`]: `FROM ${prefix}-base\nARG CUDA_ARCH\nARG TORCH_CUDA_ARCH_LIST\nRUN echo "$CUDA_ARCH $TORCH_CUDA_ARCH_LIST" > /arch.txt\n`,
+      [`${prefix}-gpu`]:
+        `FROM ${prefix}-base\nARG CUDA_ARCH\nARG TORCH_CUDA_ARCH_LIST\nRUN echo "$CUDA_ARCH ` + `$TORCH_CUDA_ARCH_LIST" > /arch.txt\n`,
     };
     for (const [name, dockerfile] of Object.entries(images)) {
       await mkdir(join(root, "images", name), { recursive: true });

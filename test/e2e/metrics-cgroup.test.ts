@@ -70,7 +70,8 @@ describe("GPU process → container on this engine", () => {
     const command = join(workDir, "nvidia-smi");
     await writeFile(
       command,
-      `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed "s/^425,/${pid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`,
+      `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed ` +
+        `"s/^425,/${pid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`,
     );
     await chmod(command, 0o755);
     const reader = createNvidiaSmiReader({ command });

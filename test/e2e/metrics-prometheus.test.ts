@@ -161,7 +161,8 @@ beforeAll(async () => {
   const smi = join(workDir, "nvidia-smi");
   await writeFile(
     smi,
-    `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed "s/^425,/${llmPid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`,
+    `#!/bin/sh\ncase "$1" in\n  --query-gpu=*) cut -d, -f1-7 "${FIXTURES}query-gpu-busy.csv" ;;\n  --query-compute-apps=*) sed ` +
+      `"s/^425,/${llmPid},/" "${FIXTURES}query-apps-busy.csv" ;;\nesac\n`,
   );
   await chmod(smi, 0o755);
 

@@ -30,11 +30,13 @@ describe("budgets.enforce", () => {
     await writeFile(join(app, "pad"), Buffer.alloc(padMiB * 1024 * 1024));
     await writeFile(
       join(app, "Dockerfile"),
-      `FROM berth-test/busybox:1\nCOPY pad /pad\nCOPY www /www\nHEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+      `FROM berth-test/busybox:1\nCOPY pad /pad\nCOPY www /www\nHEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q ` +
+        `-O /dev/null http://127.0.0.1:8080/health || exit 1\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
     );
     await writeFile(
       join(root, "stacks", stack, "compose.yaml"),
-      `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n    x-berth:\n      budgets: { sizeMiB: ${budgetMiB}, enforce: true }\n`,
+      `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n    x-berth:\n      budgets: { sizeMiB: ` +
+        `${budgetMiB}, enforce: true }\n`,
     );
   }
 

@@ -144,27 +144,30 @@ describe("agent: a stack the host policy refuses", () => {
     expect(await docker("inspect", "-f", "{{.HostConfig.Privileged}}", web?.id ?? "")).toBe("true");
   });
 
-  it("refuses the whole commit when the fleet's own files break the policy (a registry outside the allowlist), touching nothing", async () => {
-    await agent.stop();
-    const before = [...(await running(kept)), ...(await running(rolls))];
-    await writeFile(policyFile, `level: privileged\nregistries: [docker.io]\n`);
-    const files = commit("v3");
-    files["berth.yaml"] = (files["berth.yaml"] ?? "").replace("version: 1\n", "version: 1\nregistry: 127.0.0.1:5999/acme\n");
-    await world.writeTree(root, files);
-    agent = await world.start({ "desired-state": root, "state-dir": stateDir, policy: policyFile });
-    const source = await waitFor(
-      "the source Stalled/PolicyDenied",
-      async () => {
-        const view = await agent.status();
-        return condition(view.source?.conditions, "Stalled")?.reason === "PolicyDenied" ? view.source : undefined;
-      },
-      60_000,
-      250,
-    );
-    await agent.agent.idle();
-    expect(condition(source?.conditions, "Stalled")?.message).toMatch(
-      /^berth\.yaml:2: registry: refused by the host policy \(control registries, level privileged\): registry "127\.0\.0\.1:5999\/acme"/,
-    );
-    expect([...(await running(kept)), ...(await running(rolls))]).toEqual(before);
-  });
+  it(
+    "refuses the whole commit when the fleet's own files break the policy (a registry outside the allowlist), touching " + "nothing",
+    async () => {
+      await agent.stop();
+      const before = [...(await running(kept)), ...(await running(rolls))];
+      await writeFile(policyFile, `level: privileged\nregistries: [docker.io]\n`);
+      const files = commit("v3");
+      files["berth.yaml"] = (files["berth.yaml"] ?? "").replace("version: 1\n", "version: 1\nregistry: 127.0.0.1:5999/acme\n");
+      await world.writeTree(root, files);
+      agent = await world.start({ "desired-state": root, "state-dir": stateDir, policy: policyFile });
+      const source = await waitFor(
+        "the source Stalled/PolicyDenied",
+        async () => {
+          const view = await agent.status();
+          return condition(view.source?.conditions, "Stalled")?.reason === "PolicyDenied" ? view.source : undefined;
+        },
+        60_000,
+        250,
+      );
+      await agent.agent.idle();
+      expect(condition(source?.conditions, "Stalled")?.message).toMatch(
+        /^berth\.yaml:2: registry: refused by the host policy \(control registries, level privileged\): registry "127\.0\.0\.1:5999\/acme"/,
+      );
+      expect([...(await running(kept)), ...(await running(rolls))]).toEqual(before);
+    },
+  );
 });

@@ -80,12 +80,18 @@ describe("berth validate --policy", () => {
     const result = await validate(root, "--policy", await policy("level: baseline\nhostPaths: [/srv/data]\n"));
     expect(result.code).toBe(1);
     expect(result.err.split("\n")).toEqual([
-      "stacks/home/compose.yaml:7: services.assistant.privileged: refused by the host policy (control privileged, level baseline): privileged: true gives the container every capability and the host's devices",
-      "stacks/home/compose.yaml:6: services.assistant.network_mode: refused by the host policy (control hostNetwork, level baseline): network_mode: host shares the host's network namespace",
-      "stacks/home/compose.yaml:10: services.assistant.volumes.1.source: refused by the host policy (control hostPaths, level baseline): bind-mounts /etc, outside the desired state and not under the policy's hostPaths (/srv/data)",
-      "stacks/home/compose.yaml:11: services.assistant.volumes.2.source: refused by the host policy (control dockerSocket, level baseline): bind-mounts /var/run/docker.sock, which is or holds the container engine's socket (root on the host)",
-      "stacks/home/compose.yaml:12: services.assistant.cap_add.0: refused by the host policy (control capabilities, level baseline): cap_add: SYS_ADMIN is beyond the runtime's default capabilities",
-      "stacks/home/compose.yaml:13: services.assistant.security_opt.0: refused by the host policy (control seccomp, level baseline): seccomp:unconfined turns off the syscall filter",
+      "stacks/home/compose.yaml:7: services.assistant.privileged: refused by the host policy (control privileged, level " +
+        "baseline): privileged: true gives the container every capability and the host's devices",
+      "stacks/home/compose.yaml:6: services.assistant.network_mode: refused by the host policy (control hostNetwork, level " +
+        "baseline): network_mode: host shares the host's network namespace",
+      "stacks/home/compose.yaml:10: services.assistant.volumes.1.source: refused by the host policy (control hostPaths, level " +
+        "baseline): bind-mounts /etc, outside the desired state and not under the policy's hostPaths (/srv/data)",
+      "stacks/home/compose.yaml:11: services.assistant.volumes.2.source: refused by the host policy (control dockerSocket, level " +
+        "baseline): bind-mounts /var/run/docker.sock, which is or holds the container engine's socket (root on the host)",
+      "stacks/home/compose.yaml:12: services.assistant.cap_add.0: refused by the host policy (control capabilities, level " +
+        "baseline): cap_add: SYS_ADMIN is beyond the runtime's default capabilities",
+      "stacks/home/compose.yaml:13: services.assistant.security_opt.0: refused by the host policy (control seccomp, level " +
+        "baseline): seccomp:unconfined turns off the syscall filter",
       `${root}: 6 problems`,
       "",
     ]);
@@ -93,7 +99,8 @@ describe("berth validate --policy", () => {
 
   it("passes once the host grants exceptions, and only for the stack and service named", async () => {
     const exceptions =
-      "exceptions:\n  - stack: home\n    service: assistant\n    allow: [privileged, hostNetwork, hostPaths, dockerSocket, capabilities, seccomp]\n";
+      "exceptions:\n  - stack: home\n    service: assistant\n    allow: [privileged, hostNetwork, hostPaths, dockerSocket, " +
+      "capabilities, seccomp]\n";
     const granted = await validate(root, "--policy", await policy(`level: baseline\nhostPaths: [/srv/data]\n${exceptions}`));
     expect(granted.err).toBe("");
     expect(granted.code).toBe(0);
@@ -122,8 +129,10 @@ describe("berth validate --policy", () => {
     const result = await validate(root, "--policy", await policy("level: privileged\nregistries: [ghcr.io/acme]\n"));
     expect(result.code).toBe(1);
     expect(result.err.split("\n").slice(0, -2).sort()).toEqual([
-      'berth.yaml:2: registry: refused by the host policy (control registries, level privileged): registry "127.0.0.1:5000/acme" (pulls and pushes of built images) is not under an allowed registry (ghcr.io/acme)',
-      'stacks/web/compose.yaml:3: services.web.image: refused by the host policy (control registries, level privileged): image reference "nginx:1.27" is not under an allowed registry (ghcr.io/acme)',
+      'berth.yaml:2: registry: refused by the host policy (control registries, level privileged): registry "127.0.0.1:5000/acme" ' +
+        "(pulls and pushes of built images) is not under an allowed registry (ghcr.io/acme)",
+      "stacks/web/compose.yaml:3: services.web.image: refused by the host policy (control registries, level privileged): image " +
+        'reference "nginx:1.27" is not under an allowed registry (ghcr.io/acme)',
     ]);
   });
 
@@ -131,7 +140,8 @@ describe("berth validate --policy", () => {
     const result = await validate(root, "--machine", "mainpc", "--policy", await policy("level: restricted\nhostPaths: [/srv/data]\n"));
     expect(result.code).toBe(1);
     expect(result.err).toContain(
-      "stacks/web/compose.yaml:3: services.web.user: refused by the host policy (control runAsRoot, level restricted): the image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user",
+      "stacks/web/compose.yaml:3: services.web.user: refused by the host policy (control runAsRoot, level restricted): the " +
+        "image's user is not known here (not built or pulled yet); restricted needs user: set to a non-root user",
     );
     expect(result.err).toContain(
       "services.web.cap_drop: refused by the host policy (control capabilities, level restricted): restricted needs cap_drop: [ALL]",
@@ -149,10 +159,12 @@ describe("berth validate --policy", () => {
       const result = await validate(root, "--policy", await policy("level: privileged\n"));
       expect(result.code).toBe(1);
       expect(result.err).toContain(
-        "stacks/built/compose.yaml:5: services.app.build.dockerfile_inline: berth builds with context, dockerfile and args only and does not pass dockerfile_inline on to BuildKit; remove it",
+        "stacks/built/compose.yaml:5: services.app.build.dockerfile_inline: berth builds with context, dockerfile and args only " +
+          "and does not pass dockerfile_inline on to BuildKit; remove it",
       );
       expect(result.err).toContain(
-        "stacks/built/compose.yaml:6: services.app.build.target: berth builds with context, dockerfile and args only and does not pass target on to BuildKit; remove it",
+        "stacks/built/compose.yaml:6: services.app.build.target: berth builds with context, dockerfile and args only and does " +
+          "not pass target on to BuildKit; remove it",
       );
     } finally {
       await rm(join(root, "stacks", "built"), { recursive: true, force: true });
@@ -218,7 +230,12 @@ describe("berth plan --policy at level restricted", () => {
     expect(err).toBe("");
     expect(code).toBe(0);
     expect(out).toMatch(
-      /^stack +rooted +refused +PolicyDenied +stacks\/rooted\/compose\.yaml:3: services\.app\.user: refused by the host policy \(control runAsRoot, level restricted\): runs as root \(user "root"\); restricted needs a non-root user$/m,
+      new RegExp(
+        String.raw`^stack +rooted +refused +PolicyDenied +stacks/rooted/compose\.yaml:3: services\.app\.user: ` +
+          String.raw`refused by the host policy \(control runAsRoot, level restricted\): runs as root \(user "root"\); ` +
+          String.raw`restricted needs a non-root user$`,
+        "m",
+      ),
     );
     expect(out).toMatch(/^service +nonroot\/app +create +no container yet/m);
     expect(out).not.toMatch(/nonroot +refused/);

@@ -69,7 +69,8 @@ describe("berth prune (CLI, real engine)", () => {
     await writeFile(join(root, "profiles", "cpu.json"), "{}\n");
     await writeFile(
       join(root, "berth.yaml"),
-      `version: 1\nregistry: ${prefix}\nallowEmpty: true\nprune:\n  keep: 3\nmachines:\n  m1:\n    profile: cpu\n    prune:\n      keep: 1\n      minAge: 0s\n`,
+      `version: 1\nregistry: ${prefix}\nallowEmpty: true\nprune:\n  keep: 3\nmachines:\n  m1:\n    profile: cpu\n    prune:\n    ` +
+        `  keep: 1\n      minAge: 0s\n`,
     );
     common = [
       root,

@@ -1,4 +1,5 @@
-// Real engine: 12 versions of one service, 3 rollbacks recorded, a stopped container on an old version; after prune exactly the keep-set remains.
+// Real engine: 12 versions of one service, 3 rollbacks recorded, a stopped container on an old version; after prune exactly the keep-set
+// remains.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

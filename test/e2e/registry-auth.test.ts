@@ -159,7 +159,8 @@ describe.each(["htpasswd", "token"] as const)(
           `echo "$*" >> ${helperLog}`,
           "read -r server",
           `echo "$server" >> ${helperLog}`,
-          `if [ "$1" = get ] && [ "$server" = "${registry.host}" ]; then printf '{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}\\n' "$server"; exit 0; fi`,
+          `if [ "$1" = get ] && [ "$server" = "${registry.host}" ]; then printf ` +
+            `'{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}\\n' "$server"; exit 0; fi`,
           "echo 'credentials not found in native keychain'",
           "exit 1",
           "",
@@ -233,55 +234,59 @@ describe.each(["htpasswd", "token"] as const)(
       expect(new Set(asked)).toEqual(new Set(["get", registry.host]));
     });
 
-    it("with wrong credentials the images are RegistryUnauthorized (built locally, a source: pull image stalled), and the secret is nowhere", async () => {
-      await world.removeImages();
-      await world.write({
-        short: "ci-only",
-        dockerfile: "FROM berth-test/busybox:1\nCOPY never.txt /\n",
-        files: { "never.txt": "never built here\n" },
-        source: "pull",
-      });
-      const wrong = await dockerConfig("wrong", {
-        auths: { [registry.host]: { auth: Buffer.from(`${USER}:${WRONG}`).toString("base64") } },
-      });
-      const logs: string[] = [];
-      const metrics = createBerthMetrics({ registry: new Registry(), store: { all: () => [] }, machine: "m1" });
-      await writeFile(argsLog, "");
-      builder.reset();
-      const { store, stateDir, reconcile } = await host({ dockerConfig: wrong, logs, metrics });
+    it(
+      "with wrong credentials the images are RegistryUnauthorized (built locally, a source: pull image stalled), and the secret " +
+        "is nowhere",
+      async () => {
+        await world.removeImages();
+        await world.write({
+          short: "ci-only",
+          dockerfile: "FROM berth-test/busybox:1\nCOPY never.txt /\n",
+          files: { "never.txt": "never built here\n" },
+          source: "pull",
+        });
+        const wrong = await dockerConfig("wrong", {
+          auths: { [registry.host]: { auth: Buffer.from(`${USER}:${WRONG}`).toString("base64") } },
+        });
+        const logs: string[] = [];
+        const metrics = createBerthMetrics({ registry: new Registry(), store: { all: () => [] }, machine: "m1" });
+        await writeFile(argsLog, "");
+        builder.reset();
+        const { store, stateDir, reconcile } = await host({ dockerConfig: wrong, logs, metrics });
 
-      const result = await reconcile();
+        const result = await reconcile();
 
-      world.images.delete("ci-only");
-      expect(builder.calls.map((c) => c.image)).toEqual([world.name("base"), world.name("app")]);
-      expect(result.outcomes.map((o) => [o.name, o.action, o.reason, o.pushed])).toEqual([
-        [world.name("base"), "build", "BuiltLocally", false],
-        [world.name("app"), "build", "BuiltLocally", false],
-        [world.name("ci-only"), "stalled", "RegistryUnauthorized", false],
-      ]);
-      const app = store.get(`image/m1/${world.name("app")}`)?.conditions ?? [];
-      expect(getCondition(app, "Ready")).toMatchObject({ status: "True", reason: "BuiltLocally" });
-      expect(getCondition(app, "Degraded")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
-      expect(getCondition(app, "Degraded")?.message).toMatch(new RegExp(`\\(401\\)|answered 401`));
-      expect(getCondition(app, "Degraded")?.message).toContain(`with the Docker credentials for ${registry.host}`);
-      if (mode === "token") expect(registry.auth?.tokenServer?.requests.at(-1)).toMatchObject({ user: USER, granted: false });
-      const ciOnly = store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [];
-      expect(getCondition(ciOnly, "Stalled")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
+        world.images.delete("ci-only");
+        expect(builder.calls.map((c) => c.image)).toEqual([world.name("base"), world.name("app")]);
+        expect(result.outcomes.map((o) => [o.name, o.action, o.reason, o.pushed])).toEqual([
+          [world.name("base"), "build", "BuiltLocally", false],
+          [world.name("app"), "build", "BuiltLocally", false],
+          [world.name("ci-only"), "stalled", "RegistryUnauthorized", false],
+        ]);
+        const app = store.get(`image/m1/${world.name("app")}`)?.conditions ?? [];
+        expect(getCondition(app, "Ready")).toMatchObject({ status: "True", reason: "BuiltLocally" });
+        expect(getCondition(app, "Degraded")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
+        expect(getCondition(app, "Degraded")?.message).toMatch(new RegExp(`\\(401\\)|answered 401`));
+        expect(getCondition(app, "Degraded")?.message).toContain(`with the Docker credentials for ${registry.host}`);
+        if (mode === "token") expect(registry.auth?.tokenServer?.requests.at(-1)).toMatchObject({ user: USER, granted: false });
+        const ciOnly = store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [];
+        expect(getCondition(ciOnly, "Stalled")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
 
-      const stateText = (await Promise.all((await filesUnder(stateDir)).map((f) => readFile(f, "utf8")))).join("\n");
-      const everything = {
-        state: stateText,
-        logs: logs.join(""),
-        metrics: await metrics.registry.metrics(),
-        args: await readFile(argsLog, "utf8"),
-      };
-      expect(everything.state).toContain("RegistryUnauthorized");
-      expect(everything.logs).toContain("image planned");
-      expect(everything.args).toContain("buildx build");
-      for (const [where, text] of Object.entries(everything)) {
-        for (const secret of SECRETS) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
-      }
-    });
+        const stateText = (await Promise.all((await filesUnder(stateDir)).map((f) => readFile(f, "utf8")))).join("\n");
+        const everything = {
+          state: stateText,
+          logs: logs.join(""),
+          metrics: await metrics.registry.metrics(),
+          args: await readFile(argsLog, "utf8"),
+        };
+        expect(everything.state).toContain("RegistryUnauthorized");
+        expect(everything.logs).toContain("image planned");
+        expect(everything.args).toContain("buildx build");
+        for (const [where, text] of Object.entries(everything)) {
+          for (const secret of SECRETS) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
+        }
+      },
+    );
     it("`berth build --push` in CI with refused credentials exits 1 and says which images were not pushed", async () => {
       const root = join(dir, "cli-root");
       const image = `${world.prefix}-cli`;
@@ -307,15 +312,18 @@ describe.each(["htpasswd", "token"] as const)(
       expect(err.join("")).toContain(`with the Docker credentials for ${registry.host}`);
       expect(await registryTags(registry, image)).toEqual([]);
     });
-    it("trusts the registry's certificate only through certs.d: without the entry the registry is unreachable, never plain HTTP", async () => {
-      const credentials = createDockerCredentials({ configDir: join(dir, "good") });
-      const ref = `${registry.host}/${world.name("app")}:${tagOf(hostA, "app").split(":").pop() ?? ""}`;
+    it(
+      "trusts the registry's certificate only through certs.d: without the entry the registry is unreachable, never plain " + "HTTP",
+      async () => {
+        const credentials = createDockerCredentials({ configDir: join(dir, "good") });
+        const ref = `${registry.host}/${world.name("app")}:${tagOf(hostA, "app").split(":").pop() ?? ""}`;
 
-      const trusted = await createRegistryClient({ credentials }).manifestExists(ref);
-      const untrusted = await createRegistryClient({ credentials, certsDir: join(dir, "no-certs") }).manifestExists(ref);
+        const trusted = await createRegistryClient({ credentials }).manifestExists(ref);
+        const untrusted = await createRegistryClient({ credentials, certsDir: join(dir, "no-certs") }).manifestExists(ref);
 
-      expect(trusted).toBe("present");
-      expect(untrusted).toEqual({ unreachable: expect.stringMatching(/self[- ]signed certificate/) });
-    });
+        expect(trusted).toBe("present");
+        expect(untrusted).toEqual({ unreachable: expect.stringMatching(/self[- ]signed certificate/) });
+      },
+    );
   },
 );

@@ -63,7 +63,8 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     await writeFile(join(root, "stacks", stack, "svc", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nRUN echo svc > /svc.txt\n`);
     await writeFile(
       join(root, "stacks", stack, "compose.yaml"),
-      `services:\n  ${svc}:\n    build: ./svc\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    x-berth:\n      baseline: { sizeMiB: 1000 }\n      budgets: { minReduction: 0.9999 }\n`,
+      `services:\n  ${svc}:\n    build: ./svc\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    x-berth:\n      ` +
+        `baseline: { sizeMiB: 1000 }\n      budgets: { minReduction: 0.9999 }\n`,
     );
   });
 

@@ -91,7 +91,9 @@ describe("the berth image running the agent on the example fleet", () => {
         if (state !== "running" || Date.now() > deadline) {
           const logs = await compose(["logs", "--no-color", "--tail", "40"]).catch((error: Error) => error.message);
           throw new Error(
-            `the agent in the image is ${state} and not Ready after ${Math.round((READY_TIMEOUT_MS - (deadline - Date.now())) / 1000)} s; status: ${JSON.stringify(status?.source?.conditions)}\n${logs}`,
+            `the agent in the image is ${state} and not Ready after ` +
+              `${Math.round((READY_TIMEOUT_MS - (deadline - Date.now())) / 1000)} s; status: ` +
+              `${JSON.stringify(status?.source?.conditions)}\n${logs}`,
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 2000));

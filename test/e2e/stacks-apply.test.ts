@@ -83,7 +83,8 @@ describe("berth apply", () => {
     // The message names the failed image and the one it rolled back to (both pinned by id).
     expect(err).toMatch(
       new RegExp(
-        `${stackName}/web: RolledBack: revision \\S+ \\(spec [0-9a-f]{12}, image ${await h.imageId(v3)}\\) failed: Unhealthy.*; rolled back to revision \\S+ \\(image ${await h.imageId(v1)}\\)`,
+        `${stackName}/web: RolledBack: revision \\S+ \\(spec [0-9a-f]{12}, image ${await h.imageId(v3)}\\) failed: Unhealthy.*; ` +
+          `rolled back to revision \\S+ \\(image ${await h.imageId(v1)}\\)`,
       ),
     );
     const id = await docker("ps", "-q", "--filter", `label=com.docker.compose.project=${stackName}`);

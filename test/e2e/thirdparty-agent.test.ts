@@ -44,7 +44,8 @@ describe("agent: a tracked tag under git-sync", () => {
       {
         "berth.yaml": "version: 1\nmachines:\n  test: { profile: test }\nrollout: { healthTimeout: 30s, monitor: 1s }\nresync: 2s\n",
         "profiles/test.json": "{}\n",
-        [`stacks/${stack}/compose.yaml`]: `services:\n  web:\n    image: ${ref}\n    stop_grace_period: 1s\n    x-berth:\n      update: track\n`,
+        [`stacks/${stack}/compose.yaml`]:
+          `services:\n  web:\n    image: ${ref}\n    stop_grace_period: 1s\n    x-berth:\n      ` + `update: track\n`,
       },
       "track the cache",
     );

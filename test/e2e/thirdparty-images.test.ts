@@ -228,45 +228,50 @@ describe("third-party images: pull, pin, track, rollback", () => {
     expect(await configImage(stack.name, "web")).toBe(pinned?.digest);
   });
 
-  it("waits with PullFailed for an image it cannot pull, keeps a tracked service running when the registry is down, and lets other services go on", async () => {
-    // Arrange: a tracked service from the registry, one whose image is in no registry, one local image
-    const [f1, local] = await Promise.all([h.buildVersion("f1"), h.buildVersion("f-local")]);
-    const ref = `${registry.host}/${h.prefix}/faults:1`;
-    const missing = `${registry.host}/${h.prefix}/nowhere:1`;
-    await publish(f1, ref);
-    const stack = withServices(await h.stack("faults", { web: { image: ref }, lost: { image: missing }, plain: { image: local } }), (s) =>
-      s.name === "web" ? { ...s, update: "track" } : s,
-    );
+  it(
+    "waits with PullFailed for an image it cannot pull, keeps a tracked service running when the registry is down, and lets " +
+      "other services go on",
+    async () => {
+      // Arrange: a tracked service from the registry, one whose image is in no registry, one local image
+      const [f1, local] = await Promise.all([h.buildVersion("f1"), h.buildVersion("f-local")]);
+      const ref = `${registry.host}/${h.prefix}/faults:1`;
+      const missing = `${registry.host}/${h.prefix}/nowhere:1`;
+      await publish(f1, ref);
+      const stack = withServices(
+        await h.stack("faults", { web: { image: ref }, lost: { image: missing }, plain: { image: local } }),
+        (s) => (s.name === "web" ? { ...s, update: "track" } : s),
+      );
 
-    // Act
-    const first = await pass(stack);
+      // Act
+      const first = await pass(stack);
 
-    // Assert: the missing image waits with the registry's message, the others run
-    const byName = (r: StackResult, name: string) => r.services.find((s) => s.service === name);
-    expect(byName(first.result, "web")).toMatchObject({ ready: true });
-    expect(byName(first.result, "plain")).toMatchObject({ ready: true });
-    expect(byName(first.result, "lost")).toMatchObject({ ready: false, reason: "PullFailed" });
-    expect(getCondition(first.status("lost")?.conditions ?? [], "Waiting")).toMatchObject({ status: "True", reason: "PullFailed" });
-    expect(byName(first.result, "lost")?.message).toMatch(/not found|manifest unknown/i);
-    const webBefore = (await h.containers(stack.name)).find((c) => c.service === "web");
+      // Assert: the missing image waits with the registry's message, the others run
+      const byName = (r: StackResult, name: string) => r.services.find((s) => s.service === name);
+      expect(byName(first.result, "web")).toMatchObject({ ready: true });
+      expect(byName(first.result, "plain")).toMatchObject({ ready: true });
+      expect(byName(first.result, "lost")).toMatchObject({ ready: false, reason: "PullFailed" });
+      expect(getCondition(first.status("lost")?.conditions ?? [], "Waiting")).toMatchObject({ status: "True", reason: "PullFailed" });
+      expect(byName(first.result, "lost")?.message).toMatch(/not found|manifest unknown/i);
+      const webBefore = (await h.containers(stack.name)).find((c) => c.service === "web");
 
-    // Act: the registry goes away, then a resync
-    await registry.stop();
-    let second: Awaited<ReturnType<typeof pass>>;
-    try {
-      second = await pass(stack);
-    } finally {
-      await registry.start();
-    }
+      // Act: the registry goes away, then a resync
+      await registry.stop();
+      let second: Awaited<ReturnType<typeof pass>>;
+      try {
+        second = await pass(stack);
+      } finally {
+        await registry.start();
+      }
 
-    // Assert: the tracked service keeps running as it was, Ready and Degraded/RegistryUnreachable
-    expect(byName(second.result, "web")).toMatchObject({ action: "unchanged", ready: true });
-    expect(getCondition(second.status("web")?.conditions ?? [], "Degraded")).toMatchObject({
-      status: "True",
-      reason: "RegistryUnreachable",
-    });
-    expect((await h.containers(stack.name)).find((c) => c.service === "web")?.id).toBe(webBefore?.id);
-    expect(byName(second.result, "lost")).toMatchObject({ ready: false, reason: "PullFailed" });
-    expect(byName(second.result, "plain")).toMatchObject({ ready: true });
-  });
+      // Assert: the tracked service keeps running as it was, Ready and Degraded/RegistryUnreachable
+      expect(byName(second.result, "web")).toMatchObject({ action: "unchanged", ready: true });
+      expect(getCondition(second.status("web")?.conditions ?? [], "Degraded")).toMatchObject({
+        status: "True",
+        reason: "RegistryUnreachable",
+      });
+      expect((await h.containers(stack.name)).find((c) => c.service === "web")?.id).toBe(webBefore?.id);
+      expect(byName(second.result, "lost")).toMatchObject({ ready: false, reason: "PullFailed" });
+      expect(byName(second.result, "plain")).toMatchObject({ ready: true });
+    },
+  );
 });

@@ -126,7 +126,8 @@ function composeFile(services: Record<string, ServiceOptions>): string {
           command: [
             "sh",
             "-c",
-            `${s.startDelaySeconds ? `sleep ${s.startDelaySeconds}; ` : ""}mkdir -p /www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`,
+            `${s.startDelaySeconds ? `sleep ${s.startDelaySeconds}; ` : ""}mkdir -p ` +
+              `/www${s.healthy === false ? "" : " && echo ok > /www/health"} && exec httpd -f -p 8080 -h /www`,
           ],
           environment: { VERSION: s.version ?? "v1" },
           stop_grace_period: "1s",
@@ -164,7 +165,9 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     },
     tree(stackMap, options = {}) {
       const files: Record<string, string> = {
-        "berth.yaml": `version: 1\nmachines:\n  test: { profile: test }\nrollout: { healthTimeout: 30s, monitor: 1s }\n${options.allowEmpty ? "allowEmpty: true\n" : ""}`,
+        "berth.yaml":
+          `version: 1\nmachines:\n  test: { profile: test }\nrollout: { healthTimeout: 30s, monitor: 1s ` +
+          `}\n${options.allowEmpty ? "allowEmpty: true\n" : ""}`,
         "profiles/test.json": "{}\n",
       };
       for (const [name, services] of Object.entries(stackMap)) files[`stacks/${name}/compose.yaml`] = composeFile(services);
@@ -285,7 +288,8 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
         for (const running of agents)
           for (const l of running.logs)
             console.info(
-              `${l.at.toFixed(0)} ${l.msg} ${JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, app: undefined, level: undefined, pid: undefined, hostname: undefined })}`,
+              `${l.at.toFixed(0)} ${l.msg} ` +
+                JSON.stringify({ ...l, at: undefined, msg: undefined, time: undefined, app: undefined, level: undefined, pid: undefined }),
             );
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       for (const project of stacks) {

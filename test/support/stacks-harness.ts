@@ -85,13 +85,18 @@ export async function createHarness(label: string): Promise<Harness> {
     await writeFile(join(context, "www", "index.html"), `${version}\n`);
     if (options.healthy !== false) await writeFile(join(context, "www", "health"), "ok\n");
     const delay = options.startDelaySeconds ?? 0;
+    const timing = options.productionInterval
+      ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s"
+      : options.lenient
+        ? "--interval=2s --timeout=5s --retries=3 --start-period=60s"
+        : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`;
     const health =
-      options.healthcheck === false
-        ? ""
-        : `HEALTHCHECK ${options.productionInterval ? "--interval=30s --timeout=5s --retries=3 --start-period=20s --start-interval=1s" : options.lenient ? "--interval=2s --timeout=5s --retries=3 --start-period=60s" : `--interval=1s --timeout=1s --retries=2${delay > 0 ? ` --start-period=${delay + 3}s` : ""}`} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
+      options.healthcheck === false ? "" : `HEALTHCHECK ${timing} CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1\n`;
+    const turnUnhealthy = options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : "";
     await writeFile(
       join(context, "Dockerfile"),
-      `FROM berth-test/busybox:1\nCOPY www /www\n${health}CMD ["sh","-c","${options.unhealthyAfterSeconds ? `(sleep ${options.unhealthyAfterSeconds}; rm -f /www/health) & ` : ""}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
+      `FROM berth-test/busybox:1\nCOPY www /www\n${health}CMD ` +
+        `["sh","-c","${turnUnhealthy}sleep ${delay}; exec httpd -f -p 8080 -h /www"]\n`,
     );
     await docker("build", "-q", "-t", tag, context);
     tags.push(tag);
