@@ -4,20 +4,9 @@ import { readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-file.ts";
 import type { ResourceStatus } from "./resource-status.ts";
+import type { SwapIntent } from "./swap-intent.ts";
 
-export type SwapIntent = {
-  stack: string;
-  service: string;
-  /** Image id and effective config the service ran before the swap. */
-  fromImageId?: string;
-  fromConfig?: Record<string, unknown>;
-  toSpecHash: string;
-  toRevision: string;
-  startedAt: number;
-  /** How the swap is carried out, and the container it replaces (start-first keeps it running). */
-  strategy?: "recreate" | "start-first";
-  fromContainerId?: string;
-};
+export type { SwapIntent };
 
 export type StatusStore = {
   readonly dir: string;

@@ -1,5 +1,5 @@
-// Carries out one service swap (recreate or start-first) with a health gate, a monitor window
-// and an automatic rollback to the version that ran before; writes an intent record first.
+// Carries out one service swap (recreate or start-first) through the swap state machine: the
+// engine side of each step (health gate, monitor window, cut-over, automatic rollback).
 import type { ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 import type { ComposeProject } from "../../platform/compose-cli.ts";
 import { LABELS } from "../../platform/labels.ts";
@@ -8,21 +8,18 @@ import { CommandError } from "../../platform/run-command.ts";
 import { serviceResource } from "../../status/progress-events.ts";
 import type { ProgressPhase } from "../../status/progress-events.ts";
 import type { RollbackEntry } from "../../status/resource-status.ts";
+import type { StartFirstIntent, SwapIntent } from "../../status/swap-intent.ts";
 import type { HealthVerdict } from "./assess-health.ts";
-import type { NetworkAttachment } from "./container-ops.ts";
 import { heldTarget } from "./plan-stack.ts";
 import type { Target } from "./plan-stack.ts";
 import type { StackContext } from "./stack-context.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
+import { outcomeOf, pickContainer, runSwap } from "./swap-machine.ts";
+import type { Failure, ServiceContainer, SwapOutcome, SwapSteps } from "./swap-machine.ts";
 import { monitorHealth, waitUntilHealthy } from "./wait-healthy.ts";
 import type { WaitOptions } from "./wait-healthy.ts";
 
-export type Failure = { reason: string; message: string };
-
-export type SwapOutcome =
-  | { kind: "rolled-out"; entry: RollbackEntry }
-  | { kind: "rolled-back"; failure: Failure; restored: boolean; restoreMessage?: string }
-  | { kind: "failed"; failure: Failure };
+export type { Failure, SwapOutcome };
 
 export type SwapJob = {
   stack: StackSpec;
@@ -53,37 +50,136 @@ export function waitOptions(ctx: StackContext, service: ServiceSpec): WaitOption
 }
 
 export async function swapService(ctx: StackContext, job: SwapJob): Promise<SwapOutcome> {
-  const strategy = job.from?.state === "running" ? swapStrategy(job.service) : "recreate";
+  const from = job.from?.state === "running" ? job.from : undefined;
   const image = String(job.target.config["image"]);
   // The plan found the image in the pass's observation; otherwise ask the engine before stopping anything.
   if (!job.target.imageId && !(await ctx.engine.inspectImage(image)))
     return { kind: "failed", failure: { reason: "ImageMissing", message: `image ${image} is not on this host` } };
-  await ctx.store.putIntent({
+  const base = {
     stack: job.stack.name,
     service: job.service.name,
-    ...(job.current ? { fromImageId: job.current.imageId, fromConfig: job.current.config } : {}),
-    toSpecHash: job.target.specHash,
-    toRevision: job.revision,
+    revision: job.revision,
     startedAt: ctx.clock.now(),
-    strategy,
-    ...(job.from ? { fromContainerId: job.from.id } : {}),
-  });
+    to: { specHash: job.target.specHash, config: job.target.config },
+    record: { revision: job.target.entry?.revision ?? job.revision, config: job.target.entry?.config ?? job.target.config },
+  };
+  const intent: SwapIntent =
+    from && swapStrategy(job.service) === "start-first"
+      ? { ...base, strategy: "start-first", from: from.id, phase: "Intended" }
+      : { ...base, strategy: "recreate", phase: "Intended" };
+  await ctx.store.putIntent(intent);
   ctx.logger.info(
-    { stack: job.stack.name, service: job.service.name, strategy, specHash: job.target.specHash.slice(0, 12) },
+    { stack: job.stack.name, service: job.service.name, strategy: intent.strategy, specHash: job.target.specHash.slice(0, 12) },
     "service swap started",
   );
-  phase(ctx, job, "starting");
   try {
-    return strategy === "start-first" && job.from ? await startFirst(ctx, job, job.from) : await recreate(ctx, job);
+    const end = await runSwap(swapSteps(ctx, job), intent);
+    if (end.phase === "Done") ctx.logger.info({ stack: job.stack.name, service: job.service.name }, "service swap succeeded");
+    return outcomeOf(end, ctx.clock.now());
   } finally {
     await ctx.store.clearIntent(job.stack.name, job.service.name);
   }
 }
 
-async function recreate(ctx: StackContext, job: SwapJob): Promise<SwapOutcome> {
-  const verdict = await upAndWait(ctx, job, job.target, true);
-  if (verdict.kind === "healthy") return rolledOut(ctx, job, verdict.containerId);
-  return rollBack(ctx, job, verdict);
+/** The service a swap changes: what ran before (status.current) and how to write the effective file. */
+export type SwapSubject = Pick<SwapJob, "stack" | "service" | "current" | "writeFile">;
+
+/** The engine side of each step of the swap machine, for one service; live swaps and crash recovery share it. */
+export function swapSteps(ctx: StackContext, job: SwapSubject): SwapSteps {
+  const { stack, service } = job;
+  return {
+    persist: (intent) => ctx.store.putIntent(intent),
+    async create(intent) {
+      phase(ctx, job, "starting");
+      const project = await job.writeFile(intent.to.config);
+      const siblings = intent.strategy === "start-first" ? await serviceContainers(ctx, stack.name, service.name) : [];
+      const args =
+        intent.strategy === "start-first"
+          ? ["create", "--no-recreate", "--no-build", "--pull", "never", "--scale", `${service.name}=${siblings.length + 1}`]
+          : ["up", "-d", "--no-deps", "--no-build", "--pull", "never"];
+      try {
+        await ctx.compose.run(project, [...args, service.name]);
+      } catch (error) {
+        return { kind: "failed", reason: "ComposeFailed", message: commandMessage(error) };
+      }
+      const createdAt = ctx.clock.now();
+      if (intent.strategy === "recreate") {
+        const container = await findContainer(ctx, stack.name, service.name, intent.to.specHash);
+        if (!container)
+          return { kind: "failed", reason: "Removed", message: "compose reported success but no container carries the new spec hash" };
+        return { kind: "created", container: container.id, createdAt, attachments: [], fromAttachments: [] };
+      }
+      const fresh = (await serviceContainers(ctx, stack.name, service.name)).find(
+        (c) => c.labels[LABELS.specHash] === intent.to.specHash && c.state === "created",
+      );
+      if (!fresh) return { kind: "failed", reason: "Removed", message: "compose created no container with the new spec hash" };
+      // Keep the new container out of the service's DNS name until it is healthy and cut over.
+      const attachments = await ctx.ops.networks(fresh.id);
+      for (const a of attachments) await ctx.ops.disconnect(fresh.id, a.network);
+      return { kind: "created", container: fresh.id, createdAt, attachments, fromAttachments: await ctx.ops.networks(intent.from) };
+    },
+    async awaitHealthy(intent) {
+      try {
+        // The wait began when the container started: at creation for recreate, here for start-first (then since creation).
+        let startedAt = intent.createdAt;
+        if ((await ctx.engine.inspectContainer(intent.container))?.state === "created") {
+          if (intent.strategy === "recreate") return { kind: "failed", reason: "Exited", message: "never started" };
+          await ctx.ops.start(intent.container);
+          startedAt = ctx.clock.now();
+        }
+        return await waitFor(ctx, job, intent.container, { ...waitOptions(ctx, service), startedAt }, 0);
+      } catch (error) {
+        return { kind: "failed", reason: "Exited", message: commandMessage(error) };
+      }
+    },
+    async cutOver(intent) {
+      if (intent.strategy === "recreate") return;
+      for (const a of intent.attachments) await ctx.ops.connect(intent.container, a);
+      for (const a of intent.fromAttachments) await ctx.ops.disconnect(intent.from, a.network);
+    },
+    async monitor(intent) {
+      const monitorMs = service.rollout.monitorSeconds * 1000;
+      if (monitorMs <= 0) return { kind: "healthy" };
+      phase(ctx, job, "monitoring", ctx.clock.now() + monitorMs);
+      return monitorHealth(ctx, intent.container, monitorMs, waitOptions(ctx, service));
+    },
+    async retire(intent) {
+      if (intent.strategy === "start-first") {
+        await ctx.engine.stopContainer(intent.from, stopGraceSeconds(job.current?.config ?? intent.to.config));
+        await ctx.engine.removeContainer(intent.from, { force: true });
+      }
+      return (await ctx.engine.inspectContainer(intent.container))?.imageId ?? "";
+    },
+    async rollBack(intent, failure) {
+      ctx.logger.warn(
+        { stack: stack.name, service: service.name, phase: intent.phase, reason: failure.reason, detail: failure.message },
+        "service swap failed",
+      );
+      ctx.events.rollback(stack.name, service.name, failure.reason);
+      if (intent.strategy === "start-first" && (await ctx.engine.inspectContainer(intent.from))) {
+        // Start-first never stopped the old container: it serves again once the new one is gone.
+        if (intent.phase !== "Intended") await withdraw(ctx, intent);
+        if (job.current) await job.writeFile(heldTarget(job.current, "failed").config);
+        return { kind: "restored" };
+      }
+      if (intent.strategy === "start-first" && intent.phase !== "Intended")
+        await ctx.engine.removeContainer(intent.container, { force: true });
+      if (!job.current) return { kind: "nothing" };
+      phase(ctx, job, "rolling back");
+      const back = await upAndWait(ctx, job, heldTarget(job.current, "failed"), false);
+      ctx.logger.warn({ stack: stack.name, service: service.name, restored: back.kind === "healthy" }, "service rolled back");
+      return back.kind === "healthy" ? { kind: "restored" } : { kind: "not-restored", message: back.message };
+    },
+  };
+}
+
+/** Takes a start-first swap's new container away; after the cut-over the old one first takes the service's networks back. */
+async function withdraw(ctx: StackContext, intent: Extract<StartFirstIntent, { phase: "Created" | "Healthy" | "CutOver" }>): Promise<void> {
+  if (intent.phase !== "Created") {
+    for (const a of intent.fromAttachments) await ctx.ops.connect(intent.from, a);
+    for (const a of intent.attachments) await ctx.ops.disconnect(intent.container, a.network);
+  }
+  await ctx.engine.removeContainer(intent.container, { force: true });
 }
 
 /** compose up one service with this config, find its container, wait for health (+ monitor). */
@@ -175,90 +271,6 @@ export async function createServices(
   return results;
 }
 
-async function startFirst(ctx: StackContext, job: SwapJob, from: ObservedContainer): Promise<SwapOutcome> {
-  const { stack, service } = job;
-  const project = await job.writeFile(job.target.config);
-  const siblings = await serviceContainers(ctx, stack.name, service.name);
-  try {
-    await ctx.compose.run(project, [
-      "create",
-      "--no-recreate",
-      "--no-build",
-      "--pull",
-      "never",
-      "--scale",
-      `${service.name}=${siblings.length + 1}`,
-      service.name,
-    ]);
-  } catch (error) {
-    return rolledBackInPlace(ctx, job, { reason: "ComposeFailed", message: commandMessage(error) });
-  }
-  const fresh = (await serviceContainers(ctx, stack.name, service.name)).find(
-    (c) => c.labels[LABELS.specHash] === job.target.specHash && c.state === "created",
-  );
-  if (!fresh) return rolledBackInPlace(ctx, job, { reason: "Removed", message: "compose created no container with the new spec hash" });
-  // Keep the new container out of the service's DNS name until it is healthy.
-  const attachments = await ctx.ops.networks(fresh.id);
-  for (const a of attachments) await ctx.ops.disconnect(fresh.id, a.network);
-  const options = waitOptions(ctx, service);
-  let verdict: Exclude<HealthVerdict, { kind: "pending" }>;
-  try {
-    await ctx.ops.start(fresh.id);
-    phase(ctx, job, "waiting for health", ctx.clock.now() + options.timeoutMs);
-    verdict = await waitUntilHealthy(ctx, fresh.id, options);
-  } catch (error) {
-    verdict = { kind: "failed", reason: "Exited", message: commandMessage(error) };
-  }
-  if (verdict.kind !== "healthy") {
-    await ctx.engine.removeContainer(fresh.id, { force: true });
-    return rolledBackInPlace(ctx, job, verdict);
-  }
-  const oldAttachments = await ctx.ops.networks(from.id);
-  for (const a of attachments) await ctx.ops.connect(fresh.id, a);
-  for (const a of oldAttachments) await ctx.ops.disconnect(from.id, a.network);
-  phase(ctx, job, "monitoring", ctx.clock.now() + service.rollout.monitorSeconds * 1000);
-  const watched = await monitorHealth(ctx, fresh.id, service.rollout.monitorSeconds * 1000, options);
-  if (watched.kind !== "healthy") {
-    for (const a of oldAttachments) await ctx.ops.connect(from.id, a);
-    for (const a of attachments) await ctx.ops.disconnect(fresh.id, a.network);
-    await ctx.engine.removeContainer(fresh.id, { force: true });
-    return rolledBackInPlace(ctx, job, watched);
-  }
-  await ctx.engine.stopContainer(from.id, stopGraceSeconds(job.current?.config ?? job.target.config));
-  await ctx.engine.removeContainer(from.id, { force: true });
-  return rolledOut(ctx, job, fresh.id);
-}
-
-/** Start-first failures never stopped the old container: it is still serving. */
-async function rolledBackInPlace(ctx: StackContext, job: SwapJob, failure: Failure): Promise<SwapOutcome> {
-  if (job.current) await job.writeFile(heldTarget(job.current, "failed").config);
-  report(ctx, job, failure);
-  return { kind: "rolled-back", failure: { reason: failure.reason, message: failure.message }, restored: true };
-}
-
-async function rollBack(ctx: StackContext, job: SwapJob, failure: Failure): Promise<SwapOutcome> {
-  report(ctx, job, failure);
-  if (!job.current) return { kind: "failed", failure: { reason: failure.reason, message: failure.message } };
-  phase(ctx, job, "rolling back");
-  const back = await upAndWait(ctx, job, heldTarget(job.current, "failed"), false);
-  const restored = back.kind === "healthy";
-  ctx.logger.warn({ stack: job.stack.name, service: job.service.name, restored }, "service rolled back");
-  return {
-    kind: "rolled-back",
-    failure: { reason: failure.reason, message: failure.message },
-    restored,
-    ...(back.kind === "failed" ? { restoreMessage: back.message } : {}),
-  };
-}
-
-function report(ctx: StackContext, job: SwapJob, failure: Failure): void {
-  ctx.logger.warn(
-    { stack: job.stack.name, service: job.service.name, reason: failure.reason, detail: failure.message },
-    "service swap failed",
-  );
-  ctx.events.rollback(job.stack.name, job.service.name, failure.reason);
-}
-
 async function rolledOut(ctx: StackContext, job: SwapJob, containerId: string): Promise<SwapOutcome> {
   const details = await ctx.engine.inspectContainer(containerId);
   ctx.logger.info({ stack: job.stack.name, service: job.service.name }, "service swap succeeded");
@@ -279,21 +291,18 @@ export async function serviceContainers(ctx: StackContext, stack: string, servic
   return ctx.engine.listContainers({ label: [`${LABELS.composeProject}=${stack}`, `${LABELS.composeService}=${service}`] });
 }
 
+/** A container with its spec hash label, as the swap machine's pure parts see it. */
+export function withSpecHash(container: ObservedContainer): ObservedContainer & ServiceContainer {
+  return { ...container, specHash: container.labels[LABELS.specHash] };
+}
+
 export async function findContainer(
   ctx: StackContext,
   stack: string,
   service: string,
   hash: string,
 ): Promise<ObservedContainer | undefined> {
-  const all = (await serviceContainers(ctx, stack, service)).filter((c) => c.labels[LABELS.specHash] === hash);
-  return all.find((c) => c.state === "running") ?? all.sort((a, b) => b.created - a.created)[0];
-}
-
-export function attachmentsWithAliases(attachments: readonly NetworkAttachment[], aliases: readonly string[]): NetworkAttachment[] {
-  return attachments.map((a) => ({
-    network: a.network,
-    aliases: [...new Set([...aliases, ...a.aliases.filter((x) => !/^[0-9a-f]{12}$/.test(x))])],
-  }));
+  return pickContainer((await serviceContainers(ctx, stack, service)).map(withSpecHash), hash);
 }
 
 function commandMessage(error: unknown): string {

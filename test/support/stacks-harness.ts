@@ -65,6 +65,31 @@ export type Harness = {
 
 export const FAST_ROLLOUT: RolloutSpec = { ...DEFAULT_ROLLOUT, healthTimeoutSeconds: 20, monitorSeconds: 1 };
 
+/** The context the stacks tests reconcile with, also in the crash test's child process. */
+export async function stacksTestContext(
+  parts: Pick<StackContext, "engine" | "compose" | "lock"> & { stateDir: string },
+  state: DesiredState,
+  extra: Partial<StackContext> = {},
+): Promise<StackContext> {
+  return {
+    engine: parts.engine,
+    compose: parts.compose,
+    store: await openStatusStore(parts.stateDir),
+    lock: parts.lock,
+    clock: systemClock,
+    logger: silentLogger(),
+    events: noEvents,
+    ops: createContainerOps(),
+    machine: "test",
+    profile: {},
+    state,
+    imageTags: {},
+    pollMs: 250,
+    noHealthcheckRunSeconds: 1,
+    ...extra,
+  };
+}
+
 export async function createHarness(label: string): Promise<Harness> {
   await ensureBusyboxImage();
   const prefix = `berth-t-${label}-${Math.random().toString(36).slice(2, 8)}`;
@@ -147,23 +172,7 @@ export async function createHarness(label: string): Promise<Harness> {
       resyncSeconds: 300,
       allowEmpty: false,
     };
-    return {
-      engine,
-      compose,
-      store: await openStatusStore(stateDir),
-      lock,
-      clock: systemClock,
-      logger: silentLogger(),
-      events: noEvents,
-      ops: createContainerOps(),
-      machine: "test",
-      profile: {},
-      state,
-      imageTags: {},
-      pollMs: 250,
-      noHealthcheckRunSeconds: 1,
-      ...extra,
-    };
+    return stacksTestContext({ engine, compose, lock, stateDir }, state, extra);
   }
 
   async function containers(project: string) {
