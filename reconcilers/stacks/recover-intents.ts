@@ -8,7 +8,7 @@ import { afterSwap, putIfChanged } from "./record-outcome.ts";
 import { applyVerdict, serviceKey } from "./service-status.ts";
 import { serviceContainers, swapSteps, withSpecHash } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
-import { outcomeOf, resumeIntended, runSwap } from "./swap-machine.ts";
+import { olderRecordLeftovers, outcomeOf, resumeIntended, runSwap } from "./swap-machine.ts";
 
 /** Resolves every intent of this stack; returns how many were found (the caller re-observes). */
 export async function recoverStackIntents(ctx: StackContext, stackName: string, stack: StackSpec | undefined): Promise<number> {
@@ -26,9 +26,14 @@ export async function recoverStackIntents(ctx: StackContext, stackName: string, 
 async function recoverIntent(ctx: StackContext, record: SwapIntent, stack: StackSpec | undefined): Promise<void> {
   const spec = stack?.services.find((s) => s.name === record.service);
   if (!stack || !spec) return;
-  // A record of an older berth (no phase): the plan sees what runs and carries on from there.
+  // A record of an older berth (no phase): only its unconfirmed start-first container goes; the plan carries on from what runs.
   if (!isSwapIntent(record)) {
-    ctx.logger.warn({ stack: stack.name, service: spec.name }, "interrupted swap record not understood; left to the plan");
+    const unconfirmed = olderRecordLeftovers(record, (await serviceContainers(ctx, stack.name, spec.name)).map(withSpecHash));
+    for (const id of unconfirmed) await ctx.engine.removeContainer(id, { force: true });
+    ctx.logger.warn(
+      { stack: stack.name, service: spec.name, removed: unconfirmed.length },
+      "interrupted swap of an older berth left to the plan",
+    );
     return;
   }
   ctx.logger.warn({ stack: stack.name, service: spec.name, strategy: record.strategy, phase: record.phase }, "interrupted swap found");

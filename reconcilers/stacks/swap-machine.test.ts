@@ -1,7 +1,7 @@
 // The swap machine over a small in-memory host: every phase of both strategies, live and resumed after a crash.
 import { describe, expect, it } from "vitest";
 import type { IntentAttachment, SwapIntent } from "../../status/swap-intent.ts";
-import { advance, outcomeOf, resumeIntended, runSwap } from "./swap-machine.ts";
+import { advance, olderRecordLeftovers, outcomeOf, resumeIntended, runSwap } from "./swap-machine.ts";
 import type { IntentAt, SwapSteps } from "./swap-machine.ts";
 
 type Box = { version: string; running: boolean; networks: string[] };
@@ -216,6 +216,14 @@ describe("swap machine: recovery from each recorded phase", () => {
 
   it("removes the unconfirmed new container of a start-first swap recorded at Intended, never the old one", () => {
     expect(resumeIntended(intended("start-first"), containers)).toEqual({ kind: "discard", remove: ["half"] });
+  });
+
+  it("removes only the unconfirmed new container of a start-first swap an older berth recorded (no phase)", () => {
+    const older = { stack: "shop", service: "web", toSpecHash: "hash-v2", toRevision: "rev-2", startedAt: 1 };
+
+    expect(olderRecordLeftovers({ ...older, strategy: "start-first", fromContainerId: "old" }, containers)).toEqual(["half"]);
+    expect(olderRecordLeftovers({ ...older, strategy: "recreate" }, containers)).toEqual([]);
+    expect(olderRecordLeftovers(older, containers)).toEqual([]);
   });
 
   it.each(["recreate", "start-first"] as const)("finishes a %s swap recorded at Created once its container turns healthy", async (s) => {

@@ -149,3 +149,13 @@ export function resumeIntended(
   if (!to) return { kind: "discard", remove: [] };
   return { kind: "resume", intent: { ...intent, phase: "Created", container: to.id, createdAt: intent.startedAt } };
 }
+
+/**
+ * An intent record of an older berth (no phase) is left to the plan, except the new container of a
+ * start-first swap: it may be out of the service's networks, so it goes (the old one still serves).
+ */
+export function olderRecordLeftovers(record: unknown, containers: readonly ServiceContainer[]): string[] {
+  const old = (typeof record === "object" && record !== null ? record : {}) as Record<string, unknown>;
+  if (old["strategy"] !== "start-first" || typeof old["toSpecHash"] !== "string") return [];
+  return containers.filter((c) => c.specHash === old["toSpecHash"] && c.id !== old["fromContainerId"]).map((c) => c.id);
+}

@@ -144,6 +144,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
     expect(getCondition(status?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
     expect(await ctx.store.intents()).toEqual([]);
   });
+
   it.each(FINISHED)("finishes a swap killed right after it recorded %s", async (phase) => {
     const { before, image } = await nextHealthy(h, stack, v1, v2);
     const desired = version(stack, image, phase);
@@ -248,6 +249,7 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
     expect(degraded?.message).toContain("failed");
     expect(await ctx.store.intents()).toEqual([]);
   });
+
   it.each(FINISHED)("finishes a swap killed right after it recorded %s, answering every request throughout", async (phase) => {
     const { before, image } = await nextHealthy(h, stack, v1, v2);
     const desired = version(stack, image, phase);
