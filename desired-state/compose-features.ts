@@ -1,6 +1,7 @@
 // Compose features berth refuses at validation, each with the file, line and why (the rest of
 // compose runs as compose runs it; docs/stacks.md has the table).
 import type { Problem } from "./problem.ts";
+import { isRecord } from "../platform/is-record.ts";
 
 type Located = { relFile: string; lineOf: (path: readonly PropertyKey[]) => number | undefined };
 
@@ -30,8 +31,4 @@ export function unsupportedComposeFeatures(model: Record<string, unknown>, file:
     }
   }
   return problems;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

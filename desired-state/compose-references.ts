@@ -2,22 +2,30 @@
 // extends.file, configs/secrets files) and every relative bind source to the desired-state root:
 // lexically and by real path, regular files within the size limit. Checked on the raw YAML,
 // before `docker compose config` reads anything, so no host file's content reaches a message.
+// The files found are the compose file's inputs besides itself (part of the normaliser's cache key).
 import { lstat, realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Problem } from "./problem.ts";
 import { formatPath, MAX_FILE_BYTES, parseYamlText, readFileLimited } from "./read-document.ts";
 import type { ParsedDocument } from "./read-document.ts";
+import { unless } from "./result.ts";
+import type { Result } from "./result.ts";
 import { isInside } from "./safe-path.ts";
+import { isRecord } from "../platform/is-record.ts";
 
 /** include and extends chains deeper than this are refused (compose itself has no limit). */
 const MAX_DEPTH = 8;
 
-type Walk = { realRoot: string; problems: Problem[]; seen: Set<string> };
+type Walk = { realRoot: string; problems: Problem[]; seen: Set<string>; read: Set<string> };
 type FileAt = { abs: string; rel: string; doc: ParsedDocument };
 
-/** Adds a problem for each reference of `file` (and of the files it includes or extends) that leaves the root. */
-export async function checkComposeReferences(realRoot: string, file: FileAt, problems: Problem[]): Promise<void> {
-  const walk: Walk = { realRoot, problems, seen: new Set([file.abs]) };
+/**
+ * The real paths of the files compose reads for `file` besides it (its .env, env files, included
+ * and extended files and theirs in turn, configs and secrets files), or a problem for each
+ * reference that leaves the root.
+ */
+export async function checkComposeReferences(realRoot: string, file: FileAt): Promise<Result<string[]>> {
+  const walk: Walk = { realRoot, problems: [], seen: new Set([file.abs]), read: new Set() };
   // compose reads the project directory's .env for interpolation.
   const dotEnv = join(dirname(file.abs), ".env");
   if (
@@ -28,6 +36,7 @@ export async function checkComposeReferences(realRoot: string, file: FileAt, pro
   )
     await checkFile(walk, file, dirname(file.abs), ".env", [], { readsContent: true });
   await checkDocument(walk, file, 0);
+  return unless(walk.problems, () => [...walk.read].sort());
 }
 
 async function checkDocument(walk: Walk, file: FileAt, depth: number): Promise<void> {
@@ -140,6 +149,7 @@ async function checkFile(
   const info = await stat(real.path);
   if (!info.isFile()) return problem(`"${named}" is not a regular file`);
   if (info.size > MAX_FILE_BYTES) return problem(`"${named}" is ${(info.size / 1024 / 1024).toFixed(1)} MiB, larger than the 1 MiB limit`);
+  walk.read.add(real.path);
   return real.path;
 }
 
@@ -171,8 +181,4 @@ function withMergeKeys(value: unknown): Record<string, unknown> {
 
 function listOf(value: unknown): string[] {
   return typeof value === "string" ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

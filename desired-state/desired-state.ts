@@ -63,6 +63,7 @@ export type ServiceSpec = {
   image?: string;
   /** Berth image name built for this service, when it has `build:`. */
   buildImage?: string;
+  /** Derived once by the loader: the strategy is x-berth's, else `deploy.update_config.order: start-first`, else the fleet's. */
   rollout: RolloutSpec;
   selfHeal: boolean;
   gpu?: GpuNeed;

@@ -2,8 +2,9 @@
 // and image facts → violations, each naming its file, field path, control and level.
 import { basename, isAbsolute, normalize, relative } from "node:path";
 import type { ImageSpec, ServiceSpec, StackSpec } from "../desired-state/desired-state.ts";
-import { referenceAllowed } from "./image-reference.ts";
+import { referenceAllowed } from "../platform/image-reference.ts";
 import type { Control, Level, Policy } from "./policy-schema.ts";
+import { isRecord } from "../platform/is-record.ts";
 
 export type FieldPath = Array<string | number>;
 
@@ -398,8 +399,4 @@ function entries(value: unknown): Array<[string, string]> {
 
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { createDockerCredentials } from "../../platform/docker-credentials.ts";
 import type { DockerCredentials, RegistryCredentials } from "../../platform/docker-credentials.ts";
-import { parseReference } from "./image-ref.ts";
+import { parseReference } from "../../platform/image-reference.ts";
 import type { RegistryView } from "./plan-images.ts";
 
 /** What the registry says a tag names now: `sha256:…` (the index digest for multi-platform images). */

@@ -5,7 +5,7 @@ import type { UpdatePolicy } from "../../desired-state/berth-file-schema.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
 import type { PinnedImage, ResourceStatus } from "../../status/resource-status.ts";
-import { familiarDigest, familiarTag, parseReference } from "../images/image-ref.ts";
+import { familiarDigest, familiarTag, parseReference } from "../../platform/image-reference.ts";
 import type { DigestLookup } from "../images/registry-client.ts";
 import { effectiveService } from "./effective-service.ts";
 import type { EffectiveService } from "./effective-service.ts";

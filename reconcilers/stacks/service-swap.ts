@@ -35,10 +35,9 @@ export type SwapJob = {
 
 export type Strategy = "recreate" | "start-first";
 
+/** The loader derives the strategy (x-berth, else `deploy.update_config.order`); a fixed port or container_name rules it out. */
 export function swapStrategy(service: ServiceSpec): Strategy {
-  const order = (service.config["deploy"] as { update_config?: { order?: string } } | undefined)?.update_config?.order;
-  const wanted = service.rollout.strategy === "start-first" || order === "start-first" ? "start-first" : "recreate";
-  return wanted === "start-first" && !service.hasFixedHostPort && !service.containerName ? "start-first" : "recreate";
+  return service.rollout.strategy === "start-first" && !service.hasFixedHostPort && !service.containerName ? "start-first" : "recreate";
 }
 
 export function waitOptions(ctx: StackContext, service: ServiceSpec): WaitOptions {

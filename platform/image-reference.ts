@@ -1,5 +1,6 @@
-// Docker image references as the engine reads them: registry host, repository, tag or digest,
-// and the short ("familiar") names the engine lists in RepoTags and RepoDigests.
+// Docker image references, parsed as the engine reads them (registry host, repository, tag or
+// digest, the short "familiar" names in RepoTags and RepoDigests), and matched against a
+// registries allowlist on path boundaries.
 export type ImageRef = {
   /** Registry host as written, "docker.io" when the reference names none. */
   host: string;
@@ -24,9 +25,8 @@ export function parseReference(ref: string): ImageRef {
   const tag = hasTag ? named.slice(colon + 1) : digest ? undefined : "latest";
   const name = hasTag ? named.slice(0, colon) : named;
   const slash = name.indexOf("/");
-  const first = slash >= 0 ? name.slice(0, slash) : "";
-  const explicitHost = slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost");
-  const host = explicitHost ? first : HUB;
+  const explicitHost = slash >= 0 && isHost(name.slice(0, slash));
+  const host = explicitHost ? name.slice(0, slash) : HUB;
   const path = explicitHost ? name.slice(slash + 1) : name;
   const repository = host === HUB && !path.includes("/") ? `library/${path}` : path;
   const familiar = host === HUB ? repository.replace(/^library\//, "") : `${host}/${repository}`;
@@ -41,4 +41,28 @@ export function familiarTag(ref: ImageRef): string | undefined {
 /** `repo@sha256:…` as the engine lists it in RepoDigests. */
 export function familiarDigest(ref: ImageRef, digest: string): string {
   return `${ref.familiar}@${digest}`;
+}
+
+/** `nginx:1` → `docker.io/library/nginx`; `127.0.0.1:5000/app@sha256:…` → `127.0.0.1:5000/app`. */
+export function repositoryOf(ref: string): string {
+  const parsed = parseReference(ref);
+  return `${parsed.host}/${parsed.repository}`;
+}
+
+/** Whether `ref` (an image reference, or a registry prefix with `prefix: true`) lies under an allowlist entry. */
+export function referenceAllowed(ref: string, allowlist: readonly string[], options: { prefix?: boolean } = {}): boolean {
+  const repository = options.prefix ? prefixWithRegistry(ref) : repositoryOf(ref);
+  return allowlist.some((entry) => {
+    const allowed = prefixWithRegistry(entry);
+    return repository === allowed || repository.startsWith(`${allowed}/`);
+  });
+}
+
+/** A registry prefix ("ghcr.io/org", "127.0.0.1:5000", "acme") with Docker Hub made explicit ("docker.io/acme"). */
+function prefixWithRegistry(prefix: string): string {
+  return isHost(prefix.split("/")[0] ?? "") ? prefix : `${HUB}/${prefix}`;
+}
+
+function isHost(component: string): boolean {
+  return component.includes(".") || component.includes(":") || component === "localhost";
 }
