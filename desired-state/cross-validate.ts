@@ -1,10 +1,9 @@
 // Phase 3 of loading a desired state: the parsed documents checked against each other and the
 // host's compose (machines' profiles, stacks through validateStack, every image berth builds
 // resolved with its Dockerfile), into specs of stacks and images.
-import type { Profile } from "../profiles/profile-schema.ts";
 import type { BerthFile } from "./berth-file-schema.ts";
 import { DEFAULT_PLATFORM, DEFAULT_ROLLOUT } from "./desired-state.ts";
-import type { ImageSpec, RolloutSpec, StackSpec } from "./desired-state.ts";
+import type { DesiredState, ImageSpec } from "./desired-state.ts";
 import type { ComposeNormalizer } from "./normalize-compose.ts";
 import type { Documents } from "./parse-documents.ts";
 import type { Problem } from "./problem.ts";
@@ -17,15 +16,8 @@ import type { TreeReader } from "./tree-reader.ts";
 import { unknownMachines } from "./unknown-machines.ts";
 import { validateStack } from "./validate-stack.ts";
 
-export type Validated = {
-  berth: BerthFile;
-  profiles: Record<string, Profile>;
-  /** Every image berth builds, in declaration order (berth's images, then stacks' builds). */
-  images: ImageSpec[];
-  stacks: StackSpec[];
-  /** The fleet's rollout defaults. */
-  rollout: RolloutSpec;
-};
+/** The state's parts checked against each other; images in declaration order (berth's, then stacks' builds). */
+export type Validated = Pick<DesiredState, "profiles" | "images" | "stacks" | "rollout"> & { berth: BerthFile };
 
 export async function crossValidate(
   docs: Documents,
