@@ -99,7 +99,10 @@ export async function validateStack(
   }));
 }
 
-/** Digest of the small regular files beside a compose file (.env) and those it reads (env_file, include, extends), which can change its model. */
+/**
+ * Digest of the small regular files beside a compose file (.env) and those it reads (env_file,
+ * include, extends), which can change its model.
+ */
 async function siblingsDigest(root: string, dir: string, composePath: string, referenced: readonly string[]): Promise<string> {
   const hash = createHash("sha256");
   const beside = (await listDir(dir)).map((name) => join(dir, name));
