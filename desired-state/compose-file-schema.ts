@@ -35,10 +35,14 @@ export const composeServiceSchema = z.looseObject({
   "x-berth": z.unknown().optional(),
 });
 
+/** A service as written in the stack's own file: berth reads its `build:` (paths as written) and `x-berth` there. */
+export const writtenServiceSchema = composeServiceSchema.pick({ build: true, "x-berth": true });
+
 export const composeFileSchema = z.looseObject({
   services: mapping.catch({}),
   "x-berth": z.unknown().optional(),
 });
 
 export type ComposeService = z.output<typeof composeServiceSchema>;
+export type WrittenService = z.output<typeof writtenServiceSchema>;
 export type ComposeFile = z.output<typeof composeFileSchema>;

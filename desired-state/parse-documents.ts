@@ -8,8 +8,8 @@ import { berthFileSchema } from "./berth-file-schema.ts";
 import type { BerthFile } from "./berth-file-schema.ts";
 import { serviceExtensionSchema, stackExtensionSchema } from "./compose-extension-schema.ts";
 import type { ServiceExtension, StackExtension } from "./compose-extension-schema.ts";
-import { composeFileSchema, composeServiceSchema } from "./compose-file-schema.ts";
-import type { ComposeService } from "./compose-file-schema.ts";
+import { composeFileSchema, writtenServiceSchema } from "./compose-file-schema.ts";
+import type { WrittenService } from "./compose-file-schema.ts";
 import { imageFileSchema } from "./image-file-schema.ts";
 import type { ImageFile } from "./image-file-schema.ts";
 import type { Problem } from "./problem.ts";
@@ -23,7 +23,7 @@ import { isRecord } from "../platform/is-record.ts";
 export type BerthDocument = { file: BerthFile; doc: ParsedDocument };
 export type ImageDocument = NamedFile & { doc: ParsedDocument; file: ImageFile };
 /** A service as written (before compose normalises it) and its `x-berth`. */
-export type RawService = { body: ComposeService | undefined; extension: ServiceExtension };
+export type RawService = { body: WrittenService | undefined; extension: ServiceExtension };
 export type StackDocument = StackFile & {
   doc: ParsedDocument;
   /** The compose file's body as written. */
@@ -111,7 +111,7 @@ function parseStack(file: StackFile): Result<StackDocument> {
     problems.push({ file: file.rel, line: doc.lineOf(["services"]), field: "services", message: "a stack needs at least one service" });
   const services = new Map<string, RawService>();
   for (const [name, value] of Object.entries(compose.services)) {
-    const body = composeServiceSchema.safeParse(value);
+    const body = writtenServiceSchema.safeParse(value);
     const ext = serviceExtensionSchema.safeParse((body.success ? body.data["x-berth"] : undefined) ?? {});
     if (!ext.success) problems.push(...issuesToProblems(ext.error.issues, file.rel, doc, ["services", name, "x-berth"]));
     else services.set(name, { body: body.success ? body.data : undefined, extension: ext.data });
