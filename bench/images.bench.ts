@@ -1,5 +1,6 @@
 // Images benchmarks: hashing a 100 MB build context, and a no-op images pass over 30 images
 // against the real engine (zero BuildKit calls).
+import { processEngineSelection } from "../platform/engine-selection.ts";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -68,7 +69,7 @@ async function noopPassRow(): Promise<BenchRow> {
   const prefix = `berth-bench-${Math.random().toString(36).slice(2, 8)}`;
   const root = await mkdtemp(join(tmpdir(), `${prefix}-root-`));
   const stateDir = await mkdtemp(join(tmpdir(), `${prefix}-state-`));
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   try {
     await execFileP("docker", ["image", "inspect", "berth-test/busybox:1"]).catch(() => {
       throw new Error("berth-test/busybox:1 is missing (test/support/busybox-image.ts builds it)");
@@ -115,6 +116,7 @@ async function noopPassRow(): Promise<BenchRow> {
       store: await openStatusStore(stateDir),
       lock: openSharedHostLock(stateDir),
       builder,
+      dockerEnv: processEngineSelection().childEnv,
     });
     const first = await reconciler.reconcile(state, "bench");
     if (!first.ok) throw new Error(`bench setup failed: ${first.outcomes.find((o) => !o.ok)?.message}`);

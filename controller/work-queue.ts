@@ -1,38 +1,32 @@
 // The keyed, deduplicating work queue of the agent (controller-runtime's shape): a key is
 // queued at most once, never processed twice at once, retried with exponential backoff, and
-// not retried after a terminal error until it is added again by a change.
+// not retried after a terminal error until it is added again by a change. Each key runs through
+// the reconciler of its kind (reconcilers/reconciler.ts).
 import type { Clock } from "../platform/clock.ts";
+import { reconcileKey } from "../reconcilers/reconciler.ts";
+import type { Outcome, ReconcilerMap, WorkKey, WorkKind } from "../reconcilers/reconciler.ts";
+import { formatKey } from "../status/resource-key.ts";
 
-export type ReconcileOutcome = { requeueAfterMs?: number } | void;
-
-/** An error the user must fix in the desired state: do not retry until it changes. */
-export class TerminalError extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(message);
-    this.name = "TerminalError";
-    this.reason = reason;
-  }
-}
+/** A failed outcome: what the queue does with it is `retryInMs` (undefined: terminal, no retry). */
+export type Failure = Exclude<Outcome, { kind: "done" }>;
 
 export type WorkQueueOptions = {
   clock: Clock;
   /** Total keys processed at once. */
   concurrency: number;
-  /** Per-class limits, keyed by the class a key belongs to (e.g. images: 1). */
-  classLimits?: Record<string, number>;
-  classOf?: (key: string) => string;
+  /** Keys of one kind processed at once (e.g. stack: 4); kinds without a limit share `concurrency`. */
+  classLimits?: Partial<Record<WorkKind, number>>;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   /** 0..1: the fraction of a backoff that is randomised. */
   jitter?: number;
   random?: () => number;
-  onError?: (key: string, error: unknown, retryInMs: number | undefined) => void;
+  onError?: (key: WorkKey, failure: Failure, retryInMs: number | undefined) => void;
 };
 
 export type WorkQueue = {
-  add(key: string): void;
-  addAfter(key: string, delayMs: number): void;
+  add(key: WorkKey): void;
+  addAfter(key: WorkKey, delayMs: number): void;
   /** Keys waiting, processing, and failure counts (for status and tests). */
   snapshot(): { queued: string[]; processing: string[]; failures: Record<string, number> };
   /** Resolves when nothing is queued, processing or scheduled soon (within `horizonMs`). */
@@ -40,10 +34,9 @@ export type WorkQueue = {
   shutdown(timeoutMs: number): Promise<{ interrupted: string[] }>;
 };
 
-export function createWorkQueue(
-  process: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>,
-  options: WorkQueueOptions,
-): WorkQueue {
+export function createWorkQueue(reconcilers: ReconcilerMap, options: WorkQueueOptions): WorkQueue {
+  /** Keys by their text form (the queue's identity of a key). */
+  const keys = new Map<string, WorkKey>();
   const queued: string[] = [];
   const queuedSet = new Set<string>();
   const processing = new Set<string>();
@@ -55,14 +48,16 @@ export function createWorkQueue(
   const idleWaiters: Array<{ horizonMs: number; resolve: () => void }> = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
-  const classOf = options.classOf ?? (() => "default");
+  const classOf = (text: string): string => keys.get(text)?.kind ?? text;
   const base = options.baseBackoffMs ?? 1000;
   const max = options.maxBackoffMs ?? 300_000;
   const jitter = options.jitter ?? 0.2;
   const random = options.random ?? Math.random;
 
-  function add(key: string): void {
+  function add(work: WorkKey): void {
     if (stopped) return;
+    const key = formatKey(work);
+    keys.set(key, work);
     const scheduled = timers.get(key);
     if (scheduled) {
       clearTimeout(scheduled.timer);
@@ -78,16 +73,18 @@ export function createWorkQueue(
     pump();
   }
 
-  function addAfter(key: string, delayMs: number): void {
+  function addAfter(work: WorkKey, delayMs: number): void {
     if (stopped) return;
-    if (delayMs <= 0) return add(key);
+    if (delayMs <= 0) return add(work);
+    const key = formatKey(work);
+    keys.set(key, work);
     const at = options.clock.now() + delayMs;
     const existing = timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       timers.delete(key);
-      add(key);
+      add(work);
     }, delayMs);
     timer.unref?.();
     timers.set(key, { at, timer });
@@ -96,7 +93,7 @@ export function createWorkQueue(
   function canStart(key: string): boolean {
     if (processing.has(key)) return false;
     const cls = classOf(key);
-    const limit = options.classLimits?.[cls];
+    const limit = options.classLimits?.[cls as WorkKind];
     return limit === undefined || (classCounts.get(cls) ?? 0) < limit;
   }
 
@@ -113,29 +110,31 @@ export function createWorkQueue(
   }
 
   function start(key: string): void {
+    const work = keys.get(key);
+    if (!work) return;
     processing.add(key);
     const cls = classOf(key);
     classCounts.set(cls, (classCounts.get(cls) ?? 0) + 1);
     const run = (async () => {
       try {
-        const outcome = await process(key, abort.signal);
-        failures.delete(key);
-        if (outcome && outcome.requeueAfterMs !== undefined) addAfter(key, outcome.requeueAfterMs);
-      } catch (error) {
-        if (error instanceof TerminalError) {
+        const outcome = await reconcileKey(reconcilers, work, abort.signal);
+        if (outcome.kind === "done") {
           failures.delete(key);
-          options.onError?.(key, error, undefined);
+          if (outcome.requeueAfterMs !== undefined) addAfter(work, outcome.requeueAfterMs);
+        } else if (outcome.kind === "terminal") {
+          failures.delete(key);
+          options.onError?.(work, outcome, undefined);
         } else {
           const count = (failures.get(key) ?? 0) + 1;
           failures.set(key, count);
           const delay = backoffMs(count);
-          options.onError?.(key, error, delay);
-          addAfter(key, delay);
+          options.onError?.(work, outcome, delay);
+          addAfter(work, delay);
         }
       } finally {
         processing.delete(key);
         classCounts.set(cls, (classCounts.get(cls) ?? 1) - 1);
-        if (dirty.delete(key)) add(key);
+        if (dirty.delete(key)) add(work);
         pump();
       }
     })();

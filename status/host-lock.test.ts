@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createHostLock, hostLockFor, LOCK_FILE, LockBusyError } from "./host-lock.ts";
+import { createHostLock, LOCK_FILE, LockBusyError } from "./host-lock.ts";
 
 const MODULE = resolve(import.meta.dirname, "host-lock.ts");
 
@@ -19,8 +19,8 @@ afterEach(async () => {
 
 /** Starts another node process that takes the lock and holds it until told to exit (by closing stdin). */
 function holdInChild(stateDir: string): Promise<{ pid: number; release: () => Promise<void>; kill: () => Promise<void> }> {
-  const script = `import { hostLockFor } from ${JSON.stringify(MODULE)};
-await hostLockFor(${JSON.stringify(stateDir)}).withLock({ purpose: "child build" }, async () => {
+  const script = `import { createHostLock } from ${JSON.stringify(MODULE)};
+await createHostLock(${JSON.stringify(stateDir)}).withLock({ purpose: "child build" }, async () => {
   process.stdout.write("held\\n");
   await new Promise((r) => process.stdin.on("end", r).resume());
 });`;
@@ -48,7 +48,7 @@ async function deadPid(): Promise<number> {
 describe("host lock", () => {
   it("runs in-process holders one at a time, in arrival order", async () => {
     // Arrange
-    const lock = hostLockFor(dir);
+    const lock = createHostLock(dir);
     const events: string[] = [];
     const job = (name: string) => async () => {
       events.push(`${name}:start`);
@@ -70,7 +70,7 @@ describe("host lock", () => {
 
   it("releases the lock when the holder throws", async () => {
     // Arrange
-    const lock = hostLockFor(dir);
+    const lock = createHostLock(dir);
 
     // Act
     await expect(lock.withLock({ purpose: "build" }, async () => Promise.reject(new Error("build failed")))).rejects.toThrow(
@@ -136,5 +136,30 @@ describe("host lock", () => {
     // Assert
     expect(first).toBe("ran");
     expect(second).toBeInstanceOf(LockBusyError);
+  });
+
+  it("takes over a lock file an earlier process with this pid left, but waits for another lock instance of this process", async () => {
+    // Arrange: a file naming this pid from another process start (a restarted container's pid 1)
+    const earlier = { pid: process.pid, hostname: hostname(), purpose: "swap", since: 0, token: "old", started: 1 };
+    await writeFile(join(dir, LOCK_FILE), JSON.stringify(earlier));
+
+    // Act
+    const first = await createHostLock(dir, { pollMs: 20 }).withLock({ purpose: "prune", waitMs: 1_000 }, async () => "ran");
+    let release!: () => void;
+    let holding!: () => void;
+    const took = new Promise<void>((resolve) => (holding = resolve));
+    const held = createHostLock(dir).withLock({ purpose: "build" }, () => new Promise<void>((r) => (holding(), (release = r))));
+    await took;
+    const second = await createHostLock(dir, { pollMs: 20 })
+      .withLock({ purpose: "prune", waitMs: 200 }, async () => "ran")
+      .catch((error: unknown) => error);
+    release();
+    await held;
+
+    // Assert
+    expect(first).toBe("ran");
+    expect(second).toBeInstanceOf(LockBusyError);
+    expect((second as LockBusyError).holder?.purpose).toBe("build");
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
   });
 });

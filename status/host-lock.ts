@@ -1,5 +1,6 @@
 // The host lock builds, swaps and prune share: an in-process async mutex plus a pid lock file in the
-// state dir, so a `berth prune` run and a running agent on the same state dir never overlap.
+// state dir, so a `berth prune` run and a running agent on the same state dir never overlap. Each
+// process creates its own instance per state dir and passes it on (no registry of locks here).
 import { mkdir, open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,8 @@ import { randomBytes } from "node:crypto";
 
 export const LOCK_FILE = "berth.lock";
 
-export type LockOwner = { pid: number; hostname: string; purpose: string; since: number; token: string };
+/** `started`: the holder process's start (performance.timeOrigin), telling it apart from an earlier process with the same pid. */
+export type LockOwner = { pid: number; hostname: string; purpose: string; since: number; token: string; started?: number };
 
 export type AcquireOptions = {
   /** What the holder does ("prune", "build images/app", "swap web/api"), shown to waiters. */
@@ -43,17 +45,8 @@ export class LockBusyError extends Error {
 const POLL_MS = 100;
 /** A takeover marker older than this was left by a process that died mid-takeover. */
 const TAKEOVER_STALE_MS = 10_000;
-const locks = new Map<string, HostLock>();
-/** Tokens of the file locks this process holds: a file naming our pid with another token is stale. */
-const heldTokens = new Set<string>();
-
-/** The one lock of a state dir in this process (every reconciler and command asks for the same one). */
-export function hostLockFor(stateDir: string): HostLock {
-  const path = join(stateDir, LOCK_FILE);
-  let lock = locks.get(path);
-  if (!lock) locks.set(path, (lock = createHostLock(stateDir)));
-  return lock;
-}
+/** This process's start: a lock file naming our pid with another start was left by an earlier process (a container's pid 1). */
+const PROCESS_STARTED = performance.timeOrigin;
 
 export function createHostLock(stateDir: string, options: { isAlive?: (pid: number) => boolean; pollMs?: number } = {}): HostLock {
   const path = join(stateDir, LOCK_FILE);
@@ -69,14 +62,12 @@ export function createHostLock(stateDir: string, options: { isAlive?: (pid: numb
       purpose: acquire.purpose,
       since: Date.now(),
       token: randomBytes(8).toString("hex"),
+      started: PROCESS_STARTED,
     };
     let told = false;
     for (;;) {
       acquire.signal?.throwIfAborted();
-      if (await tryCreate(path, { ...me, since: Date.now() })) {
-        heldTokens.add(me.token);
-        return me;
-      }
+      if (await tryCreate(path, { ...me, since: Date.now() })) return me;
       const holder = await readOwner(path);
       if (holder === "gone") continue;
       if ((holder === undefined || isStale(holder, isAlive)) && (await takeOver(path, holder))) continue;
@@ -171,6 +162,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined | "gone"> 
         purpose: parsed.purpose ?? "unknown",
         since: parsed.since ?? 0,
         token: parsed.token,
+        ...(typeof parsed.started === "number" ? { started: parsed.started } : {}),
       };
     }
   } catch {
@@ -182,7 +174,8 @@ async function readOwner(path: string): Promise<LockOwner | undefined | "gone"> 
 function isStale(holder: LockOwner, isAlive: (pid: number) => boolean): boolean {
   // A lock from another host (shared state dir) cannot be checked: never taken over.
   if (holder.hostname !== hostname()) return false;
-  if (holder.pid === process.pid) return !heldTokens.has(holder.token);
+  // Another holder in this process (one lock instance per process and state dir is the rule, tests make more) is alive.
+  if (holder.pid === process.pid) return holder.started !== PROCESS_STARTED;
   return !isAlive(holder.pid);
 }
 
@@ -224,7 +217,6 @@ async function takeOver(path: string, stale: LockOwner | undefined): Promise<boo
 }
 
 async function releaseFile(path: string, owner: LockOwner): Promise<void> {
-  heldTokens.delete(owner.token);
   const now = await readOwner(path).catch(() => undefined);
   if (now !== "gone" && now?.token === owner.token) await unlink(path).catch(() => undefined);
 }

@@ -1,5 +1,6 @@
-// `berth apply DIR --machine NAME`: one full reconcile pass in the foreground (images, then
-// stacks) with progress; exit 0 when every resource is Ready, 1 with a summary otherwise.
+// `berth apply DIR --machine NAME`: one full reconcile pass in the foreground (images, then stacks)
+// through the reconcilers the agent runs, holding the host lock shared from the first build to the
+// last swap, with progress; exit 0 when every resource is Ready, 1 with a summary otherwise.
 import { profileOf } from "../../desired-state/desired-state.ts";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
 import { systemClock } from "../../platform/clock.ts";
@@ -114,21 +115,8 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const selection = cliEngine(io);
       const engine = deps.engine(selection);
       writer.line(`berth apply: revision ${state.revision}, machine ${machine}, engine ${describeEngine(selection)}`);
-      let images: Awaited<ReturnType<ImagesStep>>;
-      let stacks: StackResult[];
-      try {
-        images = await deps.resolveImages({
-          state,
-          machine,
-          engine,
-          selection,
-          store,
-          lock,
-          logger,
-          observed: await engine.observe(),
-          progress,
-        });
-        stacks = await reconcileStacks({
+      const stacksStep = (images: Awaited<ReturnType<ImagesStep>>): Promise<StackResult[]> =>
+        reconcileStacks({
           engine,
           compose: createComposeCli({ env: selection.childEnv }),
           store,
@@ -146,9 +134,23 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
           denied: loaded.denied,
           ...deps.stackContext,
         });
-      } finally {
-        writer.close();
-      }
+      // One shared hold from the first build to the last swap: a prune waiting for the lock cannot run between the two.
+      const [images, stacks] = await lock
+        .shared(`apply machine ${machine}`, async () => {
+          const images = await deps.resolveImages({
+            state,
+            machine,
+            engine,
+            selection,
+            store,
+            lock,
+            logger,
+            observed: await engine.observe(),
+            progress,
+          });
+          return [images, await stacksStep(images)] as const;
+        })
+        .finally(() => writer.close());
       const failures = [...images.failures, ...stackFailures(stacks)];
       const ok = images.ok && stacks.every((s) => s.ready);
       if (json) {

@@ -3,7 +3,11 @@ import type { GpuNeed } from "../../desired-state/compose-extension-schema.ts";
 import type { Profile } from "../../profiles/profile-schema.ts";
 import type { GpuReading } from "./parse-nvidia-smi.ts";
 
-export type GpuAdmission = { ok: true } | { ok: false; reason: "InsufficientVRAM" | "NoGpu"; message: string };
+/** `retryAfterMs`: VRAM other processes hold may free up, so a refusal for it is looked at again after that long. */
+export type GpuAdmission = { ok: true } | { ok: false; reason: "InsufficientVRAM" | "NoGpu"; message: string; retryAfterMs?: number };
+
+/** How soon a service refused for VRAM is looked at again. */
+export const VRAM_RETRY_MS = 30_000;
 
 /** The stacks reconciler's hook: asks before it starts or swaps a service that declares `x-berth.gpu`. */
 export type GpuAdmissionHook = (need: GpuNeed) => Promise<GpuAdmission>;
@@ -68,6 +72,7 @@ export function admitGpuService(need: GpuNeed, readings: readonly GpuReading[] |
   return {
     ok: false,
     reason: "InsufficientVRAM",
+    retryAfterMs: VRAM_RETRY_MS,
     message:
       `needs ${need.vramMiB} MiB on ${count} GPU${count === 1 ? "" : "s"} ` +
       `(${EVICT_THRESHOLD_VARIABLE}=${Math.round(threshold * 100)}), ${fitting.length} fit; ${detail}`,

@@ -3,7 +3,6 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { createProgressReader } from "./buildkit-progress.ts";
 import type { BuildStep, StepCounts } from "./buildkit-progress.ts";
@@ -64,8 +63,8 @@ export function buildxArgs(request: BuildRequest, metadataFile: string): string[
 }
 
 /** `env`: the engine selection's `childEnv`, the whole environment of every buildx call (the build runs on that engine). */
-export function createBuildxBuilder(options: { dockerBinary?: string; env?: Readonly<Record<string, string>> } = {}): ImageBuilder {
-  const env = options.env ?? processEngineSelection().childEnv;
+export function createBuildxBuilder(options: { dockerBinary?: string; env: Readonly<Record<string, string>> }): ImageBuilder {
+  const env = options.env;
   return {
     async build(request) {
       const dir = await mkdtemp(join(tmpdir(), "berth-build-"));

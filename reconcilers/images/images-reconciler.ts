@@ -4,7 +4,6 @@ import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.
 import { reductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
-import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed, ObservedImage } from "../../platform/observed.ts";
@@ -44,8 +43,8 @@ export type ImagesDeps = {
   hashCache?: FileHashCache;
   now?: () => Date;
   dockerBinary?: string;
-  /** The engine selection's `childEnv`: the whole environment of buildx, `docker pull` and `docker push`. */
-  dockerEnv?: Readonly<Record<string, string>>;
+  /** The engine selection's `childEnv` (the composition root resolves it): the whole environment of buildx, `docker pull` and `docker push`. */
+  dockerEnv: Readonly<Record<string, string>>;
 };
 
 export type ImagesOptions = {
@@ -151,7 +150,7 @@ function withAncestors(inputs: ImageInput[], only: readonly string[]): ImageInpu
 export function createImagesReconciler(deps: ImagesDeps) {
   const logger = deps.logger ?? silentLogger();
   const events = deps.events ?? noEvents;
-  const dockerEnv = deps.dockerEnv ?? processEngineSelection().childEnv;
+  const dockerEnv = deps.dockerEnv;
   const builder =
     deps.builder ?? createBuildxBuilder({ env: dockerEnv, ...(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {}) });
   const hashCache = deps.hashCache ?? createFileHashCache();

@@ -14,7 +14,8 @@ import type { StatusStore } from "../../status/status-store.ts";
 import type { ContainerOps } from "./container-ops.ts";
 import type { ImageResolver } from "./third-party-images.ts";
 
-export type Admission = { ok: true } | { ok: false; reason: string; message: string };
+/** `retryAfterMs`: when a refusal may change by itself (VRAM frees up), the service is looked at again after that long. */
+export type Admission = { ok: true } | { ok: false; reason: string; message: string; retryAfterMs?: number };
 
 export type StackContext = {
   engine: DockerEngine;

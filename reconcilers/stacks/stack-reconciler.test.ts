@@ -131,6 +131,16 @@ describe("reconcileStack over fakes", () => {
     expect(calls.filter((c) => c.startsWith("compose"))).toEqual([]);
   });
 
+  it("asks to look again after the delay the admission gives, and not at all without one", async () => {
+    const refusal = { ok: false, reason: "InsufficientVRAM", message: "needs 8000 MiB" } as const;
+    const later = await reconcileStack("shop", (await context([], { admit: () => ({ ...refusal, retryAfterMs: 30_000 }) })).ctx);
+    const never = await reconcileStack("shop", (await context([], { admit: () => refusal })).ctx);
+
+    expect(later).toMatchObject({ ready: false, requeueAfterMs: 30_000 });
+    expect(later.services[0]).toMatchObject({ ready: false, retryAfterMs: 30_000 });
+    expect(never.requeueAfterMs).toBeUndefined();
+  });
+
   it("does not hold back a first start that compose itself could not carry out; the next pass tries again", async () => {
     // Arrange: compose fails as it does when the engine has no address pool left for the network
     const failingCompose: ComposeCli = {

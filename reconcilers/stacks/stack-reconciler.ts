@@ -27,7 +27,6 @@ import type { Verdict } from "./service-status.ts";
 import { createServices, swapService, upAndWait } from "./service-swap.ts";
 import type { SwapOutcome } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
-import { withStackLock } from "./stack-lock.ts";
 import { pruneStackSources, resolveStackSources, stackDataDir } from "./stack-sources.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
@@ -40,6 +39,8 @@ export type ServiceResult = {
   reason: string;
   message: string;
   retry?: boolean;
+  /** Look at the service again after this long without a change (it waits for VRAM to free up). */
+  retryAfterMs?: number;
 };
 
 export type StackResult = {
@@ -49,13 +50,18 @@ export type StackResult = {
   changed: number;
   durationMs: number;
   message?: string;
+  /** The soonest a waiting service asks to be looked at again (see ServiceResult.retryAfterMs). */
+  requeueAfterMs?: number;
 };
 
 const ACTING: ReadonlySet<ServiceAction["kind"]> = new Set(["create", "update", "restart"]);
 
-/** One reconcile of one stack, holding the host lock shared; calls for the same stack queue behind each other. */
+/**
+ * One reconcile of one stack, holding the host lock shared. The caller runs one reconcile of a stack
+ * at a time (the agent's queue never runs a key twice at once; `berth apply` goes stack by stack).
+ */
 export function reconcileStack(stackName: string, ctx: StackContext): Promise<StackResult> {
-  return withStackLock(stackName, () => ctx.lock.shared(`reconcile stack ${stackName}`, () => reconcileStackNow(stackName, ctx)));
+  return ctx.lock.shared(`reconcile stack ${stackName}`, () => reconcileStackNow(stackName, ctx));
 }
 
 /**
@@ -225,7 +231,15 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   );
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
-  return { stack: stack.name, ready, services, changed, durationMs };
+  const retries = services.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
+  return {
+    stack: stack.name,
+    ready,
+    services,
+    changed,
+    durationMs,
+    ...(retries.length > 0 ? { requeueAfterMs: Math.min(...retries) } : {}),
+  };
 }
 
 /** Copies of tracked files that neither the desired configs, the effective file nor any rollback config of the stack names go. */
@@ -297,6 +311,7 @@ async function carryOut(
   let status: ResourceStatus = ctx.store.get(key) ?? { key, conditions: [], updatedAt: new Date(ctx.clock.now()).toISOString() };
   const revision = ctx.state.revision;
   let verdict: Verdict;
+  let retryAfterMs: number | undefined;
   switch (action.kind) {
     case "unchanged": {
       if (!status.current || status.current.specHash !== action.target.specHash || status.current.imageId !== action.container.imageId) {
@@ -396,6 +411,7 @@ async function carryOut(
       const admission = action.target.hold || created ? { ok: true as const } : ((await ctx.admit?.(spec)) ?? { ok: true as const });
       if (!admission.ok) {
         verdict = { ready: false, reason: admission.reason, message: admission.message, waiting: true };
+        retryAfterMs = admission.retryAfterMs;
         break;
       }
       const outcome =
@@ -441,6 +457,7 @@ async function carryOut(
     reason: verdict.reason,
     message: verdict.message,
     ...(!verdict.ready && verdict.retry ? { retry: true } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   };
 }
 

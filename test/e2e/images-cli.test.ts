@@ -1,5 +1,6 @@
 // Real engine: `berth build` builds exactly what the agent would (same hashes and tags), so the
 // agent's next pass on the same desired state invokes BuildKit zero times; `berth ci-matrix` lists it.
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,12 +89,13 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     ]);
     const loaded = await loadDesiredState(root);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-    const builder = countingBuilder(createBuildxBuilder());
+    const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
     const agent = createImagesReconciler({
       engine: createDockerEngine(),
       store: await openStatusStore(stateDir),
       lock: openSharedHostLock(stateDir),
       builder,
+      dockerEnv: processEngineSelection().childEnv,
     });
     const pass = await agent.reconcile(loaded.state, "m1");
     expect(builder.count()).toBe(0);

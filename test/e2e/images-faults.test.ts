@@ -1,5 +1,6 @@
 // Real engine: bad input and failing builds each get a clear condition, other images are still
 // built, failures are not retried for the same inputs, and running containers are left alone.
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
   let store: StatusStore;
   let outside: string;
   let containerId = "";
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   let result: ImagesResult;
 
   function condition(short: string, type: "Ready" | "Stalled") {
@@ -56,7 +57,13 @@ describe("images reconciler: bad input and faults (real engine)", () => {
     await world.write({ short: "orphan", dockerfile: "FROM berth-test/busybox:1\nRUN true\n", extraParents: [world.name("nope")] });
     await world.write({ short: "escape", dockerfile: "FROM berth-test/busybox:1\nCOPY secret.txt /\n", context: outside });
     store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, lock: openSharedHostLock(store.dir), builder });
+    const reconciler = createImagesReconciler({
+      engine: createDockerEngine(),
+      store,
+      lock: openSharedHostLock(store.dir),
+      builder,
+      dockerEnv: processEngineSelection().childEnv,
+    });
 
     result = await reconciler.reconcile(world.state(), "m1");
   });
@@ -105,7 +112,13 @@ describe("images reconciler: bad input and faults (real engine)", () => {
 
   it("does not retry failed builds for the same inputs on the next pass", async () => {
     builder.reset();
-    const reconciler = createImagesReconciler({ engine: createDockerEngine(), store, lock: openSharedHostLock(store.dir), builder });
+    const reconciler = createImagesReconciler({
+      engine: createDockerEngine(),
+      store,
+      lock: openSharedHostLock(store.dir),
+      builder,
+      dockerEnv: processEngineSelection().childEnv,
+    });
 
     const again = await reconciler.reconcile(world.state(), "m1");
 

@@ -1,5 +1,6 @@
 // Real engine: the example fleet's GPU family (base-python → base-utils → base-gpu → family-torch)
 // builds on a machine without CUDA, with CUDA_ARCH from the machine profile and per-machine tags.
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,7 +23,7 @@ const fleet = fileURLToPath(new URL("../../examples/fleet", import.meta.url));
 
 describe("images reconciler: the example GPU family (real engine, no CUDA)", () => {
   const prefix = `berth-t-${Math.random().toString(36).slice(2, 8)}`;
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   let stateDir: string;
   let state: DesiredState;
   let result: ImagesResult;
@@ -42,6 +43,7 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
       store: await openStatusStore(stateDir),
       lock: openSharedHostLock(stateDir),
       builder,
+      dockerEnv: processEngineSelection().childEnv,
     });
     result = await reconciler.reconcile(state, "mainpc", { only: ["family-torch"], localPrefix: prefix });
   });

@@ -1,5 +1,6 @@
 // Real engine: a three-level hierarchy builds in order, a second pass never calls BuildKit, and
 // only what changed (base, leaf, a profile variable) is rebuilt, only where it matters.
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { LABELS } from "../../platform/labels.ts";
@@ -14,7 +15,7 @@ import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 describe("images reconciler: hierarchy and change detection (real engine)", () => {
   let world: World;
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   const engine = createDockerEngine();
   let reconcilers: Record<string, ReturnType<typeof createImagesReconciler>>;
 
@@ -50,7 +51,13 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
     reconcilers = {};
     for (const machine of ["m1", "m2"]) {
       const store = await openStatusStore(await world.newStateDir());
-      reconcilers[machine] = createImagesReconciler({ engine, store, lock: openSharedHostLock(store.dir), builder });
+      reconcilers[machine] = createImagesReconciler({
+        engine,
+        store,
+        lock: openSharedHostLock(store.dir),
+        builder,
+        dockerEnv: processEngineSelection().childEnv,
+      });
     }
   });
 

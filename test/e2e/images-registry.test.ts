@@ -1,6 +1,7 @@
 // Real engine + local registry: host A builds and pushes, host B pulls the same tags and builds
 // nothing; with the registry down B builds locally and says why; a read-only registry, a missing
 // tag, and a rebuild after `buildx prune` served from the registry cache.
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,13 +30,19 @@ async function registryTags(registry: LocalRegistry, repository: string): Promis
 describe("images reconciler: registry, pull instead of build, outage fallback (real engine + local registry)", () => {
   let world: World;
   let registry: LocalRegistry;
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   const engine = createDockerEngine();
   let hostA: ImagesResult;
 
   async function host(): Promise<{ store: StatusStore; reconcile: () => Promise<ImagesResult> }> {
     const store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({ engine, store, lock: openSharedHostLock(store.dir), builder });
+    const reconciler = createImagesReconciler({
+      engine,
+      store,
+      lock: openSharedHostLock(store.dir),
+      builder,
+      dockerEnv: processEngineSelection().childEnv,
+    });
     return { store, reconcile: () => reconciler.reconcile(world.state({ registry: registry.host }), "m1") };
   }
 

@@ -1,5 +1,6 @@
 // Real engine, real processes: `berth apply` takes the state dir's host lock like the agent and prune
-// do, so it waits for a prune, a prune waits for its swap, and it never swaps beside an agent's pass.
+// do, so it waits for a prune, a prune waits for its swap (and does not slip in between its images and
+// its stacks), and it never swaps beside an agent's pass.
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { BERTH_BIN, condition, createAgentWorld, REPO_ROOT, sleep, waitFor } from "../support/agent-harness.ts";
 import type { AgentWorld } from "../support/agent-harness.ts";
+import { removeBuiltStack } from "../support/remove-built-stack.ts";
 import { docker } from "../support/stacks-harness.ts";
 
 type BerthRun = { pid: number; exited: Promise<number | null>; stdout(): string; stderr(): string };
@@ -150,8 +152,7 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     await waitFor(
       "berth apply to be mid-swap",
       async () =>
-        holders.samples.some((s) => s.pid === apply.pid && s.purpose === `reconcile stack ${stack}`) &&
-        (await intentsLeft(stateDir)).length > 0,
+        holders.samples.some((s) => s.pid === apply.pid && s.purpose === "apply machine test") && (await intentsLeft(stateDir)).length > 0,
       60_000,
       20,
     );
@@ -184,6 +185,9 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     expect(calledAt).toBeLessThan(applyHeldUntil);
     expect(report.startedAt).toBeGreaterThanOrEqual(applyHeldUntil);
     expect(report.removedImages).toBe(0);
+    // The v1 image no container runs any more is kept for rollback only: prune planned after the swap.
+    expect(report.kept.map((k) => k.rules.includes("in-use"))).toEqual([false]);
+    expect(report.kept.map((k) => k.rules.includes("rollback"))).toEqual([true]);
     const [web, ...others] = await world.containers(stack);
     expect(others).toEqual([]);
     expect([web?.state, web?.health]).toEqual(["running", "healthy"]);
@@ -232,7 +236,13 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     expect(applyCode, apply.stderr()).toBe(0);
     expect(holders.samples.some((s) => s.pid === apply.pid)).toBe(true);
     expect(holders.samples.every((s) => s.pid === apply.pid || s.pid === process.pid)).toBe(true);
-    expect(holders.samples.every((s) => s.purpose === "build images for test" || s.purpose === `reconcile stack ${stack}`)).toBe(true);
+    expect(
+      holders.samples.every((s) =>
+        s.pid === apply.pid
+          ? s.purpose === "apply machine test"
+          : s.purpose === "build images for test" || s.purpose === `reconcile stack ${stack}`,
+      ),
+    ).toBe(true);
     const containers = await world.containers(stack);
     expect(containers.map((c) => [c.service, c.state, c.health]).sort()).toEqual([
       ["api", "running", "healthy"],
@@ -243,5 +253,73 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     expect(
       agent.logs.filter((l) => l.msg === "reconcile failed, retrying" || l.msg === "reconcile stopped until the desired state changes"),
     ).toEqual([]);
+  });
+
+  it("keeps the host lock from berth apply's first build to its last swap, so a prune asked mid-build plans the new version in use", async () => {
+    // Arrange: the stack runs v1 of an image berth builds; v2 builds slowly
+    const stack = world.stackName("lock-d");
+    const service = `${world.prefix}-app`;
+    const root = await world.newDir("lock-desired-d");
+    const stateDir = await world.newDir("lock-state-d");
+    const writeApp = (version: string, buildSeconds: number) =>
+      world.writeTree(root, {
+        ...world.tree({}),
+        [`stacks/${stack}/compose.yaml`]: `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n`,
+        [`stacks/${stack}/app/www/health`]: "ok\n",
+        [`stacks/${stack}/app/Dockerfile`]: [
+          "FROM berth-test/busybox:1",
+          ...(buildSeconds > 0 ? [`RUN sleep ${buildSeconds}`] : []),
+          `ENV VERSION=${version}`,
+          "COPY www /www",
+          "HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1",
+          'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+          "",
+        ].join("\n"),
+      });
+    try {
+      await writeApp("v1", 0);
+      const first = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
+      expect(await first.exited, first.stderr()).toBe(0);
+      const [before] = await world.containers(stack);
+      await writeApp("v2", 4);
+      const holders = sampleHolders(stateDir);
+      const apply = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
+      await waitFor("berth apply to take the host lock", async () => holders.samples.some((s) => s.pid === apply.pid), 60_000, 20);
+      const whenAsked = { intents: await intentsLeft(stateDir), containers: (await world.containers(stack)).map((c) => c.id) };
+
+      // Act: prune is asked while apply is still building v2
+      let stdout = "";
+      const pruneCode = await pruneCommand.run(
+        {
+          positionals: [root],
+          flags: {
+            machine: "test",
+            "state-dir": stateDir,
+            "dry-run": true,
+            repository: [`berth/${service}:`, `berth-rollback/${stack}-`],
+            "skip-dangling": true,
+            "skip-build-cache": true,
+            json: true,
+          },
+        },
+        { stdout: (t) => void (stdout += t), stderr: () => undefined, env: { BERTH_LOG_LEVEL: "silent" } },
+      );
+      const applyCode = await apply.exited;
+      await holders.stop();
+
+      // Assert: asked before any swap began, prune planned with v2 already running: it kept v2 as in use
+      const report = JSON.parse(stdout) as PruneReport;
+      const [web, ...others] = await world.containers(stack);
+      const v2 = await docker("inspect", "-f", "{{.Image}}", web?.id ?? "");
+      expect(whenAsked).toEqual({ intents: [], containers: [before?.id] });
+      expect(pruneCode).toBe(0);
+      expect(applyCode, apply.stderr()).toBe(0);
+      expect(others).toEqual([]);
+      expect(await envOf(web?.id ?? "")).toContain("VERSION=v2");
+      expect(report.candidates).toEqual([]);
+      expect(report.kept.find((k) => k.imageId === v2)?.rules).toContain("in-use");
+    } finally {
+      await removeBuiltStack(stack, service);
+    }
   });
 });

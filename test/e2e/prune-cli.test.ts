@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pruneCommand } from "../../controller/commands/prune-command.ts";
 import type { PruneReport } from "../../reconcilers/prune/prune-reconciler.ts";
 import { runCommand } from "../../platform/run-command.ts";
-import { hostLockFor } from "../../status/host-lock.ts";
+import { createHostLock } from "../../status/host-lock.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 
 const prefix = `berth-t-${randomBytes(4).toString("hex")}`;
@@ -118,7 +118,7 @@ describe("berth prune (CLI, real engine)", () => {
 
   it("waits for a build or swap holding the host lock, and gives up with exit 3 when it stays busy", async () => {
     // Arrange
-    const lock = hostLockFor(stateDir);
+    const lock = createHostLock(stateDir);
     let release!: () => void;
     const held = lock.withLock({ purpose: "build images/app" }, () => new Promise<void>((r) => (release = r)));
     await new Promise((r) => setTimeout(r, 50));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCommand } from "../../controller/commands/build-command.ts";
 import { createBerthMetrics } from "../../metrics/berth-metrics.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
-import { selectEngine } from "../../platform/engine-selection.ts";
+import { processEngineSelection, selectEngine } from "../../platform/engine-selection.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
@@ -169,7 +169,7 @@ describe.each(["htpasswd", "token"] as const)(
       await chmod(dockerWrapper, 0o755);
       await chmod(join(bin, "docker-credential-registrytest"), 0o755);
       process.env["PATH"] = `${bin}:${saved.PATH ?? ""}`;
-      builder = countingBuilder(createBuildxBuilder({ dockerBinary: dockerWrapper }));
+      builder = countingBuilder(createBuildxBuilder({ dockerBinary: dockerWrapper, env: processEngineSelection().childEnv }));
       world = await createWorld({ prefix: "registry", machines: { m1: "p1" }, profiles: { p1: { GPU_ARCH: "sm_86" } } });
       // No RUN: these builds need no container network.
       await world.write({ short: "base", dockerfile: "FROM berth-test/busybox:1\nCOPY base.txt /\n", files: { "base.txt": "base\n" } });

@@ -1,0 +1,118 @@
+// The agent's reconciler map: one reconciler per work kind over the process's ports (engine,
+// compose, store, host lock, metrics), sharing one PassState; the work queue dispatches through it.
+import type { GitSync } from "../desired-state/git-sync.ts";
+import type { Desired, PassState } from "../reconcilers/source/pass-state.ts";
+import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
+import type { BerthMetrics } from "../metrics/berth-metrics.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { ComposeCli } from "../platform/compose-cli.ts";
+import type { DockerEngine } from "../platform/docker-engine.ts";
+import type { EngineSelection } from "../platform/engine-selection.ts";
+import type { Logger } from "../platform/logger.ts";
+import type { Policy } from "../policy/policy-schema.ts";
+import { createGitReconciler } from "../reconcilers/git/git-reconciler.ts";
+import type { GitReconciler } from "../reconcilers/git/git-reconciler.ts";
+import { createImagesKeyReconciler } from "../reconcilers/images/images-key-reconciler.ts";
+import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
+import { createPruneKeyReconciler } from "../reconcilers/prune/prune-key-reconciler.ts";
+import { done } from "../reconcilers/reconciler.ts";
+import type { ReconcilerMap, WorkKey } from "../reconcilers/reconciler.ts";
+import { createSourceReconciler } from "../reconcilers/source/source-reconciler.ts";
+import { createContainerOps } from "../reconcilers/stacks/container-ops.ts";
+import { createStackKeyReconciler } from "../reconcilers/stacks/stack-key-reconciler.ts";
+import { createStackLocks } from "../reconcilers/stacks/stack-lock.ts";
+import { createImageResolver } from "../reconcilers/stacks/third-party-images.ts";
+import type { ImageResolver } from "../reconcilers/stacks/third-party-images.ts";
+import type { SharedHostLock } from "../status/shared-host-lock.ts";
+import type { StatusStore } from "../status/status-store.ts";
+import type { AgentConfig } from "./agent-config.ts";
+import { composeCacheDir } from "./load-for-cli.ts";
+
+export type AgentPorts = {
+  config: AgentConfig;
+  policy: Policy;
+  selection: EngineSelection;
+  engine: DockerEngine;
+  compose: ComposeCli;
+  store: StatusStore;
+  lock: SharedHostLock;
+  clock: Clock;
+  logger: Logger;
+  metrics: BerthMetrics;
+  gitSync: GitSync | undefined;
+};
+
+export type AgentReconcilers = {
+  reconcilers: ReconcilerMap;
+  /** Present with --repo. */
+  git: GitReconciler | undefined;
+  /** A fresh resolver of images berth does not build (each pass, and after `berth retry`). */
+  newResolver: (machine: string) => ImageResolver;
+};
+
+export function createAgentReconcilers(
+  ports: AgentPorts,
+  wiring: { state: PassState; enqueue: (key: WorkKey) => void; onAdmit: (desired: Desired) => void },
+): AgentReconcilers {
+  const { config, selection, engine, compose, store, lock, clock, logger, metrics, gitSync } = ports;
+  const { state, enqueue } = wiring;
+  const passDeps = { store, clock, logger, events: metrics.events, state };
+  const newResolver = (machine: string): ImageResolver =>
+    createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
+  const git =
+    gitSync &&
+    createGitReconciler({
+      gitSync,
+      verifyCommits: config.verifyCommits !== undefined,
+      store,
+      clock,
+      enqueue,
+      loaded: () => !!state.desired,
+    });
+  const images = createImagesReconciler({
+    engine,
+    dockerEnv: selection.childEnv,
+    store,
+    lock,
+    logger: logger.child({ reconciler: "images" }),
+    events: metrics.events,
+  });
+  const reconcilers: ReconcilerMap = {
+    git: git ?? { reconcile: async () => done() },
+    source: createSourceReconciler({
+      ...passDeps,
+      published: gitSync ? gitSync.currentPath : (config.desiredState ?? ""),
+      git: gitSync !== undefined,
+      blocked: () => git?.blocked(),
+      normalizer: createComposeNormalizer(compose, { cacheDir: composeCacheDir(config.stateDir) }),
+      policy: ports.policy,
+      ...(config.machine ? { machine: config.machine } : {}),
+      engine,
+      onLoad: (loaded) => metrics.setDesiredState(loaded),
+      onAdmit: wiring.onAdmit,
+      enqueue,
+    }),
+    images: createImagesKeyReconciler({ ...passDeps, images, engine, onObserved: (o) => metrics.setObserved(o), newResolver, enqueue }),
+    stack: createStackKeyReconciler({
+      ...passDeps,
+      locks: createStackLocks(),
+      ports: {
+        engine,
+        compose,
+        store,
+        lock,
+        clock,
+        logger: logger.child({ reconciler: "stacks" }),
+        events: metrics.events,
+        ops: createContainerOps({ env: selection.childEnv }),
+        admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
+      },
+    }),
+    prune: createPruneKeyReconciler({
+      prune: { engine, store, lock, logger: logger.child({ reconciler: "prune" }), events: metrics.events, clock },
+      state,
+      logger,
+    }),
+  };
+  return { reconcilers, git, newResolver };
+}

@@ -1,0 +1,31 @@
+// The `source` status record, the host's pass record: how the git, source and pass steps write it.
+import type { Clock } from "../../platform/clock.ts";
+import { setCondition } from "../../status/conditions.ts";
+import type { Condition } from "../../status/conditions.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { ResourceStatus } from "../../status/resource-status.ts";
+import type { StatusStore } from "../../status/status-store.ts";
+
+export const SOURCE_STATUS_KEY = formatKey({ kind: "source" });
+
+export type ConditionChange = Omit<Condition, "lastTransitionTime">;
+
+export type SourceStatus = {
+  get(): ResourceStatus | undefined;
+  /** Merges `change(previous)` into the record (a new record when there is none). */
+  update(change: (previous: ResourceStatus) => Partial<ResourceStatus>): Promise<void>;
+  /** `conditions` with each of `next` set, transition times from the clock. */
+  withConditions(conditions: Condition[], ...next: ConditionChange[]): Condition[];
+};
+
+export function sourceStatus(store: StatusStore, clock: Clock): SourceStatus {
+  const key = SOURCE_STATUS_KEY;
+  return {
+    get: () => store.get(key),
+    async update(change) {
+      const previous = store.get(key) ?? { key, conditions: [], updatedAt: new Date(clock.now()).toISOString() };
+      await store.put({ ...previous, ...change(previous), key, updatedAt: new Date(clock.now()).toISOString() });
+    },
+    withConditions: (conditions, ...next) => next.reduce((acc, c) => setCondition(acc, c, new Date(clock.now())), conditions),
+  };
+}
