@@ -1,10 +1,11 @@
 // Real engine, real processes: `berth apply` takes the state dir's host lock like the agent and prune
 // do, so it waits for a prune, a prune waits for its swap (and does not slip in between its images and
-// its stacks), and it never swaps beside an agent's pass.
+// its stacks), and it never swaps beside an agent's pass. The world after each run is what is checked.
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApplyCommand, imagesReconcilerStep } from "../../controller/commands/apply-command.ts";
 import { pruneCommand } from "../../controller/commands/prune-command.ts";
 import { loadForCli } from "../../controller/load-for-cli.ts";
 import { systemClock } from "../../platform/clock.ts";
@@ -252,20 +253,21 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
     ).toEqual([]);
   });
 
-  it("keeps the host lock from berth apply's first build to its last swap, so a prune asked mid-build plans the new version in use", async () => {
-    // Arrange: the stack runs v1 of an image berth builds; v2 builds slowly
+  it("keeps the host lock from berth apply's images to its stacks: a prune asked between them plans the new version in use", async () => {
+    // Arrange: the stack runs v1 of an image berth builds; v2 is written
     const stack = world.stackName("lock-d");
     const service = `${world.prefix}-app`;
     const root = await world.newDir("lock-desired-d");
     const stateDir = await world.newDir("lock-state-d");
-    const writeApp = (version: string, buildSeconds: number) =>
+    const io = { stdout: () => undefined, stderr: () => undefined, env: { BERTH_LOG_LEVEL: "silent" } };
+    const args = { positionals: [root], flags: { machine: "test", "state-dir": stateDir } };
+    const writeApp = (version: string) =>
       world.writeTree(root, {
         ...world.tree({}),
         [`stacks/${stack}/compose.yaml`]: `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n`,
         [`stacks/${stack}/app/www/health`]: "ok\n",
         [`stacks/${stack}/app/Dockerfile`]: [
           "FROM berth-test/busybox:1",
-          ...(buildSeconds > 0 ? [`RUN sleep ${buildSeconds}`] : []),
           `ENV VERSION=${version}`,
           "COPY www /www",
           "HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1",
@@ -274,47 +276,53 @@ describe("host lock across berth apply, berth prune and the agent (real engine)"
         ].join("\n"),
       });
     try {
-      await writeApp("v1", 0);
-      const first = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
-      expect(await first.exited, first.stderr()).toBe(0);
+      await writeApp("v1");
+      expect(await createApplyCommand().run(args, io)).toBe(0);
       const [before] = await world.containers(stack);
-      await writeApp("v2", 4);
-      const holders = sampleHolders(stateDir);
-      const apply = spawnBerth(["apply", root, "--machine", "test", "--state-dir", stateDir]);
-      await waitFor("berth apply to take the host lock", async () => holders.samples.some((s) => s.pid === apply.pid), 60_000, 20);
-      const whenAsked = { intents: await intentsLeft(stateDir), containers: (await world.containers(stack)).map((c) => c.id) };
+      const v1 = await docker("inspect", "-f", "{{.Image}}", before?.id ?? "");
+      await writeApp("v2");
 
-      // Act: prune is asked while apply is still building v2
-      let stdout = "";
-      const pruneCode = await pruneCommand.run(
-        {
-          positionals: [root],
-          flags: {
-            machine: "test",
-            "state-dir": stateDir,
-            "dry-run": true,
-            repository: [`berth/${service}:`, `berth-rollback/${stack}-`],
-            "skip-dangling": true,
-            "skip-build-cache": true,
-            json: true,
-          },
+      // Act: right after apply's images step (v2 built, nothing swapped yet), a `berth prune` is asked
+      // and given a second (ten lock polls) to slip in before the stacks step
+      let pruneOut = "";
+      let pruned: Promise<number> | undefined;
+      let whenAsked: { intents: string[]; containers: string[] } | undefined;
+      const apply = createApplyCommand({
+        resolveImages: async (input) => {
+          const images = await imagesReconcilerStep(input);
+          whenAsked = { intents: await intentsLeft(stateDir), containers: (await world.containers(stack)).map((c) => c.id) };
+          pruned = pruneCommand.run(
+            {
+              positionals: [root],
+              flags: {
+                ...args.flags,
+                "dry-run": true,
+                repository: [`berth/${service}:`, `berth-rollback/${stack}-`],
+                "skip-dangling": true,
+                "skip-build-cache": true,
+                json: true,
+              },
+            },
+            { ...io, stdout: (t) => void (pruneOut += t) },
+          );
+          await sleep(1_000);
+          return images;
         },
-        { stdout: (t) => void (stdout += t), stderr: () => undefined, env: { BERTH_LOG_LEVEL: "silent" } },
-      );
-      const applyCode = await apply.exited;
-      await holders.stop();
+      });
+      const applyCode = await apply.run(args, io);
+      const pruneCode = await pruned;
 
-      // Assert: asked before any swap began, prune planned with v2 already running: it kept v2 as in use
-      const report = JSON.parse(stdout) as PruneReport;
+      // Assert: prune planned with v2 already running (in use), the v1 image kept for rollback
+      const report = JSON.parse(pruneOut) as PruneReport;
       const [web, ...others] = await world.containers(stack);
       const v2 = await docker("inspect", "-f", "{{.Image}}", web?.id ?? "");
       expect(whenAsked).toEqual({ intents: [], containers: [before?.id] });
-      expect(pruneCode).toBe(0);
-      expect(applyCode, apply.stderr()).toBe(0);
+      expect([applyCode, pruneCode]).toEqual([0, 0]);
       expect(others).toEqual([]);
       expect(await envOf(web?.id ?? "")).toContain("VERSION=v2");
       expect(report.candidates).toEqual([]);
       expect(report.kept.find((k) => k.imageId === v2)?.rules).toContain("in-use");
+      expect(report.kept.find((k) => k.imageId === v1)?.rules).not.toContain("in-use");
     } finally {
       await removeBuiltStack(stack, service);
     }
