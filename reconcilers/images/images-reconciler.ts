@@ -43,7 +43,10 @@ export type ImagesDeps = {
   hashCache?: FileHashCache;
   now?: () => Date;
   dockerBinary?: string;
-  /** The engine selection's `childEnv` (the composition root resolves it): the whole environment of buildx, `docker pull` and `docker push`. */
+  /**
+   * The engine selection's `childEnv`, resolved by the composition root: the whole environment of
+   * buildx, `docker pull` and `docker push`.
+   */
   dockerEnv: Readonly<Record<string, string>>;
 };
 
