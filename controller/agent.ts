@@ -45,7 +45,7 @@ import { stackKey } from "../reconcilers/stacks/service-status.ts";
 import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
 import { getCondition, setCondition } from "../status/conditions.ts";
 import type { Condition } from "../status/conditions.ts";
-import type { ResourceStatus } from "../status/resource-status.ts";
+import type { SourceStatus } from "../status/resource-status.ts";
 import { openStatusStore } from "../status/status-store.ts";
 import type { StatusStore } from "../status/status-store.ts";
 import { openSharedHostLock } from "../status/shared-host-lock.ts";
@@ -193,9 +193,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   /** Set when a pass kept stacks because the desired state had none (no allowEmpty): the pass is not a success. */
   let emptyRefused: string | undefined;
 
-  async function putStatus(key: string, change: (previous: ResourceStatus) => Partial<ResourceStatus>): Promise<void> {
-    const previous = store.get(key) ?? { key, conditions: [], updatedAt: new Date(clock.now()).toISOString() };
-    await store.put({ ...previous, ...change(previous), key, updatedAt: new Date(clock.now()).toISOString() });
+  async function putStatus(key: typeof SOURCE_KEY, change: (previous: SourceStatus) => Partial<SourceStatus>): Promise<void> {
+    const previous = store.get({ kind: key }) ?? { kind: key, key, conditions: [], updatedAt: new Date(clock.now()).toISOString() };
+    await store.put({ ...previous, ...change(previous), kind: key, key, updatedAt: new Date(clock.now()).toISOString() });
   }
 
   function withConditions(conditions: Condition[], ...next: Array<Omit<Condition, "lastTransitionTime">>): Condition[] {

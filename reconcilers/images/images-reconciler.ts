@@ -16,7 +16,10 @@ import type { ProgressEvent, ProgressSink } from "../../status/progress-events.t
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
-import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
+import { ImageReason } from "../../status/reasons.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import type { BuildFacts, ExceededBudget, ImageStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
 import type { StepCounts } from "./buildkit-progress.ts";
@@ -126,14 +129,14 @@ export async function planImagesForMachine(
   if (!options.retryFailed) {
     for (const input of inputs) {
       const failed = deps.store.get(statusKey(machine, input.name))?.failed;
-      if (failed?.reason === "BuildFailed") failedBefore.set(input.name, failed.specHash);
+      if (failed?.reason === ImageReason.BuildFailed) failedBefore.set(input.name, failed.inputHash);
     }
   }
   return { inputs, steps: planImages({ images: planInputs, localImages, registry, failedBefore }), registry };
 }
 
-export function statusKey(machine: string, name: string): string {
-  return `image/${machine}/${name}`;
+export function statusKey(machine: string, name: string): KeyOf<"image"> {
+  return { kind: "image", machine, name };
 }
 
 function withAncestors(inputs: ImageInput[], only: readonly string[]): ImageInput[] {
@@ -228,7 +231,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     if (step.action === "stalled") {
       const failed = deps.store.get(statusKey(machine, step.name))?.failed;
       const message =
-        step.reason === "BuildFailed" && failed?.specHash === step.inputHash
+        step.reason === ImageReason.BuildFailed && failed?.inputHash === step.inputHash
           ? `${step.message}. Last error:\n${failed.message}`
           : step.message;
       return stalledOutcome(step, step.reason, message);
@@ -519,6 +522,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
     const key = statusKey(machine, input.name);
     const previous = deps.store.get(key);
+    let budgets: ExceededBudget[] = [];
     const at = now();
     let conditions: Condition[] = previous?.conditions ?? [];
     let failed = previous?.failed;
@@ -534,12 +538,13 @@ export function createImagesReconciler(deps: ImagesDeps) {
       outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
+        budgets = breaches.map((b) => ({ budget: b.budget, limit: b.limit }));
         conditions = setCondition(
           conditions,
           {
             type: "BudgetExceeded",
             status: "True",
-            reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning",
+            reason: budgetBlocks ? ImageReason.BudgetEnforced : ImageReason.BudgetWarning,
             message: breaches.map((b) => b.message).join("; "),
           },
           at,
@@ -550,19 +555,20 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
       conditions = setCondition(conditions, { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message }, at);
       // The build itself worked when its image vanished afterwards: the next pass builds again.
-      if (outcome.action === "build" && outcome.reason !== "ImageMissingAfterBuild")
+      if (outcome.action === "build" && outcome.reason !== ImageReason.ImageMissingAfterBuild)
         failed = {
           revision: state.revision,
-          specHash: outcome.inputHash,
-          reason: "BuildFailed",
+          inputHash: outcome.inputHash,
+          reason: ImageReason.BuildFailed,
           message: outcome.message,
           at: at.getTime(),
         };
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;
-    const next: ResourceStatus = {
-      key,
+    const next: ImageStatus = {
+      kind: "image",
+      key: formatKey(key),
       conditions,
       observedRevision: state.revision,
       ...(outcome.ok
@@ -571,6 +577,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           ? { lastAppliedRevision: previous.lastAppliedRevision }
           : {}),
       ...(build ? { build } : {}),
+      ...(budgets.length > 0 ? { budgets } : {}),
       ...(failed ? { failed } : {}),
       ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
       updatedAt: previous?.updatedAt ?? at.toISOString(),
@@ -619,7 +626,7 @@ function recordsWith(records: Record<string, number> | undefined, outcome: Image
   return out;
 }
 
-function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
+function sameStatus(a: ImageStatus, b: ImageStatus): boolean {
   return JSON.stringify({ ...a, updatedAt: "" }) === JSON.stringify({ ...b, updatedAt: "" });
 }
 

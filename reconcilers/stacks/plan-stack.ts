@@ -2,14 +2,14 @@
 // action per service (unchanged, create, update, restart, …) and the containers to prune.
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import type { ServiceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import type { EffectiveService } from "./effective-service.ts";
 
 export type DesiredService = {
   name: string;
   selfHeal: boolean;
   effective: EffectiveService;
-  status?: ResourceStatus;
+  status?: ServiceStatus;
   /** A problem around the image that leaves the service running (its registry does not answer). */
   note?: { reason: string; message: string };
 };

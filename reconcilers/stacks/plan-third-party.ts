@@ -4,7 +4,8 @@
 import type { UpdatePolicy } from "../../desired-state/berth-file-schema.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
-import type { PinnedImage, ResourceStatus } from "../../status/resource-status.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import type { PinnedImage, ServiceStatus } from "../../status/resource-status.ts";
 import { familiarDigest, familiarTag, parseReference } from "../../platform/image-reference.ts";
 import type { DigestLookup } from "../images/registry-client.ts";
 import { effectiveService } from "./effective-service.ts";
@@ -33,7 +34,7 @@ export function isThirdParty(service: ServiceSpec, state: Pick<DesiredState, "im
 export function thirdPartyServices(
   stack: StackSpec,
   state: Pick<DesiredState, "images">,
-  statusOf: (key: string) => ResourceStatus | undefined,
+  statusOf: (key: KeyOf<"service">) => ServiceStatus | undefined,
 ): ThirdPartyService[] {
   return stack.services
     .filter((s) => isThirdParty(s, state))
