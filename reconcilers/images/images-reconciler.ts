@@ -184,7 +184,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
       else logger.info(fields, "image planned");
       const failedParent = input.parents.map((p) => outcomes.get(p)).find((o) => o && !o.ok);
       const outcome = failedParent
-        ? stalledOutcome(step, "ParentFailed", `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`)
+        ? stalledOutcome(
+            step,
+            ImageReason.ParentFailed,
+            `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`,
+          )
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
       await record(state, machine, input, outcome, engineImages);
@@ -249,7 +253,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
       }
       if (!facts)
         return {
-          ...stalledOutcome(step, "ImageMissing", `${step.tag} was present when the pass looked, but the engine no longer has it`),
+          ...stalledOutcome(
+            step,
+            ImageReason.ImageMissing,
+            `${step.tag} was present when the pass looked, but the engine no longer has it`,
+          ),
           action: "reuse",
         };
       return {
@@ -281,7 +289,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           return {
             ...stalledOutcome(
               step,
-              "ImageMissingAfterPull",
+              ImageReason.ImageMissingAfterPull,
               `the pull of ${step.tag} succeeded, but the engine has no such image afterwards`,
             ),
             action: "pull",
@@ -292,7 +300,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           inputHash: step.inputHash,
           action: "pull",
           ok: true,
-          reason: "Pulled",
+          reason: ImageReason.Pulled,
           message: `pulled ${step.tag}`,
           pushed: false,
           facts,
@@ -300,7 +308,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
         };
       }
       const why = lastLines(pulled.stderr);
-      const reason = refusedByRegistry(pulled.stderr) ? "RegistryUnauthorized" : "PullFailed";
+      const reason = refusedByRegistry(pulled.stderr) ? ImageReason.RegistryUnauthorized : ImageReason.PullFailed;
       logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
       if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
       return build(
@@ -327,7 +335,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
   ): Promise<ImageOutcome> {
     const at = now();
     // A registry that refused this image's tag would refuse its cache too.
-    const reachable = plan.registry.kind === "reachable" && step.reason !== "RegistryUnauthorized";
+    const reachable = plan.registry.kind === "reachable" && step.reason !== ImageReason.RegistryUnauthorized;
     const store = reachable
       ? await (imageStore ??= deps.engine.engineInfo().then(
           (i) => i.imageStore,
@@ -388,8 +396,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
       const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(
         outcome.errorLines.join("\n"),
       )
-        ? "BaseImageUnavailable"
-        : "BuildFailed";
+        ? ImageReason.BaseImageUnavailable
+        : ImageReason.BuildFailed;
       return { ...stalledOutcome(step, reason, outcome.errorLines.join("\n").slice(-4000) || outcome.message), action: "build" };
     }
     // A cache existed when this host built or pulled the image before, or the registry holds a cache source.
@@ -410,7 +418,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       return {
         ...stalledOutcome(
           step,
-          "ImageMissingAfterBuild",
+          ImageReason.ImageMissingAfterBuild,
           `the build of ${step.tag} succeeded (${outcome.durationSeconds.toFixed(1)} s), but the engine has no such image afterwards`,
         ),
         action: "build",
@@ -437,16 +445,21 @@ export function createImagesReconciler(deps: ImagesDeps) {
         logger.warn({ image: step.name, machine, error: pushError }, "image push failed");
       }
     }
-    const reason = step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" ? "BuiltLocally" : "Built";
+    const reason =
+      step.reason === ImageReason.RegistryUnreachable || step.reason === ImageReason.RegistryUnauthorized
+        ? ImageReason.BuiltLocally
+        : ImageReason.Built;
     const message =
       `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} ` +
       `s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
     const degraded = pushError
       ? {
-          reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed",
+          reason: refusedByRegistry(pushError) ? ImageReason.RegistryUnauthorized : ImageReason.PushFailed,
           message: `push of ${step.tag} to the registry failed: ${pushError}`,
         }
-      : step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" || step.reason === "PullFailed"
+      : step.reason === ImageReason.RegistryUnreachable ||
+          step.reason === ImageReason.RegistryUnauthorized ||
+          step.reason === ImageReason.PullFailed
         ? { reason: step.reason, message: step.message }
         : undefined;
     return {
