@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { githubSignatureCheck } from "../desired-state/webhook-signature.ts";
+import { parseServiceRef } from "../reconcilers/stacks/manual-actions.ts";
 import { isLoopbackHost } from "./agent-config.ts";
 
 export type AgentApi = {
@@ -117,7 +118,7 @@ export async function startHttpServer(
         }
         const parsed = targetSchema.safeParse(json);
         if (!parsed.success) return send(res, 400, { error: z.prettifyError(parsed.error) });
-        const [stack = "", service = ""] = parsed.data.target.split("/");
+        const { stack, service } = parseServiceRef(parsed.data.target) ?? { stack: "", service: "" };
         const result =
           route === "POST /api/v1/rollback"
             ? await api.rollback({ stack, service, ...(parsed.data.to ? { to: parsed.data.to } : {}) })

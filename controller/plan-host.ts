@@ -13,6 +13,7 @@ import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
 import { decideImage, effectiveWithImage, thirdPartyServices } from "../reconcilers/stacks/plan-third-party.ts";
 import { serviceKey } from "../reconcilers/stacks/service-status.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
+import { statusIn } from "../status/status-store.ts";
 
 export type HostPlanLine = { kind: "image" | "stack" | "service" | "remove"; name: string; action: string; reason: string; detail: string };
 
@@ -64,7 +65,7 @@ export function planHost(input: PlanHostInput): HostPlan {
       .map((stack) => [
         stack.name,
         new Map(
-          thirdPartyServices(stack, input.state, (key) => input.statuses.get(key)).map((s) => [
+          thirdPartyServices(stack, input.state, (key) => statusIn(input.statuses, key)).map((s) => [
             s.name,
             decideImage(s, input.observed.images, input.lookups?.get(s.ref)),
           ]),
@@ -84,7 +85,7 @@ export function planHost(input: PlanHostInput): HostPlan {
       continue;
     }
     const services = stack.services.map((service) => {
-      const status = input.statuses.get(serviceKey(stack.name, service.name));
+      const status = statusIn(input.statuses, serviceKey(stack.name, service.name));
       return {
         name: service.name,
         selfHeal: service.selfHeal,

@@ -28,6 +28,7 @@ describe("status view", () => {
       ready: true,
       statuses: [
         {
+          kind: "source",
           key: "source",
           conditions: [{ type: "Ready", status: "True", reason: "Applied", message: "", lastTransitionTime: "t" }],
           observedRevision: "a".repeat(40),
@@ -35,6 +36,7 @@ describe("status view", () => {
           updatedAt: "t",
         },
         {
+          kind: "service",
           key: "service/memory-fusion-hub/memory_fusion_hub",
           conditions: [
             { type: "Ready", status: "True", reason: "Healthy", message: "", lastTransitionTime: "t" },
@@ -67,6 +69,7 @@ describe("status view", () => {
       ready: false,
       statuses: [
         {
+          kind: "source",
           key: "source",
           conditions: [
             {
@@ -80,7 +83,7 @@ describe("status view", () => {
           observedRevision: "c".repeat(40),
           updatedAt: "t",
         },
-        { key: "service/web/api", conditions: [], updatedAt: "t" },
+        { kind: "service", key: "service/web/api", conditions: [], updatedAt: "t" },
       ],
       containers: [],
     });
@@ -101,13 +104,15 @@ describe("status view", () => {
       machine: "pc2",
       ready: false,
       statuses: [
-        { key: "image/pc2/base", conditions: [cond("Ready", "True", "UpToDate")], updatedAt: "t" },
+        { kind: "image", key: "image/pc2/base", conditions: [cond("Ready", "True", "UpToDate")], updatedAt: "t" },
         {
+          kind: "image",
           key: "image/pc2/utils",
           conditions: [cond("Ready", "True", "Built"), cond("BudgetExceeded", "True", "BudgetWarning", "size 190.0 MiB > budget 175 MiB")],
           updatedAt: "t",
         },
         {
+          kind: "image",
           key: "image/pc2/app",
           conditions: [cond("Ready", "False", "BuildFailed", "exit code: 3"), cond("Stalled", "True", "BuildFailed", "exit code: 3")],
           updatedAt: "t",

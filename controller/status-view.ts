@@ -3,7 +3,9 @@
 import { LABELS } from "../platform/labels.ts";
 import type { ObservedContainer } from "../platform/observed.ts";
 import type { Condition } from "../status/conditions.ts";
-import type { ResourceStatus } from "../status/resource-status.ts";
+import { ServiceReason } from "../status/reasons.ts";
+import { parseKey } from "../status/resource-key.ts";
+import type { ResourceStatus, SourceStatus } from "../status/resource-status.ts";
 import { compareText } from "../platform/compare-text.ts";
 
 export type ServiceRow = {
@@ -25,7 +27,7 @@ export type StatusView = {
   ready: boolean;
   observedRevision?: string;
   lastAppliedRevision?: string;
-  source?: ResourceStatus;
+  source?: SourceStatus;
   services: ServiceRow[];
   images: Array<{ image: string; tag?: string; action?: string; conditions: Condition[] }>;
   stacks: Array<{ stack: string; conditions: Condition[] }>;
@@ -43,14 +45,14 @@ export function buildStatusView(input: {
   const images: StatusView["images"] = [];
   const stacks: StatusView["stacks"] = [];
   const other: ResourceStatus[] = [];
-  let source: ResourceStatus | undefined;
+  let source: SourceStatus | undefined;
   for (const status of [...input.statuses].sort((a, b) => compareText(a.key, b.key))) {
-    const [kind, ...rest] = status.key.split("/");
-    if (kind === "service" && rest.length === 2) {
-      const [stack = "", service = ""] = rest;
+    const key = parseKey(status.key);
+    if (status.kind === "service" && key?.kind === "service") {
+      const { stack, service } = key;
       const live = input.containers.filter((c) => c.labels[LABELS.stack] === stack && c.labels[LABELS.service] === service);
       const running = live.find((c) => c.state === "running") ?? live[0];
-      const rolledBack = status.conditions.find((c) => c.type === "Degraded" && c.reason === "RolledBack");
+      const rolledBack = status.conditions.find((c) => c.type === "Degraded" && c.reason === ServiceReason.RolledBack);
       services.push({
         stack,
         service,
@@ -60,15 +62,15 @@ export function buildStatusView(input: {
         ...(status.lastAppliedRevision ? { appliedRevision: status.lastAppliedRevision } : {}),
         ...(rolledBack ? { lastRollback: `${rolledBack.lastTransitionTime}: ${rolledBack.message}` } : {}),
       });
-    } else if (kind === "image") {
+    } else if (status.kind === "image" && key?.kind === "image") {
       images.push({
-        image: rest.join("/"),
+        image: `${key.machine}/${key.name}`,
         ...(status.build ? { tag: status.build.tag, action: status.build.action } : {}),
         conditions: status.conditions,
       });
-    } else if (kind === "stack") {
-      stacks.push({ stack: rest.join("/"), conditions: status.conditions });
-    } else if (kind === "source") {
+    } else if (status.kind === "stack" && key?.kind === "stack") {
+      stacks.push({ stack: key.name, conditions: status.conditions });
+    } else if (status.kind === "source") {
       source = status;
     } else {
       other.push(status);

@@ -115,7 +115,7 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
   }
 
   function fillDesiredState(records: ReturnType<typeof store.all>): void {
-    const source = records.find((r) => r.key === "source");
+    const source = records.find((r) => r.kind === "source");
     const shownRevision = revision ?? source?.lastAppliedRevision ?? source?.observedRevision;
     m.desiredStateInfo.reset();
     if (shownRevision) m.desiredStateInfo.set({ revision: shownRevision }, 1);

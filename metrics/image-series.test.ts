@@ -65,12 +65,21 @@ describe("imageSeries", () => {
     ]);
   });
 
-  it("falls back to the BudgetExceeded condition when budgets are unknown", () => {
-    const records = [imageRecord("m", "fat", { imageId: "sha256:f", sizeBytes: 1 }, "SizeBudgetExceeded")];
+  it("falls back to the budgets the image record says are breached when the desired budgets are unknown", () => {
+    // As the images reconciler writes it: BudgetExceeded=True/BudgetWarning (or BudgetEnforced) and the breached budgets.
+    const records = [
+      imageRecord("m", "fat", { imageId: "sha256:f", sizeBytes: 300 * MIB, durationSeconds: 90 }, [
+        { budget: "sizeMiB", limit: 200 },
+        { budget: "buildSeconds", limit: 60 },
+      ]),
+    ];
 
     const [row] = imageSeries(records, "m");
 
-    expect(row?.budgets).toEqual([{ budget: "size", limit: Number.NaN, exceeded: true }]);
+    expect(row?.budgets).toEqual([
+      { budget: "size", limit: 200 * MIB, exceeded: true },
+      { budget: "build_time", limit: 60, exceeded: true },
+    ]);
   });
 
   it("leaves build time and cache hits out for pulled images, and reduction out without a baseline", () => {

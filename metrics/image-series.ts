@@ -1,8 +1,8 @@
 // Image series from the status store's build facts: sizes, reduction, build time, cache hits, budgets.
 import { reductionBaseline, reductionRatio } from "../desired-state/image-baseline.ts";
 import type { EngineImage, ReductionBaseline } from "../desired-state/image-baseline.ts";
-import type { ResourceStatus } from "../status/resource-status.ts";
-import { getCondition } from "../status/conditions.ts";
+import { parseKeyOf } from "../status/resource-key.ts";
+import type { ExceededBudget, ImageStatus, ResourceStatus } from "../status/resource-status.ts";
 import type { DesiredImageView } from "./desired-view.ts";
 import type { BudgetName } from "./metric-families.ts";
 
@@ -20,22 +20,30 @@ export type ImageSeries = {
 
 const MIB = 1024 * 1024;
 
-/** "image/<machine>/<name>" → name, when the record belongs to `machine`. */
+/** An image record's image name, when the record belongs to `machine`. */
 export function imageNameOf(key: string, machine: string): string | undefined {
-  const prefix = `image/${machine}/`;
-  return key.startsWith(prefix) && key.length > prefix.length ? key.slice(prefix.length) : undefined;
+  const image = parseKeyOf("image", key);
+  return image?.machine === machine ? image.name : undefined;
 }
 
 function stripAlgo(id: string): string {
   return id.startsWith("sha256:") ? id.slice(7) : id;
 }
 
-function budgetFromReason(reason: string): BudgetName | undefined {
-  const r = reason.toLowerCase();
-  if (r.includes("size")) return "size";
-  if (r.includes("cache")) return "cache_hit_ratio";
-  if (r.includes("time") || r.includes("duration") || r.includes("build")) return "build_time";
-  return undefined;
+const BUDGET_NAME = {
+  sizeMiB: "size",
+  buildSeconds: "build_time",
+  cacheHitRatio: "cache_hit_ratio",
+  minReduction: "min_reduction",
+} as const satisfies Record<ExceededBudget["budget"], BudgetName>;
+
+/** The budgets an image record says its image breaches (limits in the metric's units: bytes, seconds, ratios). */
+function recordedBreaches(record: ImageStatus): ImageSeries["budgets"] {
+  return (record.budgets ?? []).map(({ budget, limit }) => ({
+    budget: BUDGET_NAME[budget],
+    limit: budget === "sizeMiB" ? limit * MIB : limit,
+    exceeded: true,
+  }));
 }
 
 /**
@@ -54,6 +62,7 @@ export function imageSeries(
   const present = options.presentImageIds ? new Set([...options.presentImageIds].map(stripAlgo)) : undefined;
   const out: ImageSeries[] = [];
   for (const record of records) {
+    if (record.kind !== "image") continue;
     const name = imageNameOf(record.key, machine);
     const build = record.build;
     if (name === undefined || build === undefined) continue;
@@ -81,9 +90,7 @@ export function imageSeries(
       if (minReduction !== undefined)
         budgets.push({ budget: "min_reduction", limit: minReduction, exceeded: reduction !== undefined && reduction < minReduction });
     } else {
-      const condition = getCondition(record.conditions, "BudgetExceeded");
-      const budget = condition?.status === "True" ? budgetFromReason(condition.reason) : undefined;
-      if (budget) budgets.push({ budget, limit: Number.NaN, exceeded: true });
+      budgets.push(...recordedBreaches(record));
     }
     out.push({
       image: name,

@@ -2,6 +2,7 @@
 import { LABELS } from "../platform/labels.ts";
 import type { ContainerHealth, ObservedContainer } from "../platform/observed.ts";
 import { getCondition } from "../status/conditions.ts";
+import { parseKeyOf } from "../status/resource-key.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 import type { ServiceHealthState } from "./metric-families.ts";
 
@@ -50,8 +51,8 @@ export function serviceSeries(input: {
   }
   const recordByService = new Map<string, ResourceStatus>();
   for (const record of input.records) {
-    const match = /^service\/([^/]+)\/([^/]+)$/.exec(record.key);
-    if (match?.[1] && match[2]) recordByService.set(serviceKey(match[1], match[2]), record);
+    const key = parseKeyOf("service", record.key);
+    if (key) recordByService.set(serviceKey(key.stack, key.service), record);
   }
   const names = new Map<string, { stack: string; service: string }>();
   const base =

@@ -1,4 +1,4 @@
-// Persisted status of each resource berth reconciles (image, service, stack, source).
+// Persisted status of each resource berth reconciles, one type per kind (image, service, stack, source, prune).
 import type { Condition } from "./conditions.ts";
 
 export type BuildFacts = {
@@ -40,13 +40,33 @@ export type PinnedImage = {
   refresh?: true;
 };
 
-export type ResourceStatus = {
-  /** "image/<machine>/<name>", "service/<stack>/<service>", "stack/<name>", "source". */
+/** What every status record holds: its key (`formatKey`), kind, conditions and revisions. */
+type StatusBase<K extends string> = {
+  kind: K;
+  /** `formatKey` of the resource: "image/<machine>/<name>", "service/<stack>/<service>", "stack/<name>", "source", "prune/<machine>". */
   key: string;
   conditions: Condition[];
   observedRevision?: string;
   lastAppliedRevision?: string;
+  updatedAt: string;
+};
+
+/** A budget an image breached at its last judgement, and its limit (the berth.yaml value: MiB, seconds, a ratio). */
+export type ExceededBudget = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction"; limit: number };
+
+/** One image of this machine: what built or pulled it, and the input hash whose build failed. */
+export type ImageStatus = StatusBase<"image"> & {
   build?: BuildFacts;
+  /** The budgets the image breaches (with a BudgetExceeded condition). */
+  budgets?: ExceededBudget[];
+  /** (revision, input hash) whose build failed: not built again until the inputs change or retry. */
+  failed?: { revision: string; inputHash: string; reason: string; message: string; at: number };
+  /** Image builds/pulls this host recorded, for prune's keep-newest rule (image tag → unix ms). */
+  records?: Record<string, number>;
+};
+
+/** One compose service: the version it runs, its rollback history, and what holds it. */
+export type ServiceStatus = StatusBase<"service"> & {
   /** The version a service runs now (image, spec hash, effective config), once it ran healthily. */
   current?: RollbackEntry;
   /** Newest first; rollback-1 is entry 0. */
@@ -57,7 +77,17 @@ export type ResourceStatus = {
   pinned?: { imageId: string; tag: string; revision: string; specHash: string; desiredSpecHash: string };
   /** A service whose image berth does not build: the image it is pinned to. */
   image?: PinnedImage;
-  /** Image builds/pulls this host recorded, for prune's keep-newest rule (image tag → unix ms). */
-  records?: Record<string, number>;
-  updatedAt: string;
 };
+
+/** One compose stack: its services' readiness, and the revisions (kept here, not on every service). */
+export type StackStatus = StatusBase<"stack">;
+
+/** The host's pass record: the desired state's revision, its validity and the host's readiness. */
+export type SourceStatus = StatusBase<"source">;
+
+/** One machine's prune: its last result and first-seen records (image id → unix ms). */
+export type PruneStatus = StatusBase<"prune"> & { records?: Record<string, number> };
+
+export type ResourceStatus = ImageStatus | ServiceStatus | StackStatus | SourceStatus | PruneStatus;
+export type StatusKind = ResourceStatus["kind"];
+export type StatusOf<K extends StatusKind> = Extract<ResourceStatus, { kind: K }>;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,20 +20,74 @@ describe("status store", () => {
     const dir = await tempDir();
     const store = await openStatusStore(dir);
     const conditions = setCondition([], { type: "Ready", status: "True", reason: "Healthy", message: "ok" }, new Date(0));
-    await store.put({ key: "service/web/api", conditions, lastAppliedRevision: "abc", updatedAt: new Date(0).toISOString() });
+    await store.put({
+      kind: "service",
+      key: "service/web/api",
+      conditions,
+      lastAppliedRevision: "abc",
+      updatedAt: new Date(0).toISOString(),
+    });
     const reopened = await openStatusStore(dir);
-    expect(reopened.get("service/web/api")?.lastAppliedRevision).toBe("abc");
+    expect(reopened.get({ kind: "service", stack: "web", service: "api" })?.lastAppliedRevision).toBe("abc");
     expect((await readdir(join(dir, "status"))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
   it("skips a truncated status file and reports it", async () => {
     const dir = await tempDir();
     const store = await openStatusStore(dir);
-    await store.put({ key: "stack/web", conditions: [], updatedAt: "x" });
+    await store.put({ kind: "stack", key: "stack/web", conditions: [], updatedAt: "x" });
     await writeFile(join(dir, "status", `${encodeURIComponent("stack/web")}.json`), '{"key": "stack/w');
     const reopened = await openStatusStore(dir);
-    expect(reopened.get("stack/web")).toBeUndefined();
+    expect(reopened.get({ kind: "stack", name: "web" })).toBeUndefined();
     expect(reopened.loadProblems).toHaveLength(1);
+  });
+
+  it("keeps abnormal conditions only while True and always a Ready condition", async () => {
+    const store = await openStatusStore(await tempDir());
+    const at = new Date(0);
+    let conditions = setCondition([], { type: "Stalled", status: "False", reason: "Valid", message: "" }, at);
+    conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: "Fine", message: "" }, at);
+    conditions = setCondition(conditions, { type: "Reconciling", status: "True", reason: "Progressing", message: "applying r1" }, at);
+
+    await store.put({ kind: "source", key: "source", conditions, updatedAt: at.toISOString() });
+
+    expect(store.get({ kind: "source" })?.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ["Ready", "Unknown", "Pending"],
+      ["Reconciling", "True", "Progressing"],
+    ]);
+  });
+
+  it("loads a state dir written before records had a kind, and an image's failed build by its input hash", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "status"), { recursive: true });
+    const ready = { type: "Ready", status: "False", reason: "BuildFailed", message: "exit 1", lastTransitionTime: "t" };
+    const old = {
+      key: "image/pc2/app",
+      conditions: [ready, { type: "Degraded", status: "False", reason: "Fine", message: "", lastTransitionTime: "t" }],
+      failed: { revision: "r1", specHash: "h1", reason: "BuildFailed", message: "exit 1", at: 1 },
+      updatedAt: "t",
+    };
+    await writeFile(join(dir, "status", `${encodeURIComponent(old.key)}.json`), JSON.stringify(old));
+
+    const store = await openStatusStore(dir);
+
+    expect(store.loadProblems).toEqual([]);
+    expect(store.get({ kind: "image", machine: "pc2", name: "app" })).toEqual({
+      kind: "image",
+      key: "image/pc2/app",
+      conditions: [ready],
+      failed: { revision: "r1", inputHash: "h1", reason: "BuildFailed", message: "exit 1", at: 1 },
+      updatedAt: "t",
+    });
+  });
+
+  it("refuses a record whose kind is not the one its key names", async () => {
+    const store = await openStatusStore(await tempDir());
+
+    await expect(store.put({ kind: "stack", key: "service/web/api", conditions: [], updatedAt: "t" })).rejects.toThrow(
+      'status key "service/web/api" does not name a stack',
+    );
+    expect(store.all()).toEqual([]);
   });
 
   it("moves a condition's transition time only when its status changes", () => {

@@ -6,7 +6,7 @@ import { createRegistryClient } from "../../reconcilers/images/registry-client.t
 import { refsToLookUp, thirdPartyServices } from "../../reconcilers/stacks/plan-third-party.ts";
 import { lookUpDigests } from "../../reconcilers/stacks/third-party-images.ts";
 import { resolveStackSources } from "../../reconcilers/stacks/stack-sources.ts";
-import { openStatusStore } from "../../status/status-store.ts";
+import { openStatusStore, statusIn } from "../../status/status-store.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
 import { cliEngine, loadWithMachine } from "../load-for-cli.ts";
@@ -29,7 +29,7 @@ export const planCommand: CommandSpec = {
     const statuses = new Map(store.all().map((s) => [s.key, s]));
     const tracked = forMachine(state, machine)
       .stacks.filter((stack) => !denied?.has(stack.name))
-      .flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statuses.get(key))));
+      .flatMap((stack) => refsToLookUp(thirdPartyServices(stack, state, (key) => statusIn(statuses, key))));
     const registry = createRegistryClient();
     const lookups = await lookUpDigests(tracked, (ref) => registry.resolveDigest(ref));
     // The same host paths the reconciler would mount (content-addressed copies, data folders), nothing created.

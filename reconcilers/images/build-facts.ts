@@ -2,7 +2,7 @@
 import type { Budgets } from "../../desired-state/budgets-schema.ts";
 import { reductionRatio } from "../../desired-state/image-baseline.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
-import type { BuildFacts } from "../../status/resource-status.ts";
+import type { BuildFacts, ExceededBudget } from "../../status/resource-status.ts";
 
 export type LayeredImage = { sizeBytes: number; layers: readonly string[] };
 
@@ -15,7 +15,7 @@ export function sharedBytesWithParent(image: LayeredImage, parent: LayeredImage 
 }
 
 export type BudgetBreach = {
-  budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction";
+  budget: ExceededBudget["budget"];
   limit: number;
   actual: number;
   message: string;

@@ -15,7 +15,10 @@ import type { ProgressEvent, ProgressSink } from "../../status/progress-events.t
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
-import type { BuildFacts, ResourceStatus } from "../../status/resource-status.ts";
+import { ImageReason } from "../../status/reasons.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import type { BuildFacts, ExceededBudget, ImageStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
 import type { StepCounts } from "./buildkit-progress.ts";
@@ -128,14 +131,14 @@ export async function planImagesForMachine(
   if (!options.retryFailed) {
     for (const input of inputs) {
       const failed = deps.store.get(statusKey(machine, input.name))?.failed;
-      if (failed?.reason === "BuildFailed") failedBefore.set(input.name, failed.specHash);
+      if (failed?.reason === ImageReason.BuildFailed) failedBefore.set(input.name, failed.inputHash);
     }
   }
   return { inputs, steps: planImages({ images: planInputs, localImages, registry, failedBefore }), registry };
 }
 
-export function statusKey(machine: string, name: string): string {
-  return `image/${machine}/${name}`;
+export function statusKey(machine: string, name: string): KeyOf<"image"> {
+  return { kind: "image", machine, name };
 }
 
 function withAncestors(inputs: ImageInput[], only: readonly string[]): ImageInput[] {
@@ -183,7 +186,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
       else logger.info(fields, "image planned");
       const failedParent = input.parents.map((p) => outcomes.get(p)).find((o) => o && !o.ok);
       const outcome = failedParent
-        ? stalledOutcome(step, "ParentFailed", `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`)
+        ? stalledOutcome(
+            step,
+            ImageReason.ParentFailed,
+            `parent "${failedParent.name}" failed (${failedParent.reason}): ${failedParent.message}`,
+          )
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
       await record(state, machine, input, outcome, engineImages);
@@ -230,7 +237,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     if (step.action === "stalled") {
       const failed = deps.store.get(statusKey(machine, step.name))?.failed;
       const message =
-        step.reason === "BuildFailed" && failed?.specHash === step.inputHash
+        step.reason === ImageReason.BuildFailed && failed?.inputHash === step.inputHash
           ? `${step.message}. Last error:\n${failed.message}`
           : step.message;
       return stalledOutcome(step, step.reason, message);
@@ -248,7 +255,11 @@ export function createImagesReconciler(deps: ImagesDeps) {
       }
       if (!facts)
         return {
-          ...stalledOutcome(step, "ImageMissing", `${step.tag} was present when the pass looked, but the engine no longer has it`),
+          ...stalledOutcome(
+            step,
+            ImageReason.ImageMissing,
+            `${step.tag} was present when the pass looked, but the engine no longer has it`,
+          ),
           action: "reuse",
         };
       return {
@@ -280,7 +291,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           return {
             ...stalledOutcome(
               step,
-              "ImageMissingAfterPull",
+              ImageReason.ImageMissingAfterPull,
               `the pull of ${step.tag} succeeded, but the engine has no such image afterwards`,
             ),
             action: "pull",
@@ -291,7 +302,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           inputHash: step.inputHash,
           action: "pull",
           ok: true,
-          reason: "Pulled",
+          reason: ImageReason.Pulled,
           message: `pulled ${step.tag}`,
           pushed: false,
           facts,
@@ -299,7 +310,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
         };
       }
       const why = lastLines(pulled.stderr);
-      const reason = refusedByRegistry(pulled.stderr) ? "RegistryUnauthorized" : "PullFailed";
+      const reason = refusedByRegistry(pulled.stderr) ? ImageReason.RegistryUnauthorized : ImageReason.PullFailed;
       logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
       if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
       return build(
@@ -326,7 +337,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
   ): Promise<ImageOutcome> {
     const at = now();
     // A registry that refused this image's tag would refuse its cache too.
-    const reachable = plan.registry.kind === "reachable" && step.reason !== "RegistryUnauthorized";
+    const reachable = plan.registry.kind === "reachable" && step.reason !== ImageReason.RegistryUnauthorized;
     const store = reachable
       ? await (imageStore ??= deps.engine.engineInfo().then(
           (i) => i.imageStore,
@@ -387,8 +398,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
       const reason = /failed to resolve source metadata|pull access denied|repository does not exist|not found: not found/i.test(
         outcome.errorLines.join("\n"),
       )
-        ? "BaseImageUnavailable"
-        : "BuildFailed";
+        ? ImageReason.BaseImageUnavailable
+        : ImageReason.BuildFailed;
       return { ...stalledOutcome(step, reason, outcome.errorLines.join("\n").slice(-4000) || outcome.message), action: "build" };
     }
     // A cache existed when this host built or pulled the image before, or the registry holds a cache source.
@@ -409,7 +420,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       return {
         ...stalledOutcome(
           step,
-          "ImageMissingAfterBuild",
+          ImageReason.ImageMissingAfterBuild,
           `the build of ${step.tag} succeeded (${outcome.durationSeconds.toFixed(1)} s), but the engine has no such image afterwards`,
         ),
         action: "build",
@@ -436,16 +447,21 @@ export function createImagesReconciler(deps: ImagesDeps) {
         logger.warn({ image: step.name, machine, error: pushError }, "image push failed");
       }
     }
-    const reason = step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" ? "BuiltLocally" : "Built";
+    const reason =
+      step.reason === ImageReason.RegistryUnreachable || step.reason === ImageReason.RegistryUnauthorized
+        ? ImageReason.BuiltLocally
+        : ImageReason.Built;
     const message =
       `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} ` +
       `s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
     const degraded = pushError
       ? {
-          reason: refusedByRegistry(pushError) ? "RegistryUnauthorized" : "PushFailed",
+          reason: refusedByRegistry(pushError) ? ImageReason.RegistryUnauthorized : ImageReason.PushFailed,
           message: `push of ${step.tag} to the registry failed: ${pushError}`,
         }
-      : step.reason === "RegistryUnreachable" || step.reason === "RegistryUnauthorized" || step.reason === "PullFailed"
+      : step.reason === ImageReason.RegistryUnreachable ||
+          step.reason === ImageReason.RegistryUnauthorized ||
+          step.reason === ImageReason.PullFailed
         ? { reason: step.reason, message: step.message }
         : undefined;
     return {
@@ -521,6 +537,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     if (outcome.ok) parentTags.set(outcome.name, outcome.tag);
     const key = statusKey(machine, input.name);
     const previous = deps.store.get(key);
+    let budgets: ExceededBudget[] = [];
     const at = now();
     let conditions: Condition[] = previous?.conditions ?? [];
     let failed = previous?.failed;
@@ -536,12 +553,13 @@ export function createImagesReconciler(deps: ImagesDeps) {
       outcome.budgetMessages = breaches.map((b) => b.message);
       if (breaches.length > 0) {
         budgetBlocks = input.spec.budgets.enforce === true;
+        budgets = breaches.map((b) => ({ budget: b.budget, limit: b.limit }));
         conditions = setCondition(
           conditions,
           {
             type: "BudgetExceeded",
             status: "True",
-            reason: budgetBlocks ? "BudgetEnforced" : "BudgetWarning",
+            reason: budgetBlocks ? ImageReason.BudgetEnforced : ImageReason.BudgetWarning,
             message: breaches.map((b) => b.message).join("; "),
           },
           at,
@@ -552,19 +570,20 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
       conditions = setCondition(conditions, { type: "Stalled", status: "True", reason: outcome.reason, message: outcome.message }, at);
       // The build itself worked when its image vanished afterwards: the next pass builds again.
-      if (outcome.action === "build" && outcome.reason !== "ImageMissingAfterBuild")
+      if (outcome.action === "build" && outcome.reason !== ImageReason.ImageMissingAfterBuild)
         failed = {
           revision: state.revision,
-          specHash: outcome.inputHash,
-          reason: "BuildFailed",
+          inputHash: outcome.inputHash,
+          reason: ImageReason.BuildFailed,
           message: outcome.message,
           at: at.getTime(),
         };
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;
-    const next: ResourceStatus = {
-      key,
+    const next: ImageStatus = {
+      kind: "image",
+      key: formatKey(key),
       conditions,
       observedRevision: state.revision,
       ...(outcome.ok
@@ -573,6 +592,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           ? { lastAppliedRevision: previous.lastAppliedRevision }
           : {}),
       ...(build ? { build } : {}),
+      ...(budgets.length > 0 ? { budgets } : {}),
       ...(failed ? { failed } : {}),
       ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
       updatedAt: previous?.updatedAt ?? at.toISOString(),
@@ -621,7 +641,7 @@ function recordsWith(records: Record<string, number> | undefined, outcome: Image
   return out;
 }
 
-function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
+function sameStatus(a: ImageStatus, b: ImageStatus): boolean {
   return JSON.stringify({ ...a, updatedAt: "" }) === JSON.stringify({ ...b, updatedAt: "" });
 }
 

@@ -57,17 +57,20 @@ function oracleKeepSet(world: World, spec: PruneSpec): Set<string> {
   const note = (id: string | undefined, at: number): void =>
     void (id !== undefined && recorded.set(id, Math.max(at, recorded.get(id) ?? -Infinity)));
   for (const status of world.statuses) {
-    if (status.build) {
+    if (status.kind === "image" && status.build) {
       add(status.build.imageId);
       add(byTag.get(status.build.tag));
       note(status.build.imageId, status.build.recordedAt);
     }
-    if (status.pinned) add(status.pinned.imageId);
-    for (const entry of status.history ?? []) {
-      add(entry.imageId);
-      add(byTag.get(entry.tag));
+    if (status.kind === "service") {
+      if (status.pinned) add(status.pinned.imageId);
+      for (const entry of status.history ?? []) {
+        add(entry.imageId);
+        add(byTag.get(entry.tag));
+      }
     }
-    for (const [tag, at] of Object.entries(status.records ?? {})) note(byTag.get(tag), at);
+    if (status.kind === "image" || status.kind === "prune")
+      for (const [tag, at] of Object.entries(status.records ?? {})) note(byTag.get(tag), at);
   }
   const managed = (image: ObservedImage): boolean =>
     image.labels["io.berth.managed"] === "true" && (image.repoTags.length === 0 || image.repoTags.some((t) => t.startsWith(WORLD_PREFIX)));
@@ -157,11 +160,13 @@ describe("planPrune over random histories", () => {
         }
         const protectedIds = [
           ...world.containers.map((c) => c.imageId),
-          ...world.statuses.flatMap((s) => [
-            ...(s.history ?? []).map((h) => h.imageId),
-            ...(s.pinned ? [s.pinned.imageId] : []),
-            ...(s.build ? [s.build.imageId] : []),
-          ]),
+          ...world.statuses.flatMap((s) =>
+            s.kind === "service"
+              ? [...(s.history ?? []).map((h) => h.imageId), ...(s.pinned ? [s.pinned.imageId] : [])]
+              : s.kind === "image" && s.build
+                ? [s.build.imageId]
+                : [],
+          ),
         ];
         for (const id of protectedIds) if (world.images.some((image) => image.id === id)) expect(remaining.has(id)).toBe(true);
       }),

@@ -37,7 +37,7 @@ function container(img: ObservedImage, state: string): ObservedContainer {
 }
 
 function records(entries: Record<string, number>): ResourceStatus {
-  return { key: "image/m1/app", conditions: [], records: entries, updatedAt: "" };
+  return { kind: "image", key: "image/m1/app", conditions: [], records: entries, updatedAt: "" };
 }
 
 function input(partial: Partial<PrunePlanInput> & { images: ObservedImage[] }, spec: Partial<PruneSpec> = {}): PrunePlanInput {
@@ -83,12 +83,14 @@ describe("planPrune", () => {
     const statuses: ResourceStatus[] = [
       records(old),
       {
+        kind: "image",
         key: "image/m1/app",
         conditions: [],
         build: { inputHash: "h", tag: "reg/app:v6", imageId: v6.id, action: "build", sizeBytes: 1, recordedAt: NOW - 2 * DAY },
         updatedAt: "",
       },
       {
+        kind: "service",
         key: "service/s/app",
         conditions: [],
         history: [{ imageId: v3.id, tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }],
@@ -151,6 +153,7 @@ describe("planPrune", () => {
     const statuses: ResourceStatus[] = [
       records({ "reg/app:v1": NOW - 9 * DAY, "reg/app:v2": NOW - 8 * DAY, "reg/app:v3": NOW - 7 * DAY }),
       {
+        kind: "service",
         key: "service/s/app",
         conditions: [],
         history: [{ imageId: "sha256:gone", tag: "reg/app:rollback-1", revision: "r", specHash: "h", config: {}, recordedAt: 0 }],

@@ -102,22 +102,25 @@ export function planPrune(input: PrunePlanInput): PrunePlan {
     recordedAt.set(id, Math.max(recordedAt.get(id) ?? Number.NEGATIVE_INFINITY, at));
   };
   for (const status of input.statuses) {
-    if (status.build) {
+    if (status.kind === "image" && status.build) {
       keep(status.build.imageId, "current");
       keep(idOf(status.build.tag), "current");
       record(status.build.imageId, status.build.recordedAt);
     }
-    // The image a service is pinned to (an image berth does not build), even before it runs.
-    if (status.image) keep(status.image.imageId, "current");
-    if (status.pinned) {
-      keep(status.pinned.imageId, "pinned");
-      keep(idOf(status.pinned.tag), "pinned");
+    if (status.kind === "service") {
+      // The image a service is pinned to (an image berth does not build), even before it runs.
+      if (status.image) keep(status.image.imageId, "current");
+      if (status.pinned) {
+        keep(status.pinned.imageId, "pinned");
+        keep(idOf(status.pinned.tag), "pinned");
+      }
+      for (const entry of status.history ?? []) {
+        keep(entry.imageId, "rollback");
+        keep(idOf(entry.tag), "rollback");
+      }
     }
-    for (const entry of status.history ?? []) {
-      keep(entry.imageId, "rollback");
-      keep(idOf(entry.tag), "rollback");
-    }
-    for (const [ref, at] of Object.entries(status.records ?? {})) record(idOf(ref), at);
+    if (status.kind === "image" || status.kind === "prune")
+      for (const [ref, at] of Object.entries(status.records ?? {})) record(idOf(ref), at);
   }
 
   const isManaged = (image: ObservedImage): boolean =>

@@ -4,7 +4,10 @@ import type { DesiredState, PruneSpec } from "../../desired-state/desired-state.
 import type { Clock } from "../../platform/clock.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Logger } from "../../platform/logger.ts";
-import { setCondition } from "../../status/conditions.ts";
+import { removeCondition, setCondition } from "../../status/conditions.ts";
+import { PruneReason } from "../../status/reasons.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
@@ -70,8 +73,8 @@ export type PruneReport = {
 };
 
 /** The status key holding prune's own "first seen" records (image id → unix ms) and its last result. */
-export function pruneStatusKey(machine: string): string {
-  return `prune/${machine}`;
+export function pruneStatusKey(machine: string): KeyOf<"prune"> {
+  return { kind: "prune", machine };
 }
 
 /** The machine's prune settings: its own override, else berth.yaml's, else the defaults (the loader merges them). */
@@ -244,7 +247,8 @@ async function recordFirstSeen(deps: PruneDeps, machine: string, plan: PrunePlan
   const same = JSON.stringify(records) === JSON.stringify(previous?.records ?? {});
   if (same) return;
   await deps.store.put({
-    key,
+    kind: "prune",
+    key: formatKey(key),
     conditions: previous?.conditions ?? [],
     ...previous,
     records,
@@ -259,17 +263,13 @@ async function recordResult(deps: PruneDeps, machine: string, report: PruneRepor
   const message =
     `removed ${report.removedImages} image(s), reclaimed ${report.reclaimedBytes} bytes, kept ` +
     `${report.kept.length}, ${report.failed} failure(s)`;
-  const degraded = report.failed > 0;
-  const conditions = setCondition(
-    setCondition(
-      previous?.conditions ?? [],
-      { type: "Degraded", status: degraded ? "True" : "False", reason: degraded ? "PruneFailed" : "Pruned", message },
-      now,
-    ),
-    { type: "Ready", status: "True", reason: "Pruned", message },
-    now,
-  );
-  await deps.store.put({ key, records: {}, ...previous, conditions, updatedAt: now.toISOString() });
+  const ready = setCondition(previous?.conditions ?? [], { type: "Ready", status: "True", reason: PruneReason.Pruned, message }, now);
+  // A run is done even when some removals failed: Ready stays True, Degraded says what failed.
+  const conditions =
+    report.failed > 0
+      ? setCondition(ready, { type: "Degraded", status: "True", reason: PruneReason.PruneFailed, message }, now)
+      : removeCondition(ready, "Degraded");
+  await deps.store.put({ kind: "prune", key: formatKey(key), records: {}, ...previous, conditions, updatedAt: now.toISOString() });
 }
 
 function errorText(error: unknown): string {

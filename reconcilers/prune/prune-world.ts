@@ -1,6 +1,7 @@
 // A simulated host history (builds, swaps, rollbacks, stopped containers, foreign and dangling images) for prune's tests and bench.
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
+import { formatKey } from "../../status/resource-key.ts";
 import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
 
 export type WorldOp =
@@ -160,14 +161,16 @@ export function simulateWorld(ops: readonly WorldOp[], options: { services: numb
   const updatedAt = new Date(now).toISOString();
   const statuses: ResourceStatus[] = services.flatMap((s, index): ResourceStatus[] => [
     {
-      key: `service/st/s${index}`,
+      kind: "service",
+      key: formatKey({ kind: "service", stack: "st", service: `s${index}` }),
       conditions: [],
       history: s.history,
       ...(s.pinned ? { pinned: { ...s.pinned, desiredSpecHash: "d" } } : {}),
       updatedAt,
     },
     {
-      key: `image/m/s${index}`,
+      kind: "image",
+      key: formatKey({ kind: "image", machine: "m", name: `s${index}` }),
       conditions: [],
       records: s.records,
       ...(s.build ? { build: { ...s.build, inputHash: "x", action: "build" as const, sizeBytes: 1 } } : {}),

@@ -93,12 +93,16 @@ export function createSourceReconciler(deps: SourceReconcilerDeps): Reconciler<"
       if (!selection.ok) {
         await status.update((p) => ({
           observedRevision: state.revision,
-          conditions: status.withConditions(p.conditions, {
-            type: "Stalled",
-            status: "True",
-            reason: "MachineNotSelected",
-            message: selection.message,
-          }),
+          conditions: status.withConditions(
+            p.conditions,
+            { type: "Stalled", status: "True", reason: "MachineNotSelected", message: selection.message },
+            {
+              type: "Ready",
+              status: "False",
+              reason: "MachineNotSelected",
+              message: "the host keeps running the last applied desired state",
+            },
+          ),
         }));
         return terminal("MachineNotSelected", selection.message);
       }

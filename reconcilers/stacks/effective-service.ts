@@ -1,5 +1,6 @@
 // One service's effective compose config on one machine: exact image tag, profile environment,
 // berth labels and GPU reservations, plus the spec hash over all of it.
+import { ServiceReason } from "../../status/reasons.ts";
 import type { ServiceSpec } from "../../desired-state/desired-state.ts";
 import { LABELS } from "../../platform/labels.ts";
 import { serviceEnvironment } from "../../profiles/inject-profile.ts";
@@ -26,7 +27,7 @@ export function effectiveService(
     return {
       ok: false,
       name: service.name,
-      reason: "ImageNotReady",
+      reason: ServiceReason.ImageNotReady,
       message: `image ${service.buildImage ?? service.image ?? "(none)"} has no local tag yet`,
     };
   }

@@ -1,11 +1,11 @@
 // Operator overrides on a service's status: `berth retry` clears a failed rollout or a pin and
 // re-pulls an image berth does not build, `berth rollback --to N` pins the service to an older
 // healthy version.
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import type { ServiceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { serviceKey } from "./service-status.ts";
 
-export type OverrideResult = { ok: true; message: string; status: ResourceStatus } | { ok: false; message: string };
+export type OverrideResult = { ok: true; message: string; status: ServiceStatus } | { ok: false; message: string };
 
 export function parseServiceRef(ref: string | undefined): { stack: string; service: string } | undefined {
   const match = /^([^/\s]+)\/([^/\s]+)$/.exec(ref ?? "");
@@ -22,7 +22,7 @@ export async function retryService(store: StatusStore, target: { stack: string; 
   const image = rest.image ? { ...rest.image, refresh: true as const } : undefined;
   if (!failed && !pinned && !image)
     return { ok: true, message: `${stack}/${service} has no failed rollout or pin; nothing to retry`, status };
-  const next = { ...rest, ...(image ? { image } : {}), updatedAt: now.toISOString() };
+  const next: ServiceStatus = { ...rest, ...(image ? { image } : {}), updatedAt: now.toISOString() };
   await store.put(next);
   const what = [failed ? `failed revision ${failed.revision.slice(0, 7)}` : "", pinned ? "pin" : ""].filter(Boolean).join(" and ");
   const pull = image ? `pulls ${image.ref} again and ` : "";
@@ -46,7 +46,7 @@ export async function pinServiceRollback(
   if (!entry) return { ok: false, message: `${stack}/${service} has ${history.length} rollback version(s); --to ${to} does not exist` };
   const desiredSpecHash = status.failed?.specHash ?? status.current?.specHash;
   if (!desiredSpecHash) return { ok: false, message: `${stack}/${service} has never run healthily; nothing to pin against` };
-  const next: ResourceStatus = {
+  const next: ServiceStatus = {
     ...status,
     pinned: { imageId: entry.imageId, tag: entry.tag, revision: entry.revision, specHash: entry.specHash, desiredSpecHash },
     updatedAt: now.toISOString(),

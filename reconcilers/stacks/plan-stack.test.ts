@@ -1,7 +1,7 @@
 // Fixture tests of the stack planner: what each observed world leads to, service by service.
 import { describe, expect, it } from "vitest";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import type { ServiceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import { planStack } from "./plan-stack.ts";
 import type { DesiredService, ServiceAction } from "./plan-stack.ts";
 
@@ -51,8 +51,8 @@ const entryV1: RollbackEntry = {
   recordedAt: 1,
 };
 
-function status(extra: Partial<ResourceStatus>): ResourceStatus {
-  return { key: "service/shop/web", conditions: [], updatedAt: "", current: entryV1, ...extra };
+function status(extra: Partial<ServiceStatus>): ServiceStatus {
+  return { kind: "service", key: "service/shop/web", conditions: [], updatedAt: "", current: entryV1, ...extra };
 }
 
 function kindOf(actions: { service: string; action: ServiceAction }[], service: string): string | undefined {

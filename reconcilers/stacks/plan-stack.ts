@@ -1,15 +1,16 @@
 // The stack planner, pure: desired services + one observation of the host + statuses → one
 // action per service (unchanged, create, update, restart, …) and the containers to prune.
+import { ServiceReason } from "../../status/reasons.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import type { ServiceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import type { EffectiveService } from "./effective-service.ts";
 
 export type DesiredService = {
   name: string;
   selfHeal: boolean;
   effective: EffectiveService;
-  status?: ResourceStatus;
+  status?: ServiceStatus;
   /** A problem around the image that leaves the service running (its registry does not answer). */
   note?: { reason: string; message: string };
 };
@@ -100,7 +101,7 @@ function planService(
     return stopped ? { kind: "restart", target, drift, container: stopped } : { kind: "restart", target, drift };
   }
   const held = target.hold ? undefined : holds?.get(String(target.config["image"]));
-  if (held) return { kind: "blocked", reason: "BudgetEnforced", message: `rollout waits: ${held}` };
+  if (held) return { kind: "blocked", reason: ServiceReason.BudgetEnforced, message: `rollout waits: ${held}` };
   if (target.imageId === undefined) return imageMissing(target);
   if (containers.length === 0) return { kind: "create", target };
   const from = containers.find((c) => c.state === "running") ?? containers[0];
@@ -136,7 +137,7 @@ export function heldTarget(entry: RollbackEntry, hold: "failed" | "pinned"): Tar
 }
 
 function imageMissing(target: Target): ServiceAction {
-  return { kind: "blocked", reason: "ImageMissing", message: `image ${String(target.config["image"])} is not on this host` };
+  return { kind: "blocked", reason: ServiceReason.ImageMissing, message: `image ${String(target.config["image"])} is not on this host` };
 }
 
 function imageIndex(images: readonly ObservedImage[]): Map<string, string> {

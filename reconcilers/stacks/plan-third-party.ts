@@ -1,10 +1,12 @@
 // Pure planner of the images berth does not build (`image: redis:7`): per service, run the image
 // it is pinned to, or pull (new or changed reference, a tracked tag that moved, a pinned image
 // that is gone), or wait; with a PascalCase reason and a human message.
+import { ServiceReason } from "../../status/reasons.ts";
 import type { UpdatePolicy } from "../../desired-state/berth-file-schema.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
-import type { PinnedImage, ResourceStatus } from "../../status/resource-status.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import type { PinnedImage, ServiceStatus } from "../../status/resource-status.ts";
 import { familiarDigest, familiarTag, parseReference } from "../../platform/image-reference.ts";
 import type { DigestLookup } from "../images/registry-client.ts";
 import { effectiveService } from "./effective-service.ts";
@@ -33,7 +35,7 @@ export function isThirdParty(service: ServiceSpec, state: Pick<DesiredState, "im
 export function thirdPartyServices(
   stack: StackSpec,
   state: Pick<DesiredState, "images">,
-  statusOf: (key: string) => ResourceStatus | undefined,
+  statusOf: (key: KeyOf<"service">) => ServiceStatus | undefined,
 ): ThirdPartyService[] {
   return stack.services
     .filter((s) => isThirdParty(s, state))
@@ -87,10 +89,15 @@ export function decideImage(
       if (failure !== undefined) {
         const message = `pull of ${service.ref} (now ${lookup.digest}) failed: ${failure}`;
         return local
-          ? use(local, { reason: "PullFailed", message: `${message}; keeps running ${running}` })
-          : { kind: "blocked", reason: "PullFailed", message };
+          ? use(local, { reason: ServiceReason.PullFailed, message: `${message}; keeps running ${running}` })
+          : { kind: "blocked", reason: ServiceReason.PullFailed, message };
       }
-      return { kind: "pull", pull: service.ref, reason: "TagMoved", message: `${service.ref} moved from ${running} to ${lookup.digest}` };
+      return {
+        kind: "pull",
+        pull: service.ref,
+        reason: ServiceReason.TagMoved,
+        message: `${service.ref} moved from ${running} to ${lookup.digest}`,
+      };
     }
     if (local) return use(local);
     if (record.digest) {
@@ -98,19 +105,19 @@ export function decideImage(
       if (failure !== undefined)
         return {
           kind: "blocked",
-          reason: "PullFailed",
+          reason: ServiceReason.PullFailed,
           message: `pinned image ${record.digest} is not on this host and its pull failed: ${failure}`,
         };
       return {
         kind: "pull",
         pull: record.digest,
-        reason: "PinnedImageMissing",
+        reason: ServiceReason.PinnedImageMissing,
         message: `pinned image ${record.digest} is not on this host; pulling it again by digest`,
       };
     }
     return {
       kind: "blocked",
-      reason: "ImageMissing",
+      reason: ServiceReason.ImageMissing,
       message: `${service.ref} is pinned to image ${record.imageId}, which is not on this host and has no registry digest to pull it by`,
     };
   }
@@ -119,10 +126,14 @@ export function decideImage(
     const kept = record && images.find((image) => image.id === record.imageId);
     if (kept)
       return use(kept, {
-        reason: "PullFailed",
+        reason: ServiceReason.PullFailed,
         message: `pull of ${service.ref} failed: ${failure}; keeps running ${record.digest ?? record.imageId}`,
       });
-    return { kind: "blocked", reason: "PullFailed", message: `${service.ref} is not on this host and its pull failed: ${failure}` };
+    return {
+      kind: "blocked",
+      reason: ServiceReason.PullFailed,
+      message: `${service.ref} is not on this host and its pull failed: ${failure}`,
+    };
   }
   if (!record?.refresh || pulled.has(service.ref)) {
     const local = images.find((image) =>
@@ -130,18 +141,18 @@ export function decideImage(
     );
     if (local) return use(local);
     if (pulled.has(service.ref))
-      return { kind: "blocked", reason: "ImageMissing", message: `${service.ref} was pulled but the engine does not list it` };
+      return { kind: "blocked", reason: ServiceReason.ImageMissing, message: `${service.ref} was pulled but the engine does not list it` };
   }
   if (record?.refresh)
-    return { kind: "pull", pull: service.ref, reason: "Retry", message: `\`berth retry\`: pulling ${service.ref} again` };
+    return { kind: "pull", pull: service.ref, reason: ServiceReason.Retry, message: `\`berth retry\`: pulling ${service.ref} again` };
   if (service.record)
     return {
       kind: "pull",
       pull: service.ref,
-      reason: "ReferenceChanged",
+      reason: ServiceReason.ReferenceChanged,
       message: `the image changed from ${service.record.ref} to ${service.ref}; pulling it`,
     };
-  return { kind: "pull", pull: service.ref, reason: "NotPresent", message: `${service.ref} is not on this host; pulling it` };
+  return { kind: "pull", pull: service.ref, reason: ServiceReason.NotPresent, message: `${service.ref} is not on this host; pulling it` };
 }
 
 /** The effective config of a service given its image decision (none: a berth-built image). */
@@ -152,5 +163,10 @@ export function effectiveWithImage(
 ): EffectiveService {
   if (!decision) return effectiveService(service, options);
   if (decision.kind === "use") return effectiveService(service, { ...options, imageTags: { [service.image ?? ""]: decision.runAs } });
-  return { ok: false, name: service.name, reason: decision.kind === "pull" ? "PullPending" : decision.reason, message: decision.message };
+  return {
+    ok: false,
+    name: service.name,
+    reason: decision.kind === "pull" ? ServiceReason.PullPending : decision.reason,
+    message: decision.message,
+  };
 }

@@ -1,23 +1,24 @@
 // What a finished swap means for a service's status: history and tags after a rollout, the
 // failed (revision, spec hash) after a rollback, and the conditions either way.
 import type { ServiceSpec } from "../../desired-state/desired-state.ts";
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import { ServiceReason } from "../../status/reasons.ts";
+import type { ServiceStatus, StackStatus } from "../../status/resource-status.ts";
 import { retagService } from "./retag-service.ts";
 import { recordRollout, shortRevision, statusChanged } from "./service-status.ts";
 import type { Verdict } from "./service-status.ts";
 import type { SwapOutcome } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
 
-export function heldVerdict(status: ResourceStatus, hold: "failed" | "pinned" | undefined): Verdict | undefined {
+export function heldVerdict(status: ServiceStatus, hold: "failed" | "pinned" | undefined): Verdict | undefined {
   if (hold === "failed" && status.failed) {
     const message = status.failed.message;
-    return { ready: false, reason: "RolledBack", message, degraded: { reason: "RolledBack", message } };
+    return { ready: false, reason: ServiceReason.RolledBack, message, degraded: { reason: ServiceReason.RolledBack, message } };
   }
   if (hold === "pinned" && status.pinned) {
     const message =
       `pinned to revision ${shortRevision(status.pinned.revision)} by \`berth rollback\` until the desired state ` +
       `changes or \`berth retry\``;
-    return { ready: true, reason: "Pinned", message, degraded: { reason: "Pinned", message } };
+    return { ready: true, reason: ServiceReason.Pinned, message, degraded: { reason: ServiceReason.Pinned, message } };
   }
   return undefined;
 }
@@ -31,12 +32,12 @@ export async function afterSwap(
   ctx: StackContext,
   stack: string,
   spec: ServiceSpec,
-  status: ResourceStatus,
+  status: ServiceStatus,
   outcome: SwapOutcome,
   desiredSpecHash: string,
   hold: "failed" | "pinned" | undefined,
   image?: unknown,
-): Promise<{ status: ResourceStatus; verdict: Verdict }> {
+): Promise<{ status: ServiceStatus; verdict: Verdict }> {
   const revision = ctx.state.revision;
   if (outcome.kind === "rolled-out") {
     ctx.events.rollout(stack, spec.name, "success");
@@ -45,7 +46,7 @@ export async function afterSwap(
     await retagService(ctx, stack, spec.name, rest, recorded.dropped);
     const verdict = heldVerdict(rest, hold) ?? {
       ready: true,
-      reason: "RolledOut",
+      reason: ServiceReason.RolledOut,
       message: `revision ${shortRevision(revision)} is healthy`,
     };
     return { status: hold === "pinned" ? rest : (({ pinned: _p, ...r }) => r)(rest), verdict };
@@ -66,33 +67,50 @@ export async function afterSwap(
       : `${why}; ${back}, but the previous version is not healthy either: ${outcome.restoreMessage ?? "unknown"}`;
     if (hold === "pinned") {
       const { pinned: _p, ...rest } = status;
-      return { status: rest, verdict: { ready: false, reason: "PinFailed", message, degraded: { reason: "PinFailed", message } } };
+      const verdict: Verdict = {
+        ready: false,
+        reason: ServiceReason.PinFailed,
+        message,
+        degraded: { reason: ServiceReason.PinFailed, message },
+      };
+      return { status: rest, verdict };
     }
     return {
       status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message, at: ctx.clock.now() } },
-      verdict: { ready: false, reason: "RolledBack", message, degraded: { reason: "RolledBack", message } },
+      verdict: { ready: false, reason: ServiceReason.RolledBack, message, degraded: { reason: ServiceReason.RolledBack, message } },
     };
   }
   ctx.events.rollout(stack, spec.name, "failure");
-  if (failure.reason === "ComposeFailed" && !status.current) {
+  if (failure.reason === ServiceReason.ComposeFailed && !status.current) {
     // Nothing ran before and compose itself failed (the engine, a network, a name in use): not a
     // verdict on this revision, so it is not held; the agent retries it with backoff.
     return {
       status,
-      verdict: { ready: false, reason: "ComposeFailed", message: why, degraded: { reason: "ComposeFailed", message: why }, retry: true },
+      verdict: {
+        ready: false,
+        reason: ServiceReason.ComposeFailed,
+        message: why,
+        degraded: { reason: ServiceReason.ComposeFailed, message: why },
+        retry: true,
+      },
     };
   }
   return {
     status: { ...status, failed: { revision, specHash: desiredSpecHash, reason: failure.reason, message: why, at: ctx.clock.now() } },
-    verdict: { ready: false, reason: failure.reason, message: why, degraded: { reason: "RolloutFailed", message: why } },
+    verdict: { ready: false, reason: failure.reason, message: why, degraded: { reason: ServiceReason.RolloutFailed, message: why } },
   };
 }
 
-export async function putIfChanged(ctx: StackContext, next: ResourceStatus, appliedRevision: string | undefined): Promise<void> {
+export async function putIfChanged(
+  ctx: StackContext,
+  next: ServiceStatus | StackStatus,
+  appliedRevision: string | undefined,
+): Promise<void> {
   // Revisions live on the stack record: a new commit must not rewrite every service's file.
-  const stackRecord = next.key.startsWith("stack/");
-  const withRevision = stackRecord
-    ? { ...next, observedRevision: ctx.state.revision, ...(appliedRevision ? { lastAppliedRevision: appliedRevision } : {}) }
-    : next;
-  if (statusChanged(ctx.store.get(next.key), withRevision)) await ctx.store.put(withRevision);
+  const withRevision =
+    next.kind === "stack"
+      ? { ...next, observedRevision: ctx.state.revision, ...(appliedRevision ? { lastAppliedRevision: appliedRevision } : {}) }
+      : next;
+  const previous = ctx.store.get(next.key);
+  if (previous?.kind !== withRevision.kind || statusChanged(previous, withRevision)) await ctx.store.put(withRevision);
 }

@@ -5,7 +5,7 @@ import type { SwapIntent } from "../../status/status-store.ts";
 import { isSwapIntent } from "../../status/swap-intent.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
 import { afterSwap, putIfChanged } from "./record-outcome.ts";
-import { applyVerdict, serviceKey } from "./service-status.ts";
+import { applyVerdict, emptyStatus, serviceKey } from "./service-status.ts";
 import { serviceContainers, swapSteps, withSpecHash } from "./service-swap.ts";
 import type { StackContext } from "./stack-context.ts";
 import { olderRecordLeftovers, outcomeOf, resumeIntended, runSwap } from "./swap-machine.ts";
@@ -38,7 +38,7 @@ async function recoverIntent(ctx: StackContext, record: SwapIntent, stack: Stack
   }
   ctx.logger.warn({ stack: stack.name, service: spec.name, strategy: record.strategy, phase: record.phase }, "interrupted swap found");
   const key = serviceKey(stack.name, spec.name);
-  const status = ctx.store.get(key) ?? { key, conditions: [], updatedAt: new Date(ctx.clock.now()).toISOString() };
+  const status = ctx.store.get(key) ?? emptyStatus(key, new Date(ctx.clock.now()));
   const writeFile = async (config: Record<string, unknown>) => {
     const last = await readEffectiveCompose(ctx.store.dir, stack.name);
     const services = { ...((last?.model["services"] as Record<string, Record<string, unknown>> | undefined) ?? {}), [spec.name]: config };
@@ -65,7 +65,7 @@ async function recoverIntent(ctx: StackContext, record: SwapIntent, stack: Stack
   const result = await afterSwap(revisionState, stack.name, spec, status, outcome, record.to.specHash, undefined);
   await putIfChanged(
     ctx,
-    applyVerdict(result.status, key, result.verdict, new Date(ctx.clock.now())),
+    applyVerdict(result.status, result.verdict, new Date(ctx.clock.now())),
     result.verdict.ready ? record.revision : undefined,
   );
 }

@@ -1,5 +1,5 @@
 // Keeps a service's local rollback tags in line with its status: `current`, `rollback-1..N`.
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import type { ServiceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import { currentTag, rollbackTag } from "./rollback-history.ts";
 import type { StackContext } from "./stack-context.ts";
 
@@ -7,7 +7,7 @@ export async function retagService(
   ctx: Pick<StackContext, "engine" | "logger">,
   stack: string,
   service: string,
-  status: ResourceStatus,
+  status: ServiceStatus,
   dropped: readonly RollbackEntry[],
 ): Promise<void> {
   try {

@@ -1,15 +1,15 @@
 // Fixture tests of rollback history: newest first, limited to N, tags renumbered, no duplicates.
 import { describe, expect, it } from "vitest";
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
-import { applyVerdict, recordRollout } from "./service-status.ts";
+import type { RollbackEntry, ServiceStatus } from "../../status/resource-status.ts";
+import { applyVerdict, emptyStatus, recordRollout, serviceKey } from "./service-status.ts";
 import { dependencyWaves } from "./dependency-order.ts";
 
 function entry(n: number): RollbackEntry {
   return { imageId: `sha256:${n}`, tag: "", revision: `r${n}`, specHash: `h${n}`, config: { image: `web:v${n}` }, recordedAt: n };
 }
 
-function rollOut(versions: number[], limit = 3): ResourceStatus {
-  let status: ResourceStatus = { key: "service/shop/web", conditions: [], updatedAt: "" };
+function rollOut(versions: number[], limit = 3): ServiceStatus {
+  let status: ServiceStatus = { kind: "service", key: "service/shop/web", conditions: [], updatedAt: "" };
   for (const v of versions) status = recordRollout(status, entry(v), limit, "shop", "web").status;
   return status;
 }
@@ -41,8 +41,7 @@ describe("applyVerdict", () => {
   it("sets Ready false and Degraded RolledBack after a rollback, and clears Degraded once healthy", () => {
     const now = new Date("2026-01-01T00:00:00Z");
     const rolledBack = applyVerdict(
-      undefined,
-      "service/shop/web",
+      emptyStatus(serviceKey("shop", "web"), now),
       { ready: false, reason: "RolledBack", message: "v3 failed", degraded: { reason: "RolledBack", message: "v3 failed" } },
       now,
     );
@@ -50,7 +49,7 @@ describe("applyVerdict", () => {
       ["Degraded", "True", "RolledBack"],
       ["Ready", "False", "RolledBack"],
     ]);
-    const healthy = applyVerdict(rolledBack, "service/shop/web", { ready: true, reason: "RolledOut", message: "ok" }, now);
+    const healthy = applyVerdict(rolledBack, { ready: true, reason: "RolledOut", message: "ok" }, now);
     expect(healthy.conditions.map((c) => [c.type, c.status])).toEqual([["Ready", "True"]]);
   });
 });

@@ -1,7 +1,9 @@
 // Status records of services and stacks, pure: conditions from a verdict, history after a rollout.
 import { setCondition, removeCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
-import type { ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import type { ServiceStatus, StackStatus, RollbackEntry } from "../../status/resource-status.ts";
 import { currentTag, pushHistory, rollbackTag } from "./rollback-history.ts";
 
 export type Verdict =
@@ -19,16 +21,24 @@ export type Verdict =
       stalled?: boolean;
     };
 
-export function serviceKey(stack: string, service: string): string {
-  return `service/${stack}/${service}`;
+export function serviceKey(stack: string, service: string): KeyOf<"service"> {
+  return { kind: "service", stack, service };
 }
 
-export function stackKey(stack: string): string {
-  return `stack/${stack}`;
+export function stackKey(stack: string): KeyOf<"stack"> {
+  return { kind: "stack", name: stack };
 }
 
-export function applyVerdict(previous: ResourceStatus | undefined, key: string, verdict: Verdict, now: Date): ResourceStatus {
-  let conditions: Condition[] = previous?.conditions ?? [];
+/** A service's or a stack's record before anything was recorded of it. */
+export function emptyStatus(key: KeyOf<"service">, now: Date): ServiceStatus;
+export function emptyStatus(key: KeyOf<"stack">, now: Date): StackStatus;
+export function emptyStatus(key: KeyOf<"service"> | KeyOf<"stack">, now: Date): ServiceStatus | StackStatus {
+  return { kind: key.kind, key: formatKey(key), conditions: [], updatedAt: now.toISOString() };
+}
+
+/** The record with the verdict's conditions (a service's or a stack's: `previous` comes from `emptyStatus` when there was none). */
+export function applyVerdict<S extends ServiceStatus | StackStatus>(previous: S, verdict: Verdict, now: Date): S {
+  let conditions: Condition[] = previous.conditions;
   conditions = setCondition(
     conditions,
     { type: "Ready", status: verdict.ready ? "True" : "False", reason: verdict.reason, message: verdict.message },
@@ -53,17 +63,17 @@ export function applyVerdict(previous: ResourceStatus | undefined, key: string, 
     !verdict.ready && verdict.reconciling
       ? setCondition(conditions, { type: "Reconciling", status: "True", reason: verdict.reason, message: verdict.message }, now)
       : removeCondition(conditions, "Reconciling");
-  return { ...(previous ?? { key }), key, conditions, updatedAt: now.toISOString() };
+  return { ...previous, conditions, updatedAt: now.toISOString() };
 }
 
 /** After a healthy rollout: the old current joins the history, the new one becomes current. */
 export function recordRollout(
-  status: ResourceStatus,
+  status: ServiceStatus,
   entry: RollbackEntry,
   limit: number,
   stack: string,
   service: string,
-): { status: ResourceStatus; dropped: RollbackEntry[] } {
+): { status: ServiceStatus; dropped: RollbackEntry[] } {
   const next: RollbackEntry = { ...entry, tag: currentTag(stack, service) };
   const same = (e: RollbackEntry): boolean => e.imageId === next.imageId && e.specHash === next.specHash;
   const old = status.current;
@@ -76,7 +86,7 @@ export function recordRollout(
 }
 
 /** Whether two records differ in anything but their update time. */
-export function statusChanged(a: ResourceStatus | undefined, b: ResourceStatus): boolean {
+export function statusChanged(a: ServiceStatus | StackStatus | undefined, b: ServiceStatus | StackStatus): boolean {
   if (!a) return true;
   return JSON.stringify({ ...a, updatedAt: "" }) !== JSON.stringify({ ...b, updatedAt: "" });
 }

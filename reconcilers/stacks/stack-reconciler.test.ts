@@ -123,7 +123,7 @@ describe("reconcileStack over fakes", () => {
     });
     const result = await reconcileStack("shop", ctx);
     expect(result.services[0]).toMatchObject({ ready: false, reason: "InsufficientVRAM" });
-    expect(getCondition(ctx.store.get("service/shop/llm")?.conditions ?? [], "Waiting")).toMatchObject({
+    expect(getCondition(ctx.store.get({ kind: "service", stack: "shop", service: "llm" })?.conditions ?? [], "Waiting")).toMatchObject({
       status: "True",
       reason: "InsufficientVRAM",
       message: "needs 8000 MiB, 2048 MiB free on GPU 0",
@@ -158,7 +158,7 @@ describe("reconcileStack over fakes", () => {
     // Assert: both passes tried (no RolloutFailed hold), and the condition says why
     expect(first.services[0]).toMatchObject({ action: "create", ready: false, reason: "ComposeFailed" });
     expect(second.services[0]).toMatchObject({ action: "create", ready: false, reason: "ComposeFailed" });
-    const status = ctx.store.get("service/shop/llm");
+    const status = ctx.store.get({ kind: "service", stack: "shop", service: "llm" });
     expect(status?.failed).toBeUndefined();
     expect(getCondition(status?.conditions ?? [], "Degraded")?.message).toContain("non-overlapping IPv4 address pool");
   });

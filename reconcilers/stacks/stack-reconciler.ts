@@ -13,7 +13,9 @@ import type { ComposeProject } from "../../platform/compose-cli.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer } from "../../platform/observed.ts";
 import { serviceResource } from "../../status/progress-events.ts";
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import { ServiceReason, StackReason } from "../../status/reasons.ts";
+import { parseKeyOf } from "../../status/resource-key.ts";
+import type { ServiceStatus } from "../../status/resource-status.ts";
 import { dependencyWaves, unreadyHealthyDependency } from "./dependency-order.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
 import type { StackMeta } from "./effective-compose.ts";
@@ -22,7 +24,7 @@ import { effectiveWithImage } from "./plan-third-party.ts";
 import type { DesiredService, ServiceAction, Target } from "./plan-stack.ts";
 import { recoverStackIntents } from "./recover-intents.ts";
 import { afterSwap, heldVerdict, putIfChanged } from "./record-outcome.ts";
-import { applyVerdict, recordRollout, serviceKey, stackKey } from "./service-status.ts";
+import { applyVerdict, emptyStatus, recordRollout, serviceKey, stackKey } from "./service-status.ts";
 import type { Verdict } from "./service-status.ts";
 import { createServices, swapService, upAndWait } from "./service-swap.ts";
 import type { SwapOutcome } from "./service-swap.ts";
@@ -202,7 +204,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
       service,
       action: "removed",
       ready: true,
-      reason: "Pruned",
+      reason: ServiceReason.Pruned,
       message: "left the desired state; removed (prune: true)",
     });
     ctx.progress?.({
@@ -210,7 +212,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
       resource: serviceResource(stack.name, service),
       ok: true,
       action: "removed",
-      reason: "Pruned",
+      reason: ServiceReason.Pruned,
       message: "left the desired state; removed (prune: true)",
     });
   }
@@ -222,9 +224,8 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   await putIfChanged(
     ctx,
     applyVerdict(
-      ctx.store.get(stackKey(stack.name)),
-      stackKey(stack.name),
-      ready ? { ready, reason: "ServicesReady", message } : { ready, reason: "ServicesNotReady", message },
+      ctx.store.get(stackKey(stack.name)) ?? emptyStatus(stackKey(stack.name), new Date(ctx.clock.now())),
+      ready ? { ready, reason: StackReason.ServicesReady, message } : { ready, reason: StackReason.ServicesNotReady, message },
       new Date(ctx.clock.now()),
     ),
     ready ? ctx.state.revision : undefined,
@@ -245,7 +246,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
 /** Copies of tracked files that neither the desired configs, the effective file nor any rollback config of the stack names go. */
 async function pruneUnusedSources(ctx: StackContext, stack: StackSpec): Promise<void> {
   const last = await readEffectiveCompose(ctx.store.dir, stack.name);
-  const records = ctx.store.all().filter((s) => s.key.startsWith(serviceKey(stack.name, "")));
+  const records = ctx.store.all().filter((s) => parseKeyOf("service", s.key)?.stack === stack.name);
   const removed = await pruneStackSources(
     ctx.store.dir,
     stack.name,
@@ -270,7 +271,7 @@ function holdForDependencies(
     if (dependency)
       actions.set(name, {
         kind: "blocked",
-        reason: "DependencyNotReady",
+        reason: ServiceReason.DependencyNotReady,
         message: `waits for ${dependency} to be healthy (depends_on condition: service_healthy)`,
       });
   }
@@ -308,7 +309,7 @@ async function carryOut(
   created: SwapOutcome | undefined,
 ): Promise<ServiceResult> {
   const key = serviceKey(stack.name, spec.name);
-  let status: ResourceStatus = ctx.store.get(key) ?? { key, conditions: [], updatedAt: new Date(ctx.clock.now()).toISOString() };
+  let status: ServiceStatus = ctx.store.get(key) ?? emptyStatus(key, new Date(ctx.clock.now()));
   const revision = ctx.state.revision;
   let verdict: Verdict;
   let retryAfterMs: number | undefined;
@@ -335,7 +336,7 @@ async function carryOut(
       for (const extra of action.extras) if (extra.labels[LABELS.managed] === "true") await removeManaged(ctx, extra);
       verdict = heldVerdict(status, action.target.hold) ?? {
         ready: true,
-        reason: "Healthy",
+        reason: ServiceReason.Healthy,
         message:
           action.container.health === "healthy"
             ? `${action.container.name} is running and healthy`
@@ -346,7 +347,7 @@ async function carryOut(
     case "starting":
       verdict = heldVerdict(status, action.target.hold) ?? {
         ready: false,
-        reason: "Starting",
+        reason: ServiceReason.Starting,
         message: `${action.container.name} is starting (health: starting)`,
         reconciling: true,
       };
@@ -354,17 +355,17 @@ async function carryOut(
     case "unhealthy":
       verdict = {
         ready: false,
-        reason: "Unhealthy",
+        reason: ServiceReason.Unhealthy,
         message: `${action.container.name} runs the desired version but its health check fails`,
-        degraded: { reason: "Unhealthy", message: `${action.container.name} is unhealthy` },
+        degraded: { reason: ServiceReason.Unhealthy, message: `${action.container.name} is unhealthy` },
       };
       break;
     case "drifted":
       verdict = {
         ready: false,
-        reason: "Drifted",
+        reason: ServiceReason.Drifted,
         message: `container ${action.drift} by hand; selfHeal is off, left as is`,
-        degraded: { reason: "Drifted", message: `container ${action.drift} by hand` },
+        degraded: { reason: ServiceReason.Drifted, message: `container ${action.drift} by hand` },
       };
       break;
     case "blocked":
@@ -373,16 +374,16 @@ async function carryOut(
         status.failed && action.reason === status.failed.reason
           ? {
               ready: false,
-              reason: "RolloutFailed",
+              reason: ServiceReason.RolloutFailed,
               message: action.message,
-              degraded: { reason: "RolloutFailed", message: action.message },
+              degraded: { reason: ServiceReason.RolloutFailed, message: action.message },
             }
           : {
               ready: false,
               reason: action.reason,
               message: action.message,
               waiting: true,
-              ...(action.reason === "PullFailed" ? { retry: true } : {}),
+              ...(action.reason === ServiceReason.PullFailed ? { retry: true } : {}),
             };
       break;
     case "restart": {
@@ -393,14 +394,14 @@ async function carryOut(
         back.kind === "healthy"
           ? (heldVerdict(status, action.target.hold) ?? {
               ready: true,
-              reason: "Restored",
+              reason: ServiceReason.Restored,
               message: `container ${action.drift} by hand; restored`,
             })
           : {
               ready: false,
-              reason: "RestoreFailed",
+              reason: ServiceReason.RestoreFailed,
               message: back.message,
-              degraded: { reason: "RestoreFailed", message: back.message },
+              degraded: { reason: ServiceReason.RestoreFailed, message: back.message },
               retry: true,
             };
       break;
@@ -440,7 +441,7 @@ async function carryOut(
   }
   // The service runs, but something around its image needs attention (registry unreachable).
   if (desired?.note && !verdict.degraded) verdict = { ...verdict, degraded: desired.note };
-  const next = applyVerdict(status, key, verdict, new Date(ctx.clock.now()));
+  const next = applyVerdict(status, verdict, new Date(ctx.clock.now()));
   await putIfChanged(ctx, next, verdict.ready ? revision : undefined);
   ctx.progress?.({
     type: "done",
@@ -467,7 +468,11 @@ async function refuseStack(ctx: StackContext, stackName: string, problems: reado
   const key = stackKey(stackName);
   await putIfChanged(
     ctx,
-    applyVerdict(ctx.store.get(key), key, { ready: false, reason: "PolicyDenied", message, stalled: true }, new Date(ctx.clock.now())),
+    applyVerdict(
+      ctx.store.get(key) ?? emptyStatus(key, new Date(ctx.clock.now())),
+      { ready: false, reason: StackReason.PolicyDenied, message, stalled: true },
+      new Date(ctx.clock.now()),
+    ),
     undefined,
   );
   ctx.logger.warn(
@@ -502,9 +507,8 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
     await putIfChanged(
       ctx,
       applyVerdict(
-        ctx.store.get(key),
-        key,
-        { ready: true, reason: "Retained", message: `left the desired state; prune is off, its containers are kept${dataNote}` },
+        ctx.store.get(key) ?? emptyStatus(key, new Date(ctx.clock.now())),
+        { ready: true, reason: StackReason.Retained, message: `left the desired state; prune is off, its containers are kept${dataNote}` },
         new Date(ctx.clock.now()),
       ),
       undefined,
@@ -523,7 +527,7 @@ async function removeDeletedStack(ctx: StackContext, stackName: string, started:
   for (const c of containers) await removeManaged(ctx, c);
   // A container berth does not manage keeps the project, and with it the networks, as they are.
   if (containers.length === project.length) await removeStackNetworks(ctx, stackName, last.project);
-  for (const status of ctx.store.all()) if (status.key.startsWith(`service/${stackName}/`)) await ctx.store.remove(status.key);
+  for (const status of ctx.store.all()) if (parseKeyOf("service", status.key)?.stack === stackName) await ctx.store.remove(status.key);
   await ctx.store.remove(key);
   await rm(join(ctx.store.dir, "stacks", stackName), { recursive: true, force: true });
   ctx.logger.info({ stack: stackName, containers: containers.length, ...(dataNote ? { dataDir } : {}) }, "stack pruned");

@@ -12,7 +12,9 @@ import { createRegistryClient } from "../images/registry-client.ts";
 import type { DigestLookup, RegistryClient } from "../images/registry-client.ts";
 import { decideImage, refsToLookUp, thirdPartyServices } from "./plan-third-party.ts";
 import type { ImageDecision, PullResult } from "./plan-third-party.ts";
-import { serviceKey } from "./service-status.ts";
+import { formatKey } from "../../status/resource-key.ts";
+import type { KeyOf } from "../../status/resource-key.ts";
+import { emptyStatus, serviceKey } from "./service-status.ts";
 import type { StackContext } from "./stack-context.ts";
 
 /** One pass's registry look-ups and pulls; concurrent and repeated asks for a reference share one. */
@@ -107,9 +109,10 @@ export async function resolveThirdPartyImages(
   return { decisions: new Map(decisions.map(({ service, decision }) => [service.name, decision])), images: current };
 }
 
-async function recordPinned(ctx: StackContext, key: string, image: PinnedImage): Promise<void> {
+async function recordPinned(ctx: StackContext, key: KeyOf<"service">, image: PinnedImage): Promise<void> {
   const status = ctx.store.get(key);
   if (status?.image && JSON.stringify(status.image) === JSON.stringify(image)) return;
-  ctx.logger.info({ key, ref: image.ref, imageId: image.imageId, digest: image.digest }, "image pinned");
-  await ctx.store.put({ ...(status ?? { key, conditions: [] }), key, image, updatedAt: new Date(ctx.clock.now()).toISOString() });
+  const now = new Date(ctx.clock.now());
+  ctx.logger.info({ key: formatKey(key), ref: image.ref, imageId: image.imageId, digest: image.digest }, "image pinned");
+  await ctx.store.put({ ...(status ?? emptyStatus(key, now)), image, updatedAt: now.toISOString() });
 }

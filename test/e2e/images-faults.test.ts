@@ -30,7 +30,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
   let result: ImagesResult;
 
   function condition(short: string, type: "Ready" | "Stalled") {
-    return getCondition(store.get(`image/m1/${world.name(short)}`)?.conditions ?? [], type);
+    return getCondition(store.get({ kind: "image", machine: "m1", name: world.name(short) })?.conditions ?? [], type);
   }
 
   beforeAll(async () => {

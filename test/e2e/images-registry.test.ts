@@ -107,7 +107,7 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
     await registry.start();
     expect(builder.count()).toBe(2);
     expect(hostB.outcomes.every((o) => o.ok && o.reason === "BuiltLocally" && !o.pushed)).toBe(true);
-    const degraded = getCondition(store.get(`image/m1/${world.name("app")}`)?.conditions ?? [], "Degraded");
+    const degraded = getCondition(store.get({ kind: "image", machine: "m1", name: world.name("app") })?.conditions ?? [], "Degraded");
     expect(degraded).toMatchObject({ status: "True", reason: "RegistryUnreachable" });
     expect(degraded?.message).toContain(registry.host);
     expect(tagOf(hostB, "app")).toBe(tagOf(hostA, "app"));
@@ -126,7 +126,7 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
     expect(builder.calls.map((c) => c.image)).toEqual([world.name("app")]);
     const app = result.outcomes.find((o) => o.name === world.name("app"));
     expect(app).toMatchObject({ ok: true, pushed: false, degraded: { reason: "PushFailed" } });
-    const conditions = store.get(`image/m1/${world.name("app")}`)?.conditions ?? [];
+    const conditions = store.get({ kind: "image", machine: "m1", name: world.name("app") })?.conditions ?? [];
     expect(getCondition(conditions, "Ready")?.status).toBe("True");
     expect(getCondition(conditions, "Degraded")).toMatchObject({ status: "True", reason: "PushFailed" });
     expect(await inspectLocal(tagOf(result, "app"))).toBeDefined();
@@ -142,9 +142,9 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
     world.images.delete("ci-only");
     expect(builder.calls.map((c) => c.image)).not.toContain(world.name("ci-only"));
     expect(result.outcomes.find((o) => o.name === world.name("ci-only"))).toMatchObject({ ok: false, reason: "NotInRegistry" });
-    expect(getCondition(store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [], "Stalled")?.message).toContain(
-      "not in the registry",
-    );
+    expect(
+      getCondition(store.get({ kind: "image", machine: "m1", name: world.name("ci-only") })?.conditions ?? [], "Stalled")?.message,
+    ).toContain("not in the registry");
   });
 
   it("after `docker buildx prune -af`, a rebuild of an unchanged Dockerfile hits the registry cache (> 0.7)", async () => {

@@ -85,10 +85,10 @@ describe("budgets.enforce", () => {
     expect(err).toContain(`${stack}/${service}: BudgetEnforced: rollout waits: image ${service} breaches an enforced budget (size `);
     expect(await running()).toEqual([before]);
     const store = await openStatusStore(stateDir);
-    const conditions = store.get(`service/${stack}/${service}`)?.conditions ?? [];
+    const conditions = store.get({ kind: "service", stack, service })?.conditions ?? [];
     expect(getCondition(conditions, "Waiting")).toMatchObject({ status: "True", reason: "BudgetEnforced" });
     expect(getCondition(conditions, "Ready")).toMatchObject({ status: "False", reason: "BudgetEnforced" });
-    expect(getCondition(store.get(`image/box/${service}`)?.conditions ?? [], "BudgetExceeded")).toMatchObject({
+    expect(getCondition(store.get({ kind: "image", machine: "box", name: service })?.conditions ?? [], "BudgetExceeded")).toMatchObject({
       status: "True",
       reason: "BudgetEnforced",
     });
@@ -102,8 +102,8 @@ describe("budgets.enforce", () => {
     expect(out).toContain(`✓ image ${service}  reuse UpToDate`);
     const store = await openStatusStore(stateDir);
     const [after] = await running();
-    expect(after?.image).toBe(store.get(`image/box/${service}`)?.build?.imageId);
-    expect(getCondition(store.get(`image/box/${service}`)?.conditions ?? [], "BudgetExceeded")).toBeUndefined();
-    expect(getCondition(store.get(`service/${stack}/${service}`)?.conditions ?? [], "Waiting")).toBeUndefined();
+    expect(after?.image).toBe(store.get({ kind: "image", machine: "box", name: service })?.build?.imageId);
+    expect(getCondition(store.get({ kind: "image", machine: "box", name: service })?.conditions ?? [], "BudgetExceeded")).toBeUndefined();
+    expect(getCondition(store.get({ kind: "service", stack, service })?.conditions ?? [], "Waiting")).toBeUndefined();
   });
 });

@@ -107,6 +107,7 @@ describe("prune on the real engine", () => {
     for (const entry of history) await docker(["tag", entry.imageId, entry.tag]);
     const store = await openStatusStore(stateDir);
     const imageRecord: ResourceStatus = {
+      kind: "image",
       key: "image/m1/app",
       conditions: [],
       records,
@@ -114,7 +115,7 @@ describe("prune on the real engine", () => {
       updatedAt: new Date().toISOString(),
     };
     await store.put(imageRecord);
-    await store.put({ key: "service/web/app", conditions: [], history, updatedAt: new Date().toISOString() });
+    await store.put({ kind: "service", key: "service/web/app", conditions: [], history, updatedAt: new Date().toISOString() });
 
     // the service runs v12; a stopped container remains on v02
     containers.push(

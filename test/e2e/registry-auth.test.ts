@@ -263,13 +263,13 @@ describe.each(["htpasswd", "token"] as const)(
           [world.name("app"), "build", "BuiltLocally", false],
           [world.name("ci-only"), "stalled", "RegistryUnauthorized", false],
         ]);
-        const app = store.get(`image/m1/${world.name("app")}`)?.conditions ?? [];
+        const app = store.get({ kind: "image", machine: "m1", name: world.name("app") })?.conditions ?? [];
         expect(getCondition(app, "Ready")).toMatchObject({ status: "True", reason: "BuiltLocally" });
         expect(getCondition(app, "Degraded")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
         expect(getCondition(app, "Degraded")?.message).toMatch(new RegExp(`\\(401\\)|answered 401`));
         expect(getCondition(app, "Degraded")?.message).toContain(`with the Docker credentials for ${registry.host}`);
         if (mode === "token") expect(registry.auth?.tokenServer?.requests.at(-1)).toMatchObject({ user: USER, granted: false });
-        const ciOnly = store.get(`image/m1/${world.name("ci-only")}`)?.conditions ?? [];
+        const ciOnly = store.get({ kind: "image", machine: "m1", name: world.name("ci-only") })?.conditions ?? [];
         expect(getCondition(ciOnly, "Stalled")).toMatchObject({ status: "True", reason: "RegistryUnauthorized" });
 
         const stateText = (await Promise.all((await filesUnder(stateDir)).map((f) => readFile(f, "utf8")))).join("\n");

@@ -89,7 +89,7 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
   }
 
   async function builtTag(image: string): Promise<string> {
-    const record = (await openStatusStore(stateDir)).get(`image/${MACHINE}/${image}`);
+    const record = (await openStatusStore(stateDir)).get({ kind: "image", machine: MACHINE, name: image });
     if (!record?.build) throw new Error(`no build facts recorded for ${image}`);
     return record.build.tag;
   }
@@ -102,12 +102,12 @@ describe("berth report: size against the pre-migration baseline (real engine)", 
     expect(io.err.join("")).toBe("");
     expect(code).toBe(0);
     const store = await openStatusStore(stateDir);
-    const exceeded = store.get(`image/${MACHINE}/${svc}`)?.conditions.find((c) => c.type === "BudgetExceeded");
+    const exceeded = store.get({ kind: "image", machine: MACHINE, name: svc })?.conditions.find((c) => c.type === "BudgetExceeded");
     expect(exceeded).toMatchObject({ status: "True", reason: "BudgetWarning" });
     expect(exceeded?.message).toMatch(
       /^size reduction 99\.\d % < budget 100 % \(\d+\.\d MiB against the declared baseline, 1000\.0 MiB\)$/,
     );
-    expect(store.get(`image/${MACHINE}/${slim}`)?.conditions.find((c) => c.type === "BudgetExceeded")).toBeUndefined();
+    expect(store.get({ kind: "image", machine: MACHINE, name: slim })?.conditions.find((c) => c.type === "BudgetExceeded")).toBeUndefined();
   });
 
   it("reports each image's reduction against its baseline as JSON, with the budgets met or missed", async () => {

@@ -77,7 +77,7 @@ function version(stack: StackSpec, image: string, label: string): StackSpec {
 
 /** The image id the stack's web service runs now, and the one of the two healthy versions it does not run. */
 async function nextHealthy(h: Harness, stack: StackSpec, v1: string, v2: string): Promise<{ before: string; image: string }> {
-  const before = (await h.context([stack])).store.get(`service/${stack.name}/web`)?.current?.imageId ?? "";
+  const before = (await h.context([stack])).store.get({ kind: "service", stack: stack.name, service: "web" })?.current?.imageId ?? "";
   return { before, image: before === (await h.imageId(v1)) ? v2 : v1 };
 }
 
@@ -122,7 +122,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     expect(await docker("inspect", "-f", "{{.State.Health.Status}}", running[0]?.id ?? "")).toBe("healthy");
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(v2));
     expect(status?.history?.[0]?.imageId).toBe(await h.imageId(v1));
     expect(await ctx.store.intents()).toEqual([]);
@@ -139,7 +139,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     expect(await docker("inspect", "-f", "{{.State.Health.Status}}", running[0]?.id ?? "")).toBe("healthy");
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(v2));
     expect(getCondition(status?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
     expect(await ctx.store.intents()).toEqual([]);
@@ -156,7 +156,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
     expect(result.ready).toBe(true);
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(image)]);
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(image));
     expect(status?.history?.[0]?.imageId).toBe(before);
     expect(await ctx.store.intents()).toEqual([]);
@@ -174,7 +174,7 @@ describe("stacks: a reconciler killed mid-swap", () => {
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([before]);
     expect(await docker("inspect", "-f", "{{.State.Health.Status}}", running[0]?.id ?? "")).toBe("healthy");
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(before);
     expect(getCondition(status?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
     expect(await ctx.store.intents()).toEqual([]);
@@ -222,7 +222,7 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
     expect(counts.ok).toBeGreaterThan(0);
     const all = await h.containers(stack.name);
     expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${await h.imageId(v2)}:running`]);
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(v2));
     expect(status?.history?.[0]?.imageId).toBe(await h.imageId(v1));
     expect(await ctx.store.intents()).toEqual([]);
@@ -242,7 +242,7 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
     expect(counts.bodies.has("v2")).toBe(true);
     const all = await h.containers(stack.name);
     expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${await h.imageId(v2)}:running`]);
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(v2));
     const degraded = getCondition(status?.conditions ?? [], "Degraded");
     expect(degraded?.reason).toBe("RolledBack");
@@ -267,7 +267,7 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
     expect(counts.ok).toBeGreaterThan(0);
     const all = await h.containers(stack.name);
     expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${await h.imageId(image)}:running`]);
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.current?.imageId).toBe(await h.imageId(image));
     expect(status?.history?.[0]?.imageId).toBe(before);
     expect(await ctx.store.intents()).toEqual([]);
@@ -290,7 +290,7 @@ describe("stacks: a reconciler killed mid start-first swap", () => {
       expect(counts.ok).toBeGreaterThan(0);
       const all = await h.containers(stack.name);
       expect(all.map((c) => `${c.imageId}:${c.state}`)).toEqual([`${before}:running`]);
-      const status = ctx.store.get(`service/${stack.name}/web`);
+      const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
       expect(status?.current?.imageId).toBe(before);
       expect(getCondition(status?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
       expect(await ctx.store.intents()).toEqual([]);

@@ -81,7 +81,9 @@ describe("stacks: drift self-heal and removal", () => {
     const result = await reconcileStack(stack.name, ctx);
     expect(result.services.find((s) => s.service === "manual")).toMatchObject({ action: "drifted", ready: false });
     expect(await running("manual")).toHaveLength(0);
-    expect(getCondition(ctx.store.get(`service/${stack.name}/manual`)?.conditions ?? [], "Degraded")?.reason).toBe("Drifted");
+    expect(
+      getCondition(ctx.store.get({ kind: "service", stack: stack.name, service: "manual" })?.conditions ?? [], "Degraded")?.reason,
+    ).toBe("Drifted");
   });
 
   it("removes a service that left the desired state only when the stack has prune: true", async () => {

@@ -38,7 +38,9 @@ describe("stacks: rollout, automatic rollback, retry", () => {
     expect(result.ready).toBe(true);
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v1)]);
-    expect(getCondition(ctx.store.get(`service/${stack.name}/web`)?.conditions ?? [], "Ready")?.status).toBe("True");
+    expect(getCondition(ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.conditions ?? [], "Ready")?.status).toBe(
+      "True",
+    );
   });
 
   it("swaps v1 → v2 once v2 is healthy, and tags v1 as rollback-1", async () => {
@@ -47,7 +49,7 @@ describe("stacks: rollout, automatic rollback, retry", () => {
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     expect(await h.imageId(`berth-rollback/${stack.name}-web:rollback-1`)).toBe(await h.imageId(v1));
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     expect(status?.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(["Ready=True"]);
     // An image berth does not build runs pinned: by its image id here (it never came from a registry).
     expect(status?.history?.[0]?.config["image"]).toBe(await h.imageId(v1));
@@ -59,7 +61,7 @@ describe("stacks: rollout, automatic rollback, retry", () => {
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     expect(running[0]?.status).toContain("(healthy)");
-    const status = ctx.store.get(`service/${stack.name}/web`);
+    const status = ctx.store.get({ kind: "service", stack: stack.name, service: "web" });
     const degraded = getCondition(status?.conditions ?? [], "Degraded");
     expect(degraded).toMatchObject({ status: "True", reason: "RolledBack" });
     expect(degraded?.message).toMatch(/failed: Unhealthy: health check failed .*404/);
@@ -75,19 +77,21 @@ describe("stacks: rollout, automatic rollback, retry", () => {
     expect(result.ready).toBe(false);
     expect((await h.containers(stack.name)).map((c) => c.id)).toEqual(before);
     expect(events.rollouts.length).toBe(rollouts);
-    expect(getCondition(ctx.store.get(`service/${stack.name}/web`)?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
+    expect(getCondition(ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.conditions ?? [], "Degraded")?.reason).toBe(
+      "RolledBack",
+    );
   });
 
   it("tries v3 again after `berth retry`, and rolls back again", async () => {
     const ctx = await h.context([stack]);
-    const failedAt = ctx.store.get(`service/${stack.name}/web`)?.failed?.at ?? 0;
+    const failedAt = ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.failed?.at ?? 0;
     const retried = await retryService(ctx.store, { stack: stack.name, service: "web" });
     expect(retried.ok).toBe(true);
     const rollouts = events.rollouts.length;
     const { result, ctx: after } = await pass(v3);
     expect(result.ready).toBe(false);
     expect(events.rollouts.slice(rollouts)).toEqual(["web:rolled_back"]);
-    expect(after.store.get(`service/${stack.name}/web`)?.failed?.at).toBeGreaterThan(failedAt);
+    expect(after.store.get({ kind: "service", stack: stack.name, service: "web" })?.failed?.at).toBeGreaterThan(failedAt);
     const running = (await h.containers(stack.name)).filter((c) => c.state === "running");
     expect(running.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
     expect(await docker("inspect", "-f", "{{.State.Health.Status}}", running[0]?.id ?? "")).toBe("healthy");
@@ -110,6 +114,6 @@ describe("stacks: rollout, automatic rollback, retry", () => {
     const moved = await pass(v2);
     expect(moved.result.services[0]).toMatchObject({ action: "update", ready: true, reason: "RolledOut" });
     expect((await h.containers(stack.name)).filter((c) => c.state === "running").map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
-    expect(moved.ctx.store.get(`service/${stack.name}/web`)?.pinned).toBeUndefined();
+    expect(moved.ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.pinned).toBeUndefined();
   });
 });

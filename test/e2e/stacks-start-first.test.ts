@@ -58,7 +58,9 @@ describe("stacks: start-first swaps never drop a request", () => {
     expect(counts.fail).toBe(0);
     expect(counts.ok / counts.seconds).toBeGreaterThanOrEqual(10);
     expect(counts.bodies).toEqual(new Set(["v2"]));
-    expect(getCondition(ctx.store.get(`service/${stack.name}/web`)?.conditions ?? [], "Degraded")?.reason).toBe("RolledBack");
+    expect(getCondition(ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.conditions ?? [], "Degraded")?.reason).toBe(
+      "RolledBack",
+    );
     const all = await h.containers(stack.name);
     expect(all.map((c) => c.imageId)).toEqual([await h.imageId(v2)]);
   });
@@ -73,7 +75,7 @@ describe("stacks: start-first swaps never drop a request", () => {
     expect(counts.fail).toBe(0);
     expect(counts.ok / counts.seconds).toBeGreaterThanOrEqual(10);
     expect(counts.bodies).toEqual(new Set(["v2", "v4"]));
-    const degraded = getCondition(ctx.store.get(`service/${stack.name}/web`)?.conditions ?? [], "Degraded");
+    const degraded = getCondition(ctx.store.get({ kind: "service", stack: stack.name, service: "web" })?.conditions ?? [], "Degraded");
     expect(degraded?.reason).toBe("RolledBack");
     expect(degraded?.message).toContain("monitor window");
     const all = await h.containers(stack.name);

@@ -16,7 +16,7 @@ import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { createImageResolver } from "../../reconcilers/stacks/third-party-images.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import type { ServiceStatus } from "../../status/resource-status.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
 import { createHarness, docker, startProber, withServices } from "../support/stacks-harness.ts";
@@ -44,7 +44,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
   }
 
   /** One pass over the stack, as the agent runs it: a fresh resolver whose look-ups are counted. */
-  async function pass(stack: StackSpec): Promise<{ result: StackResult; status: (service: string) => ResourceStatus | undefined }> {
+  async function pass(stack: StackSpec): Promise<{ result: StackResult; status: (service: string) => ServiceStatus | undefined }> {
     const client = createRegistryClient();
     const imageResolver = createImageResolver({
       machine: "test",
@@ -54,7 +54,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
     });
     const ctx = await h.context([stack], { imageResolver });
     const result = await reconcileStack(stack.name, ctx);
-    return { result, status: (service) => ctx.store.get(`service/${stack.name}/${service}`) };
+    return { result, status: (service) => ctx.store.get({ kind: "service", stack: stack.name, service }) };
   }
 
   async function configImage(project: string, service: string): Promise<string> {

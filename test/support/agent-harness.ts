@@ -19,6 +19,7 @@ import { createSourceRepo } from "./git-fixture.ts";
 import type { SourceRepo } from "./git-fixture.ts";
 import { freeLoopbackPort } from "./local-registry.ts";
 import { docker } from "./stacks-harness.ts";
+import { expectStatusInvariants, stateDirViolations } from "./status-invariants.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BERTH_BIN = join(REPO_ROOT, "bin", "berth.mjs");
@@ -153,6 +154,9 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
   const stacks = new Set<string>();
   const agents: RunningAgent[] = [];
   const children: ChildProcess[] = [];
+  /** State dirs of the agents started here, and the status invariants their records broke (checked on every status()). */
+  const stateDirs = new Set<string>();
+  const violations: string[] = [];
   const engine = createDockerEngine();
 
   const world: AgentWorld = {
@@ -225,12 +229,18 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
       });
       const agent = await startAgent(parsed.config, { logger: createLogger({ level: parsed.config.logLevel, destination }) });
       const url = `http://${agent.address ?? ""}`;
+      const stateDir = parsed.config.stateDir;
+      stateDirs.add(stateDir);
       let stopped = false;
       const running: RunningAgent = {
         agent,
         url,
         logs,
-        status: () => fetchStatus(url),
+        async status() {
+          const view = await fetchStatus(url);
+          violations.push(...(await stateDirViolations(stateDir)));
+          return view;
+        },
         async metrics() {
           const res = await fetch(`${url}/metrics`);
           return res.text();
@@ -250,6 +260,7 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
     async spawnAgent(flags) {
       const port = await freeLoopbackPort();
       const all: Record<string, string> = { listen: `127.0.0.1:${port}`, machine: "test", ...flags };
+      if (all["state-dir"]) stateDirs.add(all["state-dir"]);
       const args = ["agent", ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v])];
       // The launcher itself, so its shebang's V8 flags apply as on a real host.
       const child = spawn(BERTH_BIN, args, {
@@ -303,7 +314,9 @@ export async function createAgentWorld(label: string): Promise<AgentWorld> {
           .filter(Boolean);
         for (const tag of tags) await docker("rmi", tag).catch(() => "");
       }
+      const broken = await expectStatusInvariants(stateDirs, violations).catch((error: unknown) => error);
       await rm(dir, { recursive: true, force: true });
+      if (broken) throw broken;
     },
   };
   return world;

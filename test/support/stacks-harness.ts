@@ -15,6 +15,7 @@ import { silentLogger } from "../../platform/logger.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
+import { expectStatusInvariants, invariantCheckedStore } from "./status-invariants.ts";
 import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
 import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
 import { ensureBusyboxImage } from "./busybox-image.ts";
@@ -67,14 +68,16 @@ export const FAST_ROLLOUT: RolloutSpec = { ...DEFAULT_ROLLOUT, healthTimeoutSeco
 
 /** The context the stacks tests reconcile with, also in the crash test's child process. */
 export async function stacksTestContext(
-  parts: Pick<StackContext, "engine" | "compose" | "lock"> & { stateDir: string },
+  parts: Pick<StackContext, "engine" | "compose" | "lock"> & { stateDir: string; violations?: string[] },
   state: DesiredState,
   extra: Partial<StackContext> = {},
 ): Promise<StackContext> {
+  const store = await openStatusStore(parts.stateDir);
   return {
     engine: parts.engine,
     compose: parts.compose,
-    store: await openStatusStore(parts.stateDir),
+    // With `violations`, every record written is checked against the status invariants (status-invariants.ts).
+    store: parts.violations ? invariantCheckedStore(store, parts.violations) : store,
     lock: parts.lock,
     clock: systemClock,
     logger: silentLogger(),
@@ -100,6 +103,8 @@ export async function createHarness(label: string): Promise<Harness> {
   const compose = createComposeCli({ defaultTimeoutMs: 120_000 });
   const tags: string[] = [];
   const projects = new Set<string>();
+  /** Status invariants broken by a record a reconcile wrote (the store throws too); cleanup fails on any. */
+  const violations: string[] = [];
 
   async function buildVersion(version: string, options: VersionOptions = {}): Promise<string> {
     const tag = `${prefix}/web:${version}`;
@@ -172,7 +177,7 @@ export async function createHarness(label: string): Promise<Harness> {
       resyncSeconds: 300,
       allowEmpty: false,
     };
-    return stacksTestContext({ engine, compose, lock, stateDir }, state, extra);
+    return stacksTestContext({ engine, compose, lock, stateDir, violations }, state, extra);
   }
 
   async function containers(project: string) {
@@ -210,7 +215,9 @@ export async function createHarness(label: string): Promise<Harness> {
       .filter(([repo]) => repo?.includes(`/${prefix}/`));
     for (const [repo, tag, digest] of pulled)
       await docker("rmi", tag && tag !== "<none>" ? `${repo}:${tag}` : `${repo}@${digest}`).catch(() => "");
+    const broken = await expectStatusInvariants([stateDir], violations).catch((error: unknown) => error);
     await rm(dir, { recursive: true, force: true });
+    if (broken) throw broken;
   }
 
   return {
