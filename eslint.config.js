@@ -22,6 +22,8 @@ export default tseslint.config(
       },
     },
     rules: {
+      // Prettier breaks code at 140 columns; this also holds strings, templates and comments to it.
+      "max-len": ["error", { code: 140, tabWidth: 2 }],
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-syntax": [
