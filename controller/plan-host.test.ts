@@ -1,10 +1,44 @@
 import { describe, expect, it } from "vitest";
+import type { Budgets } from "../desired-state/budgets-schema.ts";
 import { desiredStateFixture } from "../metrics/fixtures/desired-state.ts";
+import type { Observed } from "../platform/observed.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
+import type { ResourceStatus } from "../status/resource-status.ts";
 import { formatHostPlan, planHost } from "./plan-host.ts";
 
-function stateWithBuiltService() {
-  const state = desiredStateFixture({ revision: "r1", machine: "pc2", services: [{ stack: "web", service: "app" }], images: [] });
+const MIB = 1024 * 1024;
+const TAG = "berth/app:0123456789ab";
+
+/** The app image, built before under this input hash at `sizeMiB`, on the host now. */
+function builtApp(sizeMiB: number): { step: ImagePlanStep; observed: Observed; statuses: Map<string, ResourceStatus> } {
+  const step: ImagePlanStep = {
+    name: "app",
+    tag: TAG,
+    inputHash: "0123456789ab",
+    action: "reuse",
+    reason: "UpToDate",
+    message: "",
+    localImageId: "sha256:2",
+    push: false,
+  };
+  const image = { id: "sha256:2", repoTags: [TAG], repoDigests: [], labels: {}, sizeBytes: sizeMiB * MIB, created: 0 };
+  const status: ResourceStatus = {
+    kind: "image",
+    key: "image/pc2/app",
+    conditions: [],
+    updatedAt: "2026-12-01T00:00:00.000Z",
+    build: { inputHash: "0123456789ab", tag: TAG, imageId: "sha256:2", action: "build", sizeBytes: sizeMiB * MIB, recordedAt: 1 },
+  };
+  return { step, observed: { containers: [], images: [image], takenAt: 0 }, statuses: new Map([[status.key, status]]) };
+}
+
+function stateWithBuiltService(budgets: Budgets = {}) {
+  const state = desiredStateFixture({
+    revision: "r1",
+    machine: "pc2",
+    services: [{ stack: "web", service: "app" }],
+    images: [{ name: "app", budgets }],
+  });
   const [stack] = state.stacks;
   const [service] = stack?.services ?? [];
   if (!stack || !service) throw new Error("fixture has no service");
@@ -91,6 +125,86 @@ describe("planHost", () => {
       action: "create",
       reason: "after its image is tagged",
       detail: "berth/app:0123456789ab",
+    });
+  });
+
+  it("says which rollout an enforced budget holds, and why, for an image kept from an earlier build", () => {
+    const { step, observed, statuses } = builtApp(9);
+
+    const plan = planHost({
+      state: stateWithBuiltService({ sizeMiB: 4, enforce: true }),
+      machine: "pc2",
+      imageSteps: [step],
+      observed,
+      statuses,
+    });
+
+    expect(plan.lines.find((l) => l.kind === "service")).toEqual({
+      kind: "service",
+      name: "web/app",
+      action: "blocked",
+      reason: "BudgetEnforced",
+      detail: "BudgetEnforced: rollout waits: image app breaches an enforced budget (size 9.0 MiB > budget 4 MiB)",
+    });
+    expect(plan.changes).toBe(1);
+    expect(formatHostPlan(plan)).toMatch(/web\/app +blocked +BudgetEnforced +BudgetEnforced: rollout waits: image app breaches/);
+  });
+
+  it("holds nothing when the budget is a warning only or the image fits it", () => {
+    const { step, observed, statuses } = builtApp(9);
+
+    const warned = planHost({ state: stateWithBuiltService({ sizeMiB: 4 }), machine: "pc2", imageSteps: [step], observed, statuses });
+    const fits = planHost({
+      state: stateWithBuiltService({ sizeMiB: 16, enforce: true }),
+      machine: "pc2",
+      imageSteps: [step],
+      observed,
+      statuses,
+    });
+
+    for (const plan of [warned, fits]) expect(plan.lines.find((l) => l.kind === "service")).toMatchObject({ action: "create" });
+  });
+
+  it("judges a reused image without recorded facts by its size on the host", () => {
+    const { step, observed } = builtApp(9);
+
+    const plan = planHost({
+      state: stateWithBuiltService({ sizeMiB: 4, enforce: true }),
+      machine: "pc2",
+      imageSteps: [step],
+      observed,
+      statuses: new Map(),
+    });
+
+    expect(plan.lines.find((l) => l.kind === "service")).toMatchObject({ action: "blocked", reason: "BudgetEnforced" });
+  });
+
+  it("says that a rollout after a new build waits if the image breaches an enforced budget", () => {
+    const { observed } = builtApp(9);
+    const step: ImagePlanStep = {
+      name: "app",
+      tag: TAG,
+      inputHash: "0123456789ab",
+      action: "build",
+      reason: "NotBuilt",
+      message: "",
+      push: false,
+    };
+
+    const plan = planHost({
+      state: stateWithBuiltService({ sizeMiB: 4, buildSeconds: 60, enforce: true }),
+      machine: "pc2",
+      imageSteps: [step],
+      observed: { ...observed, images: [] },
+      statuses: new Map(),
+    });
+
+    expect(plan.lines.find((l) => l.kind === "service")).toEqual({
+      kind: "service",
+      name: "web/app",
+      action: "create",
+      reason: "after its image is built",
+      detail: `${TAG}; then waits if it breaches an enforced budget (sizeMiB 4, buildSeconds 60)`,
     });
   });
 });

@@ -1,18 +1,20 @@
 // `plan(desired, observed)`: the whole host's plan as plain data, from the images planner's
 // steps and the stack planner (both pure), with a reason for every line.
 import { forMachine, profileOf } from "../desired-state/desired-state.ts";
-import type { DesiredState } from "../desired-state/desired-state.ts";
+import type { DesiredState, ImageSpec } from "../desired-state/desired-state.ts";
+import { reductionBaseline } from "../desired-state/image-baseline.ts";
 import type { Problem } from "../desired-state/problem.ts";
 import { summarizeProblems } from "../policy/policy-problems.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
+import { budgetBreaches, enforcedBudgetHold } from "../reconcilers/images/build-facts.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
 import type { DigestLookup } from "../reconcilers/images/registry-client.ts";
 import { planStack } from "../reconcilers/stacks/plan-stack.ts";
 import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
 import { decideImage, effectiveWithImage, thirdPartyServices } from "../reconcilers/stacks/plan-third-party.ts";
 import { serviceKey } from "../reconcilers/stacks/service-status.ts";
-import type { ResourceStatus } from "../status/resource-status.ts";
+import type { BuildFacts, ResourceStatus } from "../status/resource-status.ts";
 import { statusIn } from "../status/status-store.ts";
 
 export type HostPlanLine = { kind: "image" | "stack" | "service" | "remove"; name: string; action: string; reason: string; detail: string };
@@ -55,6 +57,7 @@ export function planHost(input: PlanHostInput): HostPlan {
     });
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
+  const budgets = budgetHolds(input);
   const profile = profileOf(input.state, input.machine);
   const stacks = forMachine(input.state, input.machine).stacks;
   // Images berth does not build: one `pull` line per reference, before the services that wait for it
@@ -103,6 +106,7 @@ export function planHost(input: PlanHostInput): HostPlan {
       services,
       containers: input.observed.containers,
       images: input.observed.images,
+      holds: budgets.holds,
     });
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
@@ -123,12 +127,13 @@ export function planHost(input: PlanHostInput): HostPlan {
           (c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service,
         );
         const after = pendingImage.action === "build" ? "built" : pendingImage.action === "pull" ? "pulled" : "tagged";
+        const judged = spec?.buildImage ? budgets.judgedLater.get(spec.buildImage) : undefined;
         lines.push({
           kind: "service",
           name: `${stack.name}/${service}`,
           action: hasContainer ? "update" : "create",
           reason: `after its image is ${after}`,
-          detail: pendingImage.tag,
+          detail: judged ? `${pendingImage.tag}; ${judged}` : pendingImage.tag,
         });
         continue;
       }
@@ -160,6 +165,60 @@ export function planHost(input: PlanHostInput): HostPlan {
   }
   const quiet = new Set(["reuse", "unchanged", "starting"]);
   return { machine: input.machine, revision: input.state.revision, lines, changes: lines.filter((l) => !quiet.has(l.action)).length };
+}
+
+/**
+ * The rollouts `budgets.enforce` holds, judged as the images reconciler judges them: an image kept
+ * as it is (reuse) by the facts recorded when it was built or pulled, so `holds` maps its tag to
+ * why its rollouts wait; a new build or pull is judged once it exists (`judgedLater`, by image name).
+ */
+function budgetHolds(input: PlanHostInput): { holds: Map<string, string>; judgedLater: Map<string, string> } {
+  const holds = new Map<string, string>();
+  const judgedLater = new Map<string, string>();
+  const specs = new Map<string, ImageSpec>(input.state.images.map((i) => [i.name, i]));
+  for (const step of input.imageSteps) {
+    const spec = specs.get(step.name);
+    if (spec?.budgets.enforce !== true) continue;
+    if (step.action === "build" || step.action === "pull") {
+      judgedLater.set(step.name, `then waits if it breaches an enforced budget (${describeBudgets(spec)})`);
+      continue;
+    }
+    if (step.action !== "reuse") continue;
+    const facts = recordedFacts(input, step);
+    if (!facts) continue;
+    const baseline =
+      spec.budgets.minReduction === undefined
+        ? undefined
+        : reductionBaseline(spec.baseline, facts.previousSizeBytes, input.observed.images);
+    const breaches = budgetBreaches(facts, spec.budgets, baseline).map((b) => b.message);
+    if (breaches.length > 0) holds.set(step.tag, enforcedBudgetHold(step.name, breaches));
+  }
+  return { holds, judgedLater };
+}
+
+/** The facts the reconciler re-judges a reused image by: those recorded for this input hash, else the local image's size. */
+function recordedFacts(input: PlanHostInput, step: ImagePlanStep): BuildFacts | undefined {
+  const previous = statusIn(input.statuses, { kind: "image", machine: input.machine, name: step.name })?.build;
+  if (previous?.inputHash === step.inputHash && previous.tag === step.tag) return previous;
+  const local = input.observed.images.find((i) => i.id === step.localImageId);
+  if (!local) return undefined;
+  const previousSizeBytes = previous && previous.inputHash !== step.inputHash ? previous.sizeBytes : previous?.previousSizeBytes;
+  return {
+    inputHash: step.inputHash,
+    tag: step.tag,
+    imageId: local.id,
+    action: "reuse",
+    sizeBytes: local.sizeBytes,
+    ...(previousSizeBytes !== undefined ? { previousSizeBytes } : {}),
+    recordedAt: 0,
+  };
+}
+
+function describeBudgets(spec: ImageSpec): string {
+  const { enforce: _enforce, ...limits } = spec.budgets;
+  return Object.entries(limits)
+    .map(([name, limit]) => `${name} ${limit}`)
+    .join(", ");
 }
 
 export function formatHostPlan(plan: HostPlan): string {

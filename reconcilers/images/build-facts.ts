@@ -85,3 +85,8 @@ export function budgetBreaches(
   }
   return out;
 }
+
+/** Why the rollouts of an image wait: a budget with `enforce: true` is breached (the images reconciler's hold, `berth plan`'s line). */
+export function enforcedBudgetHold(name: string, breaches: readonly string[]): string {
+  return `image ${name} breaches an enforced budget (${breaches.join("; ") || "see its BudgetExceeded condition"})`;
+}

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApplyCommand } from "../../controller/commands/apply-command.ts";
+import { planCommand } from "../../controller/commands/plan-command.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
@@ -92,6 +93,24 @@ describe("budgets.enforce", () => {
       status: "True",
       reason: "BudgetEnforced",
     });
+  });
+
+  it("`berth plan` says which rollout the enforced budget holds and why", async () => {
+    const out: string[] = [];
+
+    const code = await planCommand.run(
+      { positionals: [root], flags: { machine: "box", "state-dir": stateDir } },
+      { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { BERTH_LOG_LEVEL: "silent" } },
+    );
+
+    expect(code).toBe(0);
+    const line = out
+      .join("")
+      .split("\n")
+      .find((l) => l.includes(`${stack}/${service}`));
+    expect(line).toMatch(
+      / blocked +BudgetEnforced +BudgetEnforced: rollout waits: image \S+ breaches an enforced budget \(size [\d.]+ MiB > budget 4 MiB\)/,
+    );
   });
 
   it("rolls the held image out once the budget allows it, without building it again", async () => {
