@@ -58,6 +58,7 @@ export async function run(): Promise<BenchRow[]> {
         machine: "bench",
         logger: silentLogger(),
         events: { ...noEvents, imagePulled: () => void (pulls += 1) },
+        engine: h.engine,
         registry: counting,
       });
     const contextFor = (s: typeof stack): Promise<StackContext> => h.context([s], { imageTags: { "bench-app": v1 } });

@@ -58,7 +58,13 @@ export function createAgentReconcilers(
   const { state, enqueue } = wiring;
   const passDeps = { store, clock, logger, events: metrics.events, state };
   const newResolver = (machine: string): ImageResolver =>
-    createImageResolver({ machine, logger: logger.child({ reconciler: "stacks" }), events: metrics.events });
+    createImageResolver({
+      machine,
+      logger: logger.child({ reconciler: "stacks" }),
+      events: metrics.events,
+      engine,
+      dockerEnv: selection.childEnv,
+    });
   const git =
     gitSync &&
     createGitReconciler({

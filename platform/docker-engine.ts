@@ -2,11 +2,14 @@
 // engine the selection names (platform/engine-selection.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { z } from "zod";
 import { processEngineSelection } from "./engine-selection.ts";
+import { loadDockerode } from "./load-dockerode.ts";
 import type { EngineSelection } from "./engine-selection.ts";
 import { healthFromStatus } from "./observed.ts";
+import { createPullProgress } from "./pull-progress.ts";
+import type { PullLine, PullProgress } from "./pull-progress.ts";
 import type { Observed, ObservedContainer, ObservedImage } from "./observed.ts";
 
 export type ContainerDetails = {
@@ -25,6 +28,9 @@ export type ContainerDetails = {
   pid: number;
   health?: { status: string; failingStreak: number; lastOutput?: string };
 };
+
+/** Registry credentials for one pull, as the engine's X-Registry-Auth header carries them. */
+export type PullAuth = { serveraddress: string } & ({ username: string; password: string } | { identitytoken: string });
 
 export type EngineEvent = { type: string; action: string; id: string; labels: Record<string, string>; time: number };
 
@@ -52,6 +58,14 @@ export type DockerEngine = {
   removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string }>;
+  /**
+   * Pulls `ref` (a tag or digest) with the registry credentials given, reporting the bytes
+   * downloaded; rejects with the engine's message when the stream carries an error line.
+   */
+  pullImage(
+    ref: string,
+    options?: { auth?: PullAuth; signal?: AbortSignal; timeoutMs?: number; onProgress?: (progress: PullProgress) => void },
+  ): Promise<void>;
   /** Streams engine events until the signal aborts or the stream ends; `filters` are applied by the engine. */
   events(options: {
     since?: number;
@@ -121,6 +135,17 @@ const imageInspectSchema = z.looseObject({
 
 const infoSchema = z.looseObject({ ServerVersion: z.string().default("unknown"), DriverStatus: z.array(z.array(z.string())).nullish() });
 
+const pullLineSchema = z.looseObject({
+  status: z.string().optional().catch(undefined),
+  id: z.string().optional().catch(undefined),
+  progressDetail: z.looseObject({ current: z.number().optional(), total: z.number().optional() }).optional().catch(undefined),
+  error: z.string().optional().catch(undefined),
+  errorDetail: z.looseObject({ message: z.string().optional() }).optional().catch(undefined),
+});
+
+/** How long one pull may take (its stream included). */
+const PULL_TIMEOUT_MS = 15 * 60_000;
+
 const eventSchema = z.looseObject({
   Type: z.string().default(""),
   Action: z.string().default(""),
@@ -177,7 +202,7 @@ export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptio
  * never dockerode's client-wide idle `timeout`, which would cut the event stream (docs/decisions.md).
  */
 export function createDockerEngine(selection: EngineSelection = processEngineSelection()): DockerEngine {
-  const docker = new Docker(dockerodeOptions(selection));
+  const docker = new (loadDockerode())(dockerodeOptions(selection));
 
   /** One API call with a deadline and the caller's signal; an abort by deadline says what did not answer. */
   async function call<T>(
@@ -335,6 +360,40 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
         ([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"),
       );
       return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
+    },
+    async pullImage(ref, options = {}) {
+      const fold = createPullProgress();
+      await call(
+        `POST /images/create ${ref}`,
+        async (abortSignal) => {
+          const stream = (await docker.pull(ref, {
+            abortSignal,
+            ...(options.auth ? { authconfig: options.auth } : {}),
+          })) as NodeJS.ReadableStream;
+          // A line that is not JSON is not progress; an error line ends the pull as a failure.
+          let failure: unknown;
+          await readLines(stream, abortSignal, (line) => {
+            if (failure) return;
+            let raw: unknown;
+            try {
+              raw = JSON.parse(line);
+            } catch {
+              return;
+            }
+            const parsed = pullLineSchema.safeParse(raw);
+            if (!parsed.success) return;
+            try {
+              const progress = fold.add(parsed.data satisfies PullLine);
+              if (progress) options.onProgress?.(progress);
+            } catch (error) {
+              failure = error;
+            }
+          });
+          abortSignal.throwIfAborted();
+          if (failure) throw failure;
+        },
+        { signal: options.signal, timeoutMs: options.timeoutMs ?? PULL_TIMEOUT_MS },
+      );
     },
     async events({ since, filters, signal, onEvent, onConnected }) {
       // No deadline: the stream lives until the signal aborts or the engine ends it (the caller reconnects with since=).

@@ -3,6 +3,7 @@
 import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.ts";
 import { reductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
+import { createDockerCredentials } from "../../platform/docker-credentials.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
@@ -20,9 +21,10 @@ import { formatKey } from "../../status/resource-key.ts";
 import type { KeyOf } from "../../status/resource-key.ts";
 import type { BuildFacts, ExceededBudget, ImageStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
-import { budgetBreaches, sharedBytesWithParent } from "./build-facts.ts";
+import { budgetBreaches, enforcedBudgetHold, sharedBytesWithParent } from "./build-facts.ts";
 import type { StepCounts } from "./buildkit-progress.ts";
 import { createFileHashCache } from "./hash-context.ts";
+import { pullImage } from "./pull-image.ts";
 import type { FileHashCache } from "./hash-context.ts";
 import { createBuildxBuilder } from "./image-builder.ts";
 import type { BuildRequest, CacheExport, ImageBuilder } from "./image-builder.ts";
@@ -48,7 +50,7 @@ export type ImagesDeps = {
   dockerBinary?: string;
   /**
    * The engine selection's `childEnv`, resolved by the composition root: the whole environment of
-   * buildx, `docker pull` and `docker push`.
+   * buildx and `docker push`; pulls read the registry credentials of its docker config.
    */
   dockerEnv: Readonly<Record<string, string>>;
 };
@@ -160,6 +162,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
   const builder =
     deps.builder ?? createBuildxBuilder({ env: dockerEnv, ...(deps.dockerBinary ? { dockerBinary: deps.dockerBinary } : {}) });
   const hashCache = deps.hashCache ?? createFileHashCache();
+  /** Registry credentials for pulls, from the docker config the docker children read. */
+  const credentials = createDockerCredentials({ env: dockerEnv });
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
   let imageStore: Promise<"overlay2" | "containerd"> | undefined;
@@ -201,12 +205,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
     const holds = new Map(
-      list
-        .filter((o) => o.ok && o.budgetBlocks)
-        .map((o) => [
-          o.name,
-          `image ${o.name} breaches an enforced budget (${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`,
-        ]),
+      list.filter((o) => o.ok && o.budgetBlocks).map((o) => [o.name, enforcedBudgetHold(o.name, o.budgetMessages ?? [])]),
     );
     return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds };
   }
@@ -276,15 +275,14 @@ export function createImagesReconciler(deps: ImagesDeps) {
       };
     }
     if (step.action === "pull") {
-      options.progress?.({ type: "phase", resource: imageResource(step.name), phase: "pulling" });
-      const pulled = await runCommand(docker, ["pull", "--quiet", step.tag], {
-        allowFailure: true,
-        env: dockerEnv,
-        timeoutMs: 15 * 60_000,
+      const resource = imageResource(step.name);
+      options.progress?.({ type: "phase", resource, phase: "pulling" });
+      const pulled = await pullImage({ engine: deps.engine, credentials }, step.tag, {
         ...(options.signal ? { signal: options.signal } : {}),
-      }).catch((error: unknown) => ({ exitCode: 1, stderr: String(error), stdout: "" }));
-      events.imagePulled(step.name, machine, pulled.exitCode === 0 ? "success" : "failure");
-      if (pulled.exitCode === 0) {
+        onProgress: (bytes) => options.progress?.({ type: "bytes", resource, ...bytes }),
+      });
+      events.imagePulled(step.name, machine, pulled.ok ? "success" : "failure");
+      if (pulled.ok) {
         await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
         const facts = await factsFor(input, "pull", previous, {});
         if (!facts)
@@ -309,8 +307,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
           budgetBlocks: false,
         };
       }
-      const why = lastLines(pulled.stderr);
-      const reason = refusedByRegistry(pulled.stderr) ? ImageReason.RegistryUnauthorized : ImageReason.PullFailed;
+      const why = lastLines(pulled.message);
+      const reason = refusedByRegistry(pulled.message) ? ImageReason.RegistryUnauthorized : ImageReason.PullFailed;
       logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
       if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
       return build(

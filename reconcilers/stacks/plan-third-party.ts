@@ -2,6 +2,7 @@
 // it is pinned to, or pull (new or changed reference, a tracked tag that moved, a pinned image
 // that is gone), or wait; with a PascalCase reason and a human message.
 import { ServiceReason } from "../../status/reasons.ts";
+import type { PullOutcome } from "../images/pull-image.ts";
 import type { UpdatePolicy } from "../../desired-state/berth-file-schema.ts";
 import type { DesiredState, ServiceSpec, StackSpec } from "../../desired-state/desired-state.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
@@ -24,8 +25,8 @@ export type ImageDecision =
   | { kind: "pull"; pull: string; reason: PullReason; message: string }
   | { kind: "blocked"; reason: string; message: string };
 
-/** Outcome of `docker pull <ref>` this pass: ok, or the registry's message. */
-export type PullResult = { ok: true } | { ok: false; message: string };
+/** Outcome of the pull of a reference this pass: ok, or the engine's or registry's message. */
+export type PullResult = PullOutcome;
 
 /** Whether a service runs an image berth does not build (not `build:`, not one of images/). */
 export function isThirdParty(service: ServiceSpec, state: Pick<DesiredState, "images">): service is ServiceSpec & { image: string } {

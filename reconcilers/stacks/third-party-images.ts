@@ -4,11 +4,14 @@
 import type { StackSpec } from "../../desired-state/desired-state.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { ObservedImage } from "../../platform/observed.ts";
-import { runCommand } from "../../platform/run-command.ts";
+import { createDockerCredentials } from "../../platform/docker-credentials.ts";
+import type { DockerEngine } from "../../platform/docker-engine.ts";
+import type { PullProgress } from "../../platform/pull-progress.ts";
 import { serviceResource } from "../../status/progress-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { PinnedImage } from "../../status/resource-status.ts";
 import { createRegistryClient } from "../images/registry-client.ts";
+import { pullImage } from "../images/pull-image.ts";
 import type { DigestLookup, RegistryClient } from "../images/registry-client.ts";
 import { decideImage, refsToLookUp, thirdPartyServices } from "./plan-third-party.ts";
 import type { ImageDecision, PullResult } from "./plan-third-party.ts";
@@ -20,32 +23,36 @@ import type { StackContext } from "./stack-context.ts";
 /** One pass's registry look-ups and pulls; concurrent and repeated asks for a reference share one. */
 export type ImageResolver = {
   lookUp(ref: string): Promise<DigestLookup>;
-  pull(ref: string): Promise<PullResult>;
+  /** `onProgress` hears the bytes of the pull in flight, whoever started it. */
+  pull(ref: string, onProgress?: (progress: PullProgress) => void): Promise<PullResult>;
 };
 
 export function createImageResolver(deps: {
   machine: string;
   logger: Logger;
   events: ReconcileEvents;
+  engine: Pick<DockerEngine, "pullImage">;
+  /** The docker config of the engine selection's children (credentials); default: the process's. */
+  dockerEnv?: NodeJS.ProcessEnv;
   registry?: Pick<RegistryClient, "resolveDigest">;
-  dockerBinary?: string;
 }): ImageResolver {
   const registry = deps.registry ?? createRegistryClient();
+  const credentials = createDockerCredentials(deps.dockerEnv ? { env: deps.dockerEnv } : {});
   const lookups = new Map<string, Promise<DigestLookup>>();
-  const pulls = new Map<string, Promise<PullResult>>();
-  async function pullOnce(ref: string): Promise<PullResult> {
+  const pulls = new Map<string, { result: Promise<PullResult>; listeners: Set<(progress: PullProgress) => void> }>();
+  async function pullOnce(ref: string, listeners: ReadonlySet<(progress: PullProgress) => void>): Promise<PullResult> {
     const started = performance.now();
-    // The docker CLI reads the host's registry credentials itself.
-    const result = await runCommand(deps.dockerBinary ?? "docker", ["pull", "--quiet", ref], {
-      allowFailure: true,
-      timeoutMs: 15 * 60_000,
-    }).catch((error: unknown) => ({ exitCode: 1, stdout: "", stderr: error instanceof Error ? error.message : String(error) }));
-    deps.events.imagePulled(ref, deps.machine, result.exitCode === 0 ? "success" : "failure");
-    if (result.exitCode === 0) {
+    const result = await pullImage({ engine: deps.engine, credentials }, ref, {
+      onProgress: (progress) => {
+        for (const listener of listeners) listener(progress);
+      },
+    });
+    deps.events.imagePulled(ref, deps.machine, result.ok ? "success" : "failure");
+    if (result.ok) {
       deps.logger.info({ ref, ms: Math.round(performance.now() - started) }, "image pulled");
-      return { ok: true };
+      return result;
     }
-    const message = result.stderr.trim().split("\n").slice(-3).join(" ").trim() || `docker pull exited ${result.exitCode}`;
+    const message = result.message.trim().split("\n").slice(-3).join(" ").trim() || "the pull failed";
     deps.logger.warn({ ref, error: message }, "image pull failed");
     return { ok: false, message };
   }
@@ -55,16 +62,20 @@ export function createImageResolver(deps: {
       lookups.set(ref, known);
       return known;
     },
-    pull(ref) {
+    pull(ref, onProgress) {
       const inFlight = pulls.get(ref);
-      if (inFlight) return inFlight;
+      if (inFlight) {
+        if (onProgress) inFlight.listeners.add(onProgress);
+        return inFlight.result;
+      }
+      const listeners = new Set(onProgress ? [onProgress] : []);
       // A failed pull is forgotten once it settles, so a retry of the stack pulls again.
-      const started = pullOnce(ref).then((result) => {
-        if (!result.ok) pulls.delete(ref);
-        return result;
+      const result = pullOnce(ref, listeners).then((outcome) => {
+        if (!outcome.ok) pulls.delete(ref);
+        return outcome;
       });
-      pulls.set(ref, started);
-      return started;
+      pulls.set(ref, { result, listeners });
+      return result;
     },
   };
 }
@@ -100,7 +111,15 @@ export async function resolveThirdPartyImages(
       ctx.progress?.({ type: "phase", resource: serviceResource(stack.name, service.name), phase: "pulling" });
       ctx.logger.info({ stack: stack.name, service: service.name, pull: decision.pull, reason: decision.reason }, "image pull planned");
     }
-    const pulled = new Map(await Promise.all(pulls.map(async (ref) => [ref, await resolver.pull(ref)] as const)));
+    // Every service of this stack waiting for a reference sees its bytes.
+    const bytesTo = (ref: string) => (progress: PullProgress) => {
+      for (const { service, decision } of decisions)
+        if (decision.kind === "pull" && decision.pull === ref)
+          ctx.progress?.({ type: "bytes", resource: serviceResource(stack.name, service.name), ...progress });
+    };
+    const pulled = new Map(
+      await Promise.all(pulls.map(async (ref) => [ref, await resolver.pull(ref, ctx.progress ? bytesTo(ref) : undefined)] as const)),
+    );
     current = await ctx.engine.listImages();
     decisions = services.map((s) => ({ service: s, decision: decideImage(s, current, lookups.get(s.ref), pulled) }));
   }

@@ -50,6 +50,7 @@ describe("third-party images: pull, pin, track, rollback", () => {
       machine: "test",
       logger: silentLogger(),
       events: noEvents,
+      engine: h.engine,
       registry: { resolveDigest: (ref) => (lookups.push(ref), client.resolveDigest(ref)) },
     });
     const ctx = await h.context([stack], { imageResolver });
