@@ -1,24 +1,25 @@
 // Loads a desired state the way every CLI command and the agent do (with compose
 // normalisation, cached on disk in the state dir), picks this host's machine the same way
 // everywhere, applies the host policy, and resolves the engine a command drives once from its environment.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { DesiredState } from "../desired-state/desired-state.ts";
-import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import type { LoadResult } from "../desired-state/load-desired-state.ts";
-import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
 import { formatProblem } from "../desired-state/problem.ts";
 import type { Problem } from "../desired-state/problem.ts";
 import { admittedState } from "../policy/admitted-state.ts";
 import { checkHostPolicy } from "../policy/check-host-policy.ts";
 import { loadPolicy } from "../policy/load-policy.ts";
 import { createComposeCli } from "../platform/compose-cli.ts";
-import { createDockerEngine } from "../platform/docker-engine.ts";
 import { selectEngine } from "../platform/engine-selection.ts";
 import type { EngineSelection } from "../platform/engine-selection.ts";
 import { selectMachine } from "../profiles/select-machine.ts";
 import type { CliIo, CommandArgs } from "./cli-io.ts";
 import { stringFlag } from "./cli-io.ts";
+import { cachedDesiredState } from "./desired-state-cache.ts";
 
 const selections = new WeakMap<CliIo, EngineSelection>();
 
@@ -49,9 +50,32 @@ export function composeCacheDir(stateDir: string): string {
  * `io` names the environment compose normalises with (its engine selection); without it, the
  * process's. Compose results are cached in `stateDir`'s cache across processes.
  */
-export function loadForCli(dir: string, io?: CliIo, stateDir = cliStateDir(undefined, io?.env ?? process.env)): Promise<LoadResult> {
-  const compose = createComposeCli(io ? { env: cliEngine(io).childEnv } : {});
-  return loadDesiredState(dir, { compose: createComposeNormalizer(compose, { cacheDir: composeCacheDir(stateDir) }) });
+export async function loadForCli(dir: string, io?: CliIo, stateDir = cliStateDir(undefined, io?.env ?? process.env)): Promise<LoadResult> {
+  const childEnv = io ? cliEngine(io).childEnv : undefined;
+  return cachedDesiredState(
+    dir,
+    join(stateDir, "cache", "desired-state"),
+    { code: await bundleIdentity(), environment: JSON.stringify(childEnv ?? {}) },
+    async () => {
+      // Loaded only when nothing is cached: the loader's schemas and YAML parsing are most of a warm command's work.
+      const [{ loadDesiredState }, { createComposeNormalizer }] = await Promise.all([
+        import("../desired-state/load-desired-state.ts"),
+        import("../desired-state/normalize-compose.ts"),
+      ]);
+      const compose = createComposeCli(childEnv ? { env: childEnv } : {});
+      return loadDesiredState(dir, { compose: createComposeNormalizer(compose, { cacheDir: composeCacheDir(stateDir) }) });
+    },
+  );
+}
+
+/**
+ * The bundle's identity: this chunk's text, which names every chunk it imports by content hash,
+ * so any change to the loader changes it. Under tsx (the sources) there is none: nothing is cached.
+ */
+async function bundleIdentity(): Promise<string | undefined> {
+  if (!import.meta.url.endsWith(".js")) return undefined;
+  const text = await readFile(fileURLToPath(import.meta.url), "utf8").catch(() => undefined);
+  return text === undefined ? undefined : createHash("sha256").update(text).digest("hex");
 }
 
 /**
@@ -94,6 +118,8 @@ export async function loadWithMachine(
     io.stderr(`${selection.message}\n`);
     return { ok: false, code: 2 };
   }
+  // Loaded here, not with this module: `berth validate` never talks to the engine.
+  const { createDockerEngine } = await import("../platform/docker-engine.ts");
   const denials = await checkHostPolicy(policy.policy, loaded.state, selection.machine, {
     env: io.env,
     engine: createDockerEngine(cliEngine(io)),
