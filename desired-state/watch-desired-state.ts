@@ -1,5 +1,7 @@
 // Watches the desired-state root (a directory or a git-sync style symlink) and calls back once per burst of changes.
 import { createHash } from "node:crypto";
+import { watch as watchNode } from "node:fs";
+import type { FSWatcher as FSWatcherOfNode } from "node:fs";
 import { lstat, readdir, realpath } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { watch } from "chokidar";
@@ -138,29 +140,30 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
   }
 
   // The link's parent, for the link name only: a swap is a rename onto the name, not an event inside the tree.
-  const linkWatcher = watch(parent, {
-    depth: 0,
-    ignoreInitial: true,
-    followSymlinks: false,
-    ignored: (candidate: string) => resolve(candidate) !== parent && basename(candidate) !== linkName,
-  });
-  linkWatcher.on("all", (_event, path) => {
-    if (basename(path) !== linkName) return;
-    void refresh().then((moved) => {
-      if (moved) schedule();
+  // fs.watch filtered by name, not chokidar: chokidar re-reads and lstat()s the whole parent on every change
+  // in it, which cost an idle agent 4 % of a core with a busy /tmp as the parent (docs/decisions.md).
+  let linkWatcher: FSWatcherOfNode | undefined;
+  try {
+    linkWatcher = watchNode(parent, (_event, name) => {
+      if (name !== null && String(name) !== linkName) return;
+      void refresh().then((moved) => {
+        if (moved) schedule();
+      });
     });
-  });
-  linkWatcher.on("error", (error) =>
+    linkWatcher.on("error", (error) =>
+      logger.warn({ path: parent, error: error.message }, "desired-state link watcher error; relying on the periodic rescan"),
+    );
+  } catch (error) {
     logger.warn(
       { path: parent, error: error instanceof Error ? error.message : String(error) },
       "desired-state link watcher error; relying on the periodic rescan",
-    ),
-  );
+    );
+  }
 
   const rescanTimer = setInterval(() => void rescan(), rescanMs);
   rescanTimer.unref();
 
-  const ready = Promise.all([new Promise<void>((done) => linkWatcher.once("ready", () => done())), refresh()]).then(() => undefined);
+  const ready = refresh().then(() => undefined);
 
   return {
     ready,
@@ -170,7 +173,8 @@ export function watchDesiredState(dir: string, onChange: () => void, options: Wa
       if (debounceTimer) clearTimeout(debounceTimer);
       await ready.catch(() => undefined);
       await refreshChain;
-      await Promise.all([linkWatcher.close(), content?.close()]);
+      linkWatcher?.close();
+      await content?.close();
     },
   };
 }
