@@ -75,7 +75,7 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
         target: "≤ 300 ms",
         pass: validate <= 300,
-        note: `median of 9, compose config results from the state dir's cache; ${load}`,
+        note: `median of 9, the loaded desired state from the state dir's cache; ${load}`,
       },
       {
         name: `no-op berth apply, ${SERVICES} running services, whole process`,
