@@ -1,7 +1,7 @@
 // The `berth` command line: parses flags and dispatches to one command module each, loaded on use.
 import { parseArgs } from "node:util";
 import type { LogFormat } from "../platform/logger.ts";
-import { EngineSelectionError } from "../platform/engine-selection.ts";
+import { EngineSelectionError } from "../platform/engine-selection-error.ts";
 import type { CliIo, CommandSpec } from "./cli-io.ts";
 
 /**

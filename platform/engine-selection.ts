@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { EngineSelectionError } from "./engine-selection-error.ts";
 
 export const DEFAULT_ENDPOINT = "unix:///var/run/docker.sock";
 
@@ -29,12 +30,7 @@ export type EngineSelection = {
   childEnv: Readonly<Record<string, string>>;
 };
 
-export class EngineSelectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "EngineSelectionError";
-  }
-}
+export { EngineSelectionError } from "./engine-selection-error.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
