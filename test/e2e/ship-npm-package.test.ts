@@ -1,7 +1,7 @@
 // The npm package as users install it: `npm pack` of a clean copy of this checkout, then
 // `npm install -g --prefix DIR` of the tarball (dependencies from the npm registry), and the
 // installed `berth` runs compiled JavaScript only: no TypeScript sources, tsx or esbuild.
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,5 +70,24 @@ describe("the berth-agent npm package", () => {
     expect(installed).not.toContain("esbuild");
     expect(result.stdout).toMatch(/examples\/fleet: valid \(2 machines, \d+ images, \d+ stacks, \d+ services\)/);
     expect(await readdir(join(stateDir, "cache", "compose"))).not.toEqual([]);
+  });
+
+  it("answers a second validate of an unchanged tree from the desired-state cache, and loads a changed one again", async () => {
+    const root = join(work, "perf-fleet");
+    await cp(join(REPO, "examples", "fleet"), root, { recursive: true });
+    const stateDir = join(work, "perf-state");
+    const validate = () =>
+      runCommand(join(prefix, "bin", "berth"), ["validate", root, "--state-dir", stateDir], { cwd: work, timeoutMs: 60_000 });
+    const cached = () => readdir(join(stateDir, "cache", "desired-state"));
+
+    const first = await validate();
+    const second = await validate();
+    const [stack] = await readdir(join(root, "stacks"));
+    await appendFile(join(root, "stacks", stack ?? "", "compose.yaml"), "# changed\n");
+    const third = await validate();
+
+    expect(second.stdout).toBe(first.stdout);
+    expect(third.stdout).toBe(first.stdout);
+    expect(await cached()).toHaveLength(2);
   });
 });
