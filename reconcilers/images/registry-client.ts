@@ -59,13 +59,13 @@ export function isLoopback(host: string): boolean {
 
 /** One registry API call: `path` is below `/v2/<repository>/` (e.g. `manifests/<tag>`). */
 export type RegistryRequest = {
-  method: "HEAD" | "GET";
+  method: "HEAD" | "GET" | "DELETE";
   host: string;
   repository: string;
   path: string;
   accept?: string;
   /** Token scope actions; default "pull". */
-  actions?: "pull" | "pull,push";
+  actions?: "pull" | "pull,push" | "delete";
 };
 
 export type RegistryResponse = { status: number; url: string; headers: IncomingHttpHeaders; body: Buffer };
