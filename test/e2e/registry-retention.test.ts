@@ -3,6 +3,9 @@
 // registry that refuses deletes without failing, and counts what it did in the metrics.
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pruneCommand } from "../../controller/commands/prune-command.ts";
 import { formatRegistryPruneReport } from "../../controller/commands/registry-prune-command.ts";
 import { DEFAULT_PRUNE } from "../../desired-state/desired-state.ts";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
@@ -16,7 +19,7 @@ import { createImagesReconciler } from "../../reconcilers/images/images-reconcil
 import { createRegistryHttp } from "../../reconcilers/images/registry-client.ts";
 import { createRegistryApi } from "../../reconcilers/prune/registry-api.ts";
 import { runRegistryPrune } from "../../reconcilers/prune/registry-prune-reconciler.ts";
-import type { RegistryPruneDeps } from "../../reconcilers/prune/registry-prune-reconciler.ts";
+import type { RegistryPruneDeps, RegistryPruneReport } from "../../reconcilers/prune/registry-prune-reconciler.ts";
 import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
@@ -130,9 +133,31 @@ describe("berth prune --registry (real engine + local registry)", () => {
     expect(formatRegistryPruneReport(report)).toContain("does not allow deletes");
   });
 
-  it("a dry run lists exactly the unneeded manifests and deletes nothing", async () => {
-    const report = await runRegistryPrune(deps, { state: state(4), machine: "m1", dryRun: true });
+  it("`berth prune DIR --registry --dry-run` lists exactly the unneeded manifests and deletes nothing", async () => {
+    // Arrange: the world's root as a desired state on disk (keep 1, no minimum age, a mirror that is never asked)
+    await writeFile(
+      join(world.root, "berth.yaml"),
+      `version: 1\nregistry: { prefix: "${registry.host}", mirrors: ["127.0.0.1:1"] }\n` +
+        "prune: { keep: 1, minAge: 0s }\nmachines:\n  m1: { profile: p1 }\n  m2: { profile: p2 }\n",
+    );
+    await mkdir(join(world.root, "profiles"), { recursive: true });
+    await writeFile(join(world.root, "profiles/p1.json"), JSON.stringify(world.profiles["p1"]));
+    await writeFile(join(world.root, "profiles/p2.json"), JSON.stringify(world.profiles["p2"]));
+    await writeFile(join(world.root, "images", world.name("app"), "image.yaml"), "push: true\n");
+    let stdout = "";
+    let stderr = "";
+    const flags = { registry: true, "dry-run": true, json: true, machine: "m1", "state-dir": store.dir };
 
+    // Act
+    const code = await pruneCommand.run(
+      { positionals: [world.root], flags },
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...process.env, BERTH_LOG_LEVEL: "silent" } },
+    );
+
+    // Assert
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const report = JSON.parse(stdout) as RegistryPruneReport;
+    expect(report.dryRun).toBe(true);
     expect(report.deletions.flatMap((d) => d.tags).sort()).toEqual(unneeded());
     expect(await registryTags(registry, world.name("app"))).toEqual(before);
   });
