@@ -1,6 +1,6 @@
 // The OCI distribution calls registry retention makes, over berth's one authenticated request
 // function: list a repository's tags, a tag's digest, an image's creation time, delete a manifest.
-import { MANIFEST_ACCEPT } from "../images/registry-client.ts";
+import { headerText, headManifest, MANIFEST_ACCEPT } from "../images/registry-client.ts";
 import type { RegistryHttp, RegistryResponse } from "../images/registry-client.ts";
 
 export type DeleteOutcome =
@@ -18,11 +18,6 @@ export type RegistryApi = {
 };
 
 const PAGE = 1000;
-
-function header(res: RegistryResponse, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 function json(res: RegistryResponse): unknown {
   try {
@@ -52,7 +47,7 @@ export function createRegistryApi(http: RegistryHttp): RegistryApi {
         const body = json(res) as { tags?: unknown } | undefined;
         if (Array.isArray(body?.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === "string"));
         // `Link: </v2/<repository>/tags/list?last=x&n=1000>; rel="next"`
-        const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, "link") ?? "")?.[1];
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerText(res.headers["link"]) ?? "")?.[1];
         const marker = `/v2/${repository}/`;
         path = next && next.includes(marker) ? next.slice(next.indexOf(marker) + marker.length) : undefined;
       }
@@ -60,16 +55,10 @@ export function createRegistryApi(http: RegistryHttp): RegistryApi {
     },
 
     async digestOf(host, repository, tag) {
-      const res = await http.request({
-        method: "HEAD",
-        host,
-        repository,
-        path: `manifests/${encodeURIComponent(tag)}`,
-        accept: MANIFEST_ACCEPT,
-      });
+      const res = await headManifest(http, host, repository, tag);
       if (res.status === 404) return undefined;
       if (res.status !== 200) throw failed(res, `HEAD of ${host}/${repository}:${tag}`);
-      return header(res, "docker-content-digest");
+      return headerText(res.headers["docker-content-digest"]);
     },
 
     async createdAt(host, repository, digest) {
