@@ -720,5 +720,8 @@ function pendingMessage(registry: RegistryView, tag: string): string {
   const why =
     registry.kind === "unreachable" ? registry.message : registry.kind === "reachable" ? registry.mirror?.primaryMessage : undefined;
   const host = registry.kind === "none" ? "" : ` ${registry.host}`;
-  return `${tag} was built while registry${host} did not answer${why ? ` (${why})` : ""}; the agent pushes it once the registry answers again`;
+  return (
+    `${tag} was built while registry${host} did not answer${why ? ` (${why})` : ""}; ` +
+    "the agent pushes it once the registry answers again"
+  );
 }

@@ -136,7 +136,8 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
       else if (mirror)
         stalled(
           "NotInRegistry",
-          `source is "pull", registry ${registry.host} does not answer (${mirror.primaryMessage}) and mirror ${mirror.prefix} lacks ${image.tag}`,
+          `source is "pull", registry ${registry.host} does not answer (${mirror.primaryMessage}) ` +
+            `and mirror ${mirror.prefix} lacks ${image.tag}`,
         );
       else stalled("NotInRegistry", `source is "pull" but ${image.tag} is not in the registry (has CI built it?)`);
       continue;
