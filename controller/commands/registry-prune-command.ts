@@ -48,7 +48,7 @@ export async function runRegistryPruneCommand(
 export function formatRegistryPruneReport(report: RegistryPruneReport): string {
   const lines: string[] = [];
   for (const d of report.deletions) {
-    const done = report.dryRun ? "delete" : d.outcome;
+    const done = d.outcome === "planned" ? "delete" : d.outcome;
     lines.push(`${done.padEnd(11)} ${d.repository}@${d.digest.slice(7, 19)}  ${d.tags.join(", ")}${d.error ? `  (${d.error})` : ""}`);
   }
   for (const k of report.kept) {

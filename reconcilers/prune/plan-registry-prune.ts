@@ -57,7 +57,10 @@ export function parseBerthTag(tag: string): BerthTag | undefined {
   return moving ? { kind: "moving", suffix: moving[1] ?? "" } : undefined;
 }
 
-type Group = { repository: string; digest: string; tags: string[]; created: number | undefined; rules: Set<RegistryKeepRule> };
+/** `rules`: one bit per entry of REGISTRY_KEEP_RULES (thousands of groups: no Set each). */
+type Group = { repository: string; digest: string; tags: string[]; created: number | undefined; rules: number };
+
+const bit = (rule: RegistryKeepRule): number => 1 << REGISTRY_KEEP_RULES.indexOf(rule);
 
 /**
  * Groups tags by manifest (a DELETE removes the manifest with every tag on it), keeps a manifest
@@ -75,8 +78,7 @@ export function planRegistryPrune(input: RegistryPrunePlanInput): RegistryPruneP
     }
     const id = `${fact.repository}@${fact.digest}`;
     let group = groups.get(id);
-    if (!group)
-      groups.set(id, (group = { repository: fact.repository, digest: fact.digest, tags: [], created: fact.created, rules: new Set() }));
+    if (!group) groups.set(id, (group = { repository: fact.repository, digest: fact.digest, tags: [], created: fact.created, rules: 0 }));
     group.tags.push(fact.tag);
     group.created ??= fact.created;
   }
@@ -84,21 +86,21 @@ export function planRegistryPrune(input: RegistryPrunePlanInput): RegistryPruneP
   const series = new Map<string, { group: Group; at: number }[]>();
   for (const group of groups.values()) {
     const need = needByRef.get(`${group.repository}@${group.digest}`);
-    if (need) group.rules.add(need);
+    if (need) group.rules |= bit(need);
     let humanDay: number | undefined;
     const suffixes = new Set<string>();
     for (const tag of group.tags) {
       const rule = needByRef.get(`${group.repository}:${tag}`);
-      if (rule) group.rules.add(rule);
+      if (rule) group.rules |= bit(rule);
       const parsed = parseBerthTag(tag);
-      if (!parsed) group.rules.add("foreign");
-      else if (parsed.kind === "moving") group.rules.add("moving");
+      if (!parsed) group.rules |= bit("foreign");
+      else if (parsed.kind === "moving") group.rules |= bit("moving");
       else suffixes.add(parsed.suffix);
       if (parsed?.day !== undefined) humanDay = Math.max(humanDay ?? parsed.day, parsed.day);
     }
     const at = group.created ?? humanDay;
-    if (at === undefined) group.rules.add("unresolved");
-    else if (input.now - at < input.minAgeMs) group.rules.add("young");
+    if (at === undefined) group.rules |= bit("unresolved");
+    else if (input.now - at < input.minAgeMs) group.rules |= bit("young");
     if (at === undefined) continue;
     for (const suffix of suffixes) {
       const key = `${group.repository} ${suffix}`;
@@ -109,13 +111,13 @@ export function planRegistryPrune(input: RegistryPrunePlanInput): RegistryPruneP
   }
   for (const list of series.values()) {
     list.sort((a, b) => b.at - a.at || compareText(a.group.digest, b.group.digest));
-    for (const entry of list.slice(0, input.keep)) entry.group.rules.add("newest");
+    for (const entry of list.slice(0, input.keep)) entry.group.rules |= bit("newest");
   }
 
   const deletions: RegistryManifest[] = [];
   for (const group of [...groups.values()].sort((a, b) => compareText(a.repository, b.repository) || compareText(a.digest, b.digest))) {
     const tags = [...group.tags].sort(compareText);
-    const [first, ...rest] = REGISTRY_KEEP_RULES.filter((rule) => group.rules.has(rule));
+    const [first, ...rest] = group.rules === 0 ? [] : REGISTRY_KEEP_RULES.filter((rule) => (group.rules & bit(rule)) !== 0);
     if (first === undefined) deletions.push({ repository: group.repository, digest: group.digest, tags });
     else kept.push({ repository: group.repository, digest: group.digest, tags, rules: [first, ...rest] });
   }

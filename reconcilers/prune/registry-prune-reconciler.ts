@@ -32,7 +32,8 @@ export type RegistryPruneDeps = {
 
 export type RegistryPruneRequest = { state: DesiredState; machine: string; dryRun: boolean };
 
-export type RegistryDeletion = RegistryManifest & { outcome: "deleted" | "missing" | "unsupported" | "failed"; error?: string };
+/** `planned`: a dry run's deletion; the others are what the registry answered to the DELETE. */
+export type RegistryDeletion = RegistryManifest & { outcome: "planned" | "deleted" | "missing" | "unsupported" | "failed"; error?: string };
 
 export type RegistryPruneReport = {
   machine: string;
@@ -88,7 +89,7 @@ export async function runRegistryPrune(deps: RegistryPruneDeps, request: Registr
     registry,
     dryRun,
     repositories,
-    deletions: dryRun ? plan.deletions.map((d) => ({ ...d, outcome: "deleted" as const })) : deletions,
+    deletions: dryRun ? plan.deletions.map((d) => ({ ...d, outcome: "planned" as const })) : deletions,
     kept: plan.kept,
     deletedTags: dryRun ? 0 : deletedTags,
     keptTags: plan.kept.reduce((n, k) => n + k.tags.length, 0),

@@ -158,6 +158,7 @@ describe("berth prune --registry (real engine + local registry)", () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     const report = JSON.parse(stdout) as RegistryPruneReport;
     expect(report.dryRun).toBe(true);
+    expect(new Set(report.deletions.map((d) => d.outcome))).toEqual(new Set(["planned"]));
     expect(report.deletions.flatMap((d) => d.tags).sort()).toEqual(unneeded());
     expect(await registryTags(registry, world.name("app"))).toEqual(before);
   });
