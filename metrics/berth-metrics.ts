@@ -128,7 +128,8 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
     m.desiredStateLastApplied.reset();
     if (Number.isFinite(appliedAt)) m.desiredStateLastApplied.set(appliedAt / 1000);
     else m.desiredStateLastApplied.remove();
-    fillRegistryPrune(m, records.find((r) => r.key === formatKey({ kind: "prune", machine }))?.registryPrune);
+    const prune = records.find((r) => r.key === formatKey({ kind: "prune", machine }));
+    fillRegistryPrune(m, prune && "registryPrune" in prune ? prune.registryPrune : undefined);
   }
 
   function fillImages(records: ReturnType<typeof store.all>, observed: Observed | undefined): void {

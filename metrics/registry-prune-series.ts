@@ -1,10 +1,10 @@
 // Registry retention series from the machine's prune record: tags deleted in all, tags kept, deletes refused.
-import type { ResourceStatus } from "../status/resource-status.ts";
+import type { RegistryPruneRecord } from "../status/resource-status.ts";
 import type { MetricFamilies } from "./metric-families.ts";
 
 export function fillRegistryPrune(
   m: Pick<MetricFamilies, "registryTagsDeleted" | "registryTagsKept" | "registryDeleteUnsupported">,
-  record: ResourceStatus["registryPrune"],
+  record: RegistryPruneRecord | undefined,
 ): void {
   m.registryTagsDeleted.reset();
   m.registryTagsKept.reset();

@@ -1,13 +1,17 @@
 // Pushes owed to a registry that did not answer when the image was built: which images owe one
 // (their PushPending condition), when to try again, and which local tags of the built image go.
 import { getCondition } from "../../status/conditions.ts";
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import type { Condition } from "../../status/conditions.ts";
+import type { BuildFacts } from "../../status/resource-status.ts";
+
+/** What an image's status record says about a push it owes. */
+type PushRecord = { conditions: readonly Condition[]; build?: BuildFacts };
 
 const FIRST_RETRY_MS = 15_000;
 const MAX_RETRY_MS = 5 * 60_000;
 
 /** The image this status owes the registry (the exact id it built), or undefined. */
-export function owedPush(status: ResourceStatus | undefined): { imageId: string; tag: string; inputHash: string } | undefined {
+export function owedPush(status: PushRecord | undefined): { imageId: string; tag: string; inputHash: string } | undefined {
   if (!status?.build || getCondition(status.conditions, "PushPending")?.status !== "True") return undefined;
   return { imageId: status.build.imageId, tag: status.build.tag, inputHash: status.build.inputHash };
 }
@@ -18,7 +22,7 @@ export function pushRetryDelayMs(pendingSince: number, now: number): number {
 }
 
 /** The soonest retry over every PushPending condition of `statuses`, or undefined when none owes a push. */
-export function nextPushRetryMs(statuses: readonly (ResourceStatus | undefined)[], now: number): number | undefined {
+export function nextPushRetryMs(statuses: readonly (PushRecord | undefined)[], now: number): number | undefined {
   const delays = statuses.flatMap((status) => {
     const pending = status && owedPush(status) ? getCondition(status.conditions, "PushPending") : undefined;
     return pending ? [pushRetryDelayMs(Date.parse(pending.lastTransitionTime), now)] : [];

@@ -7,7 +7,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
-import type { ResourceStatus } from "../../status/resource-status.ts";
+import type { BuildFacts, PinnedImage, RegistryPruneRecord, ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { FileHashCache } from "../images/hash-context.ts";
@@ -49,9 +49,6 @@ export type RegistryPruneReport = {
   unsupported?: string;
   failed: number;
 };
-
-/** The registry record on `prune/<machine>` (what the metrics read). */
-export type RegistryPruneRecord = NonNullable<ResourceStatus["registryPrune"]>;
 
 export async function runRegistryPrune(deps: RegistryPruneDeps, request: RegistryPruneRequest): Promise<RegistryPruneReport> {
   const { state, machine, dryRun } = request;
@@ -153,7 +150,8 @@ export async function neededRefs(
     const image = imageId ? byId.get(imageId) : undefined;
     for (const ref of [...(image?.repoTags ?? []), ...(image?.repoDigests ?? [])]) needed.push({ ref, rule });
   };
-  for (const status of statuses) {
+  for (const record of statuses) {
+    const status: ImageHolding = record;
     if (status.build) needed.push({ ref: status.build.tag, rule: "current" });
     byImage(status.build?.imageId, "current");
     byImage(status.current?.imageId, "current");
@@ -166,6 +164,16 @@ export async function neededRefs(
   return needed;
 }
 
+/** The fields of a status record that hold images (each kind of record has some of them). */
+type ImageHolding = {
+  key: string;
+  build?: BuildFacts;
+  current?: RollbackEntry;
+  history?: RollbackEntry[];
+  pinned?: { imageId: string };
+  image?: PinnedImage;
+};
+
 async function record(deps: RegistryPruneDeps, report: RegistryPruneReport): Promise<void> {
   const key = pruneStatusKey(report.machine);
   const previous = deps.store.get(key);
@@ -173,7 +181,7 @@ async function record(deps: RegistryPruneDeps, report: RegistryPruneReport): Pro
     registry: report.registry,
     at: deps.clock.now(),
     deletedTags: report.deletedTags,
-    deletedTagsTotal: (previous?.registryPrune?.deletedTagsTotal ?? 0) + report.deletedTags,
+    deletedTagsTotal: (previous && "registryPrune" in previous ? (previous.registryPrune?.deletedTagsTotal ?? 0) : 0) + report.deletedTags,
     keptTags: report.keptTags,
     ...(report.unsupported !== undefined ? { unsupported: report.unsupported } : {}),
   };
