@@ -7,6 +7,7 @@ const T0 = Date.UTC(2026, 5, 1);
 
 function status(pendingSince?: number): ResourceStatus {
   return {
+    kind: "image",
     key: "image/m1/app",
     conditions:
       pendingSince === undefined

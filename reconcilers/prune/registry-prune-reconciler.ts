@@ -8,6 +8,7 @@ import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed } from "../../platform/observed.ts";
 import type { BuildFacts, PinnedImage, RegistryPruneRecord, ResourceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import { formatKey } from "../../status/resource-key.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { FileHashCache } from "../images/hash-context.ts";
@@ -181,12 +182,13 @@ async function record(deps: RegistryPruneDeps, report: RegistryPruneReport): Pro
     registry: report.registry,
     at: deps.clock.now(),
     deletedTags: report.deletedTags,
-    deletedTagsTotal: (previous && "registryPrune" in previous ? (previous.registryPrune?.deletedTagsTotal ?? 0) : 0) + report.deletedTags,
+    deletedTagsTotal: (previous?.registryPrune?.deletedTagsTotal ?? 0) + report.deletedTags,
     keptTags: report.keptTags,
     ...(report.unsupported !== undefined ? { unsupported: report.unsupported } : {}),
   };
   await deps.store.put({
-    key,
+    kind: "prune",
+    key: formatKey(key),
     conditions: [],
     records: {},
     ...previous,

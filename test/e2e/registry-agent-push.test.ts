@@ -48,7 +48,7 @@ describe("agent: a push owed since a registry outage (real engine + local regist
     await writeFile(join(root, "images", image, "image.yaml"), "push: true\n");
     await registry.stop();
     const stateDir = await world.newDir("state");
-    const key = `image/test/${image}`;
+    const key = { kind: "image" as const, machine: "test", name: image };
     const status = async () => (await openStatusStore(stateDir)).get(key);
 
     // Act 1

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { openSharedHostLock } from "../../status/shared-host-lock.ts";
@@ -41,7 +42,7 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
   let world: World;
   let primary: LocalRegistry;
   let mirror: LocalRegistry;
-  const builder = countingBuilder(createBuildxBuilder());
+  const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
   const engine = createDockerEngine();
   let store: StatusStore;
   let hostB: ImagesReconciler;
@@ -65,6 +66,7 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
       store: await openStatusStore(await world.newStateDir()),
       lock: openSharedHostLock(await world.newStateDir()),
       builder,
+      dockerEnv: processEngineSelection().childEnv,
     });
     const built = await hostA.reconcile(state(), "m1");
     expect(built.outcomes.every((o) => o.ok && o.pushed)).toBe(true);
@@ -74,7 +76,13 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
       await docker("rmi", toMirror(tag));
     }
     store = await openStatusStore(await world.newStateDir());
-    hostB = createImagesReconciler({ engine, store, lock: openSharedHostLock(store.dir), builder });
+    hostB = createImagesReconciler({
+      engine,
+      store,
+      lock: openSharedHostLock(store.dir),
+      builder,
+      dockerEnv: processEngineSelection().childEnv,
+    });
   });
 
   afterAll(async () => {
@@ -107,7 +115,7 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
     // Arrange: the primary is still down; the app changes, so neither registry has it
     await world.writeFile("app", "app.txt", "v2\n");
     builder.reset();
-    const key = `image/m1/${world.name("app")}`;
+    const key = { kind: "image" as const, machine: "m1", name: world.name("app") };
 
     // Act 1: build while down, then a second pass while still down
     const down = await hostB.reconcile(state(), "m1");

@@ -13,6 +13,7 @@ import { createBerthMetrics } from "../../metrics/berth-metrics.ts";
 import { renderExposition } from "../../metrics/metrics-handler.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { createDockerEngine } from "../../platform/docker-engine.ts";
+import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import { createBuildxBuilder } from "../../reconcilers/images/image-builder.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
@@ -69,7 +70,8 @@ describe("berth prune --registry (real engine + local registry)", () => {
       engine: createDockerEngine(),
       store,
       lock: openSharedHostLock(store.dir),
-      builder: createBuildxBuilder(),
+      builder: createBuildxBuilder({ env: processEngineSelection().childEnv }),
+      dockerEnv: processEngineSelection().childEnv,
     });
     // m1 builds four versions (each pushed: content, human, latest-m1); m2 builds the last one.
     for (const n of [1, 2, 3, 4]) {
@@ -83,6 +85,7 @@ describe("berth prune --registry (real engine + local registry)", () => {
     expect((await images.reconcile(state(4), "m2")).outcomes[0]).toMatchObject({ ok: true, pushed: true });
     // This host ran v2 before v4: it is in a service's rollback history.
     await store.put({
+      kind: "service",
       key: "service/registry-shop/web",
       conditions: [],
       history: [
