@@ -45,7 +45,9 @@ export async function run(): Promise<BenchRow[]> {
       unit: "ms",
       target: `≤ ${TARGET_MS} ms`,
       pass: ms <= TARGET_MS,
-      note: `median of 31; ${needed.length} needed refs; ${plan.deletions.length} manifests to delete, ${plan.kept.length} kept; registry calls excluded`,
+      note:
+        `median of 31; ${needed.length} needed refs; ${plan.deletions.length} manifests to delete, ` +
+        `${plan.kept.length} kept; registry calls excluded`,
     },
   ];
 }
