@@ -6,6 +6,7 @@ import { DEFAULT_PRUNE, DEFAULT_RESYNC_SECONDS } from "./desired-state.ts";
 import type { DesiredState, ImageSpec, MachineSpec } from "./desired-state.ts";
 import { topologicalOrder } from "./image-graph.ts";
 import { pruneSpec } from "./prune-spec.ts";
+import type { BerthFile } from "./berth-file-schema.ts";
 import { err, ok } from "./result.ts";
 import type { Result } from "./result.ts";
 
@@ -30,7 +31,7 @@ export function assemble(validated: Validated, at: { root: string; revision: str
   return ok({
     root: at.root,
     revision: at.revision,
-    ...(berth.registry ? { registry: berth.registry } : {}),
+    ...registryFields(berth.registry),
     push: berth.push ?? true,
     machines,
     profiles: validated.profiles,
@@ -56,4 +57,11 @@ function inBuildOrder(images: readonly ImageSpec[], order: readonly string[]): I
     }
   }
   return [...byName.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
+/** berth.yaml's `registry` (a prefix or `{ prefix, mirrors }`) as DesiredState fields. */
+function registryFields(registry: BerthFile["registry"]): Pick<DesiredState, "registry" | "registryMirrors"> {
+  if (registry === undefined) return {};
+  if (typeof registry === "string") return { registry };
+  return { registry: registry.prefix, ...(registry.mirrors ? { registryMirrors: registry.mirrors } : {}) };
 }

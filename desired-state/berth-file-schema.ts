@@ -7,6 +7,10 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
 const name = (what: string) =>
   z.string().regex(NAME_PATTERN, { error: `${what} must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit` });
 
+const registryPrefix = z
+  .string()
+  .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, { error: "must be a registry prefix like ghcr.io/org or 127.0.0.1:5000/org" });
+
 export const rolloutStrategySchema = z.union([z.literal("recreate"), z.literal("start-first")]);
 export type RolloutStrategy = z.output<typeof rolloutStrategySchema>;
 
@@ -52,9 +56,9 @@ export const machineSchema = z.strictObject({
 
 export const berthFileSchema = z.strictObject({
   version: z.literal(1, { error: "only version 1 is supported" }),
+  /** A prefix, or `{ prefix, mirrors }`: mirrors answer existence checks and pulls while the primary does not (docs/images.md). */
   registry: z
-    .string()
-    .regex(/^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)*$/, { error: "must be a registry prefix like ghcr.io/org or 127.0.0.1:5000/org" })
+    .union([registryPrefix, z.strictObject({ prefix: registryPrefix, mirrors: z.array(registryPrefix).min(1).optional() })])
     .optional(),
   push: z.boolean().optional(),
   machines: z

@@ -101,6 +101,8 @@ export type DesiredState = {
   /** Git commit of the root, or "content-<hash>" when it is not a git checkout. */
   revision: string;
   registry?: string;
+  /** berth.yaml `registry.mirrors`: prefixes asked, in order, while the primary registry does not answer. */
+  registryMirrors?: string[];
   push: boolean;
   machines: Record<string, MachineSpec>;
   profiles: Record<string, Profile>;

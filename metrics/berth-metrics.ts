@@ -6,6 +6,7 @@ import type { DockerEngine, EngineEvent } from "../platform/docker-engine.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
 import type { ReconcileEvents } from "../status/reconcile-events.ts";
+import { formatKey } from "../status/resource-key.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 import type { StatusStore } from "../status/status-store.ts";
 import { BERTH_VERSION } from "./berth-version.ts";
@@ -18,6 +19,7 @@ import { attributeGpuMemory } from "./gpu/attribute-gpu-memory.ts";
 import type { GpuReader, GpuSnapshot } from "./gpu/nvidia-smi-reader.ts";
 import { imageSeries } from "./image-series.ts";
 import { createMetricFamilies, SERVICE_HEALTH_STATES } from "./metric-families.ts";
+import { fillRegistryPrune } from "./registry-prune-series.ts";
 import { serviceKey, serviceSeries } from "./service-series.ts";
 
 export type DesiredStateUpdate = { ok: true; state: DesiredState } | { ok: false; revision?: string };
@@ -126,6 +128,8 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
     m.desiredStateLastApplied.reset();
     if (Number.isFinite(appliedAt)) m.desiredStateLastApplied.set(appliedAt / 1000);
     else m.desiredStateLastApplied.remove();
+    const prune = records.find((r) => r.key === formatKey({ kind: "prune", machine }));
+    fillRegistryPrune(m, prune && "registryPrune" in prune ? prune.registryPrune : undefined);
   }
 
   function fillImages(records: ReturnType<typeof store.all>, observed: Observed | undefined): void {

@@ -149,6 +149,19 @@ export function createMetricFamilies(registry: Registry, collect: () => Promise<
     pruneReclaimed: new Counter({ name: "berth_prune_reclaimed_bytes_total", help: "Bytes reclaimed by prune runs.", registers }),
     pruneRemoved: new Counter({ name: "berth_prune_removed_images_total", help: "Images removed by prune runs.", registers }),
     pruneLastRun: gauge("berth_prune_last_run_timestamp_seconds", "Unix time of the last prune run.", []),
+    registryTagsDeleted: counter(
+      "berth_registry_tags_deleted_total",
+      "Registry tags deleted by `berth prune --registry` (with their manifests), as the machine's record counts them.",
+      ["registry"],
+    ),
+    registryTagsKept: gauge("berth_registry_tags_kept", "Tags of berth's repositories the last `berth prune --registry` kept.", [
+      "registry",
+    ]),
+    registryDeleteUnsupported: gauge(
+      "berth_registry_delete_unsupported",
+      "1 when the registry refused deletes (405 / UNSUPPORTED) in the last `berth prune --registry`.",
+      ["registry"],
+    ),
   };
 }
 

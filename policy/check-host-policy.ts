@@ -47,6 +47,7 @@ export function policyInput(state: DesiredState, machine: string | undefined, en
     stacks,
     images,
     ...(state.registry ? { registry: state.registry } : {}),
+    ...(state.registryMirrors ? { registryMirrors: state.registryMirrors } : {}),
     imageUsers: dockerfileUsers(state.images),
     ...(dockerHost?.startsWith("unix://") ? { engineSockets: [dockerHost.slice("unix://".length)] } : {}),
   };

@@ -512,6 +512,17 @@ describe("evaluatePolicy: registries allowlist", () => {
     ]);
   });
 
+  it("checks berth.yaml's registry mirrors like the registry", () => {
+    const violations = evaluatePolicy(policy("baseline", { registries }), {
+      root: ROOT,
+      stacks: [],
+      images: [],
+      registry: "ghcr.io/acme",
+      registryMirrors: ["127.0.0.1:5000/acme", "quay.io/acme"],
+    });
+    expect(violations.map((v) => [v.file, v.path.join(" ")])).toEqual([["berth.yaml", "registry mirrors 1"]]);
+  });
+
   it("allows Docker Hub when it is listed", () => {
     const s = service({ image: "busybox" });
     s.image = "busybox";

@@ -29,6 +29,8 @@ export type PolicyInput = {
   images: readonly Pick<ImageSpec, "name" | "origin" | "declaredIn" | "dockerfile" | "dockerfileFacts">[];
   /** berth.yaml's `registry` (pulls and pushes). */
   registry?: string;
+  /** berth.yaml's `registry.mirrors` (pulls while the registry does not answer). */
+  registryMirrors?: readonly string[];
   /** Image reference or berth image name → the user its image config runs as (facts the caller read). */
   imageUsers?: ReadonlyMap<string, string>;
   /** Engine sockets besides the well-known ones (e.g. from DOCKER_HOST). */
@@ -170,6 +172,16 @@ export function evaluatePolicy(policy: Policy, input: PolicyInput): Violation[] 
       control: "registries",
       level,
       message: `registry "${input.registry}" (pulls and pushes of built images) is not under an allowed registry (${allowlist.join(", ")})`,
+    });
+  }
+  for (const [i, mirror] of (input.registryMirrors ?? []).entries()) {
+    if (!allowlist || referenceAllowed(mirror, allowlist, { prefix: true })) continue;
+    violations.push({
+      file: "berth.yaml",
+      path: ["registry", "mirrors", i],
+      control: "registries",
+      level,
+      message: `registry mirror "${mirror}" (pulls of built images) is not under an allowed registry (${allowlist.join(", ")})`,
     });
   }
   return violations;

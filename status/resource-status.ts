@@ -86,7 +86,21 @@ export type StackStatus = StatusBase<"stack">;
 export type SourceStatus = StatusBase<"source">;
 
 /** One machine's prune: its last result and first-seen records (image id → unix ms). */
-export type PruneStatus = StatusBase<"prune"> & { records?: Record<string, number> };
+export type PruneStatus = StatusBase<"prune"> & {
+  records?: Record<string, number>;
+  /** The last `berth prune --registry`. */
+  registryPrune?: RegistryPruneRecord;
+};
+
+/** The last `berth prune --registry` of a machine: tags deleted then and in all, tags kept, deletes refused. */
+export type RegistryPruneRecord = {
+  registry: string;
+  at: number;
+  deletedTags: number;
+  deletedTagsTotal: number;
+  keptTags: number;
+  unsupported?: string;
+};
 
 export type ResourceStatus = ImageStatus | ServiceStatus | StackStatus | SourceStatus | PruneStatus;
 export type StatusKind = ResourceStatus["kind"];

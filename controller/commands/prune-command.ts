@@ -14,9 +14,11 @@ import { formatProblem } from "../../desired-state/problem.ts";
 import { boolFlag, listFlag, stringFlag } from "../cli-io.ts";
 import type { CommandSpec } from "../cli-io.ts";
 import { cliEngine, loadForCli } from "../load-for-cli.ts";
+import { runRegistryPruneCommand } from "./registry-prune-command.ts";
 
 const USAGE = `Usage: berth prune DIR --machine NAME --state-dir DIR [--dry-run] [--json]
                    [--repository PREFIX]... [--skip-dangling] [--skip-build-cache] [--wait SECONDS]
+       berth prune DIR --registry --machine NAME --state-dir DIR [--dry-run] [--json]
 
 Removes images berth no longer needs, never forced, one by one. Kept: images of every container
 (running or stopped), each service's current image and rollback history, the newest prune.keep per
@@ -29,6 +31,9 @@ manage (unless prune.foreign). Waits for a build or swap holding the host lock (
   --repository PREFIX  only consider images whose every tag starts with PREFIX (repeatable)
   --skip-dangling      leave untagged images alone
   --skip-build-cache   leave the BuildKit cache alone
+  --registry           prune the registry instead: delete berth-made tags no machine's current
+                       version, this host's rollback history or the newest prune.keep per image
+                       needs (and none younger than prune.minAge); see docs/prune.md
 
 Exit 0 when done, 1 when a removal failed, 2 on usage or desired-state errors, 3 when the lock stayed busy.`;
 
@@ -44,6 +49,7 @@ export const pruneCommand: CommandSpec = {
     "skip-dangling": { type: "boolean" },
     "skip-build-cache": { type: "boolean" },
     wait: { type: "string" },
+    registry: { type: "boolean" },
   },
   async run(args, io) {
     const dir = args.positionals[0];
@@ -69,6 +75,8 @@ export const pruneCommand: CommandSpec = {
     const repositories = listFlag(args, "repository");
     const json = boolFlag(args, "json");
     const logger = createLogger({ level: io.env["BERTH_LOG_LEVEL"] ?? "warn", format: logFormat(io.env) });
+    if (boolFlag(args, "registry"))
+      return runRegistryPruneCommand({ state: loaded.state, machine, stateDir, dryRun: boolFlag(args, "dry-run"), json, logger }, io);
     try {
       const report = await runPrune(
         {

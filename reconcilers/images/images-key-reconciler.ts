@@ -10,7 +10,9 @@ import { recordInPass } from "../source/record-pass.ts";
 import type { RecordPassDeps } from "../source/record-pass.ts";
 import { stacksToReconcile } from "../stacks/stack-reconciler.ts";
 import type { ImageResolver } from "../stacks/third-party-images.ts";
+import { statusKey } from "./images-reconciler.ts";
 import type { ImagesReconciler } from "./images-reconciler.ts";
+import { nextPushRetryMs } from "./pending-push.ts";
 
 export type ImagesKeyReconcilerDeps = RecordPassDeps & {
   images: ImagesReconciler;
@@ -42,7 +44,12 @@ export function createImagesKeyReconciler(deps: ImagesKeyReconcilerDeps): Reconc
         resolver: deps.newResolver(machine),
       };
       for (const name of names) deps.enqueue({ kind: "stack", name });
-      const outcome = done(result.ok);
+      // A push owed since the registry did not answer is tried again with backoff (and on every resync).
+      const retryMs = nextPushRetryMs(
+        result.pushPending.map((name) => deps.store.get(statusKey(machine, name))),
+        deps.clock.now(),
+      );
+      const outcome = done(result.ok, retryMs);
       await recordInPass(deps, pass, key, outcome);
       return outcome;
     },

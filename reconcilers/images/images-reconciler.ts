@@ -33,8 +33,10 @@ import type { ImageInput } from "./image-inputs.ts";
 import { imageLabels } from "./image-tags.ts";
 import { planImages, tagsToCheck } from "./plan-images.ts";
 import type { ImageAction, ImagePlanStep, RegistryView } from "./plan-images.ts";
+import { owedPush, registryDidNotAnswer, tagsToPush } from "./pending-push.ts";
 import { createRegistryClient, refusedByRegistry, registryHost } from "./registry-client.ts";
 import type { RegistryClient } from "./registry-client.ts";
+import { checkRegistries } from "./registry-mirrors.ts";
 
 export type ImagesDeps = {
   engine: DockerEngine;
@@ -83,6 +85,8 @@ export type ImageOutcome = {
   facts?: BuildFacts;
   /** Set when the image is usable but something around it failed (registry down, push refused). */
   degraded?: { reason: string; message: string };
+  /** The registry did not answer: the built image is pushed by a later pass (condition PushPending). */
+  pushPending?: string;
   /** A budget with `enforce: true` is breached: rollouts of services using it must wait. */
   budgetBlocks: boolean;
   /** Budget breaches, as messages (set when the outcome is recorded). */
@@ -96,6 +100,8 @@ export type ImagesResult = {
   tags: Map<string, string>;
   /** Berth image name → why its rollouts wait (a budget with `enforce: true` is breached). */
   holds: Map<string, string>;
+  /** Images whose push waits for the registry to answer again (the agent retries with backoff). */
+  pushPending: string[];
   ok: boolean;
 };
 
@@ -127,7 +133,10 @@ export async function planImagesForMachine(
   if (state.registry) {
     const client = deps.registryClient ?? createRegistryClient();
     const asked = options.push === true ? planInputs.filter((i) => !i.problem).map((i) => i.tag) : tagsToCheck(planInputs, localImages);
-    registry = await client.check(registryHost(state.registry), asked);
+    // An image that owes a push is asked about too: the answer says whether the registry is back.
+    const owed = inputs.filter((i) => owedPush(deps.store.get(statusKey(machine, i.name)))?.inputHash === i.inputHash).map((i) => i.tag);
+    const targets = { registry: state.registry, ...(state.registryMirrors ? { registryMirrors: state.registryMirrors } : {}) };
+    registry = await checkRegistries(client, targets, [...new Set([...asked, ...owed])]);
   }
   const failedBefore = new Map<string, string>();
   if (!options.retryFailed) {
@@ -207,7 +216,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const holds = new Map(
       list.filter((o) => o.ok && o.budgetBlocks).map((o) => [o.name, enforcedBudgetHold(o.name, o.budgetMessages ?? [])]),
     );
-    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds };
+    const pushPending = list.filter((o) => o.pushPending !== undefined).map((o) => o.name);
+    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds, pushPending };
   }
 
   function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {
@@ -246,7 +256,13 @@ export function createImagesReconciler(deps: ImagesDeps) {
       const facts =
         previous?.inputHash === step.inputHash && previous.tag === step.tag ? previous : await factsFor(input, "reuse", previous, {});
       let pushed = false;
-      if (options.push === true && plan.registry.kind === "reachable" && !plan.registry.present.has(step.tag)) {
+      const owed = owedPush(deps.store.get(statusKey(machine, step.name)));
+      const primary = plan.registry.kind === "reachable" && !plan.registry.mirror ? plan.registry : undefined;
+      if (owed?.inputHash === step.inputHash) {
+        const settled = primary ? await pushOwed(step, input, owed.imageId, primary) : undefined;
+        if (!settled?.ok && facts) return reused(step, facts, { pushPending: settled?.message ?? pendingMessage(plan.registry, step.tag) });
+        pushed = settled?.ok === true && settled.pushed;
+      } else if (options.push === true && primary && !primary.present.has(step.tag)) {
         pushed = await push(step.name, [step.tag]).then(
           () => true,
           () => false,
@@ -261,28 +277,19 @@ export function createImagesReconciler(deps: ImagesDeps) {
           ),
           action: "reuse",
         };
-      return {
-        name: step.name,
-        tag: step.tag,
-        inputHash: step.inputHash,
-        action: "reuse",
-        ok: true,
-        reason: step.reason,
-        message: step.message,
-        pushed,
-        facts,
-        budgetBlocks: false,
-      };
+      return reused(step, facts, { pushed });
     }
     if (step.action === "pull") {
       const resource = imageResource(step.name);
       options.progress?.({ type: "phase", resource, phase: "pulling" });
-      const pulled = await pullImage({ engine: deps.engine, credentials }, step.tag, {
+      const pulled = await pullImage({ engine: deps.engine, credentials }, step.from ?? step.tag, {
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (bytes) => options.progress?.({ type: "bytes", resource, ...bytes }),
       });
       events.imagePulled(step.name, machine, pulled.ok ? "success" : "failure");
       if (pulled.ok) {
+        // From a mirror: the image carries the primary's reference berth expects, not the mirror's.
+        if (step.from) await deps.engine.tagImage(step.from, step.tag).then(() => deps.engine.removeImage(step.from ?? step.tag));
         await deps.engine.tagImage(step.tag, input.humanTag).catch(() => undefined);
         const facts = await factsFor(input, "pull", previous, {});
         if (!facts)
@@ -301,7 +308,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           action: "pull",
           ok: true,
           reason: ImageReason.Pulled,
-          message: `pulled ${step.tag}`,
+          message: step.from ? `pulled ${step.tag} from ${step.from}` : `pulled ${step.tag}`,
           pushed: false,
           facts,
           budgetBlocks: false,
@@ -309,8 +316,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
       }
       const why = lastLines(pulled.message);
       const reason = refusedByRegistry(pulled.message) ? ImageReason.RegistryUnauthorized : ImageReason.PullFailed;
-      logger.warn({ image: step.name, machine, tag: step.tag, reason, error: why }, "image pull failed");
-      if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.tag} failed: ${why}`);
+      logger.warn({ image: step.name, machine, tag: step.from ?? step.tag, reason, error: why }, "image pull failed");
+      if (input.spec.source === "pull") return stalledOutcome(step, reason, `pull of ${step.from ?? step.tag} failed: ${why}`);
       return build(
         state,
         machine,
@@ -334,8 +341,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
     options: ImagesOptions,
   ): Promise<ImageOutcome> {
     const at = now();
-    // A registry that refused this image's tag would refuse its cache too.
-    const reachable = plan.registry.kind === "reachable" && step.reason !== ImageReason.RegistryUnauthorized;
+    // A registry that refused this image's tag would refuse its cache too; one that does not answer has none to give.
+    const reachable = plan.registry.kind === "reachable" && !plan.registry.mirror && step.reason !== ImageReason.RegistryUnauthorized;
     const store = reachable
       ? await (imageStore ??= deps.engine.engineInfo().then(
           (i) => i.imageStore,
@@ -436,6 +443,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
     );
     let pushed = false;
     let pushError: string | undefined;
+    const pushWanted = state.registry !== undefined && (options.push ?? input.spec.push);
+    let pushPending = pushWanted && step.reason === "RegistryUnreachable" ? pendingMessage(plan.registry, step.tag) : undefined;
     if (step.push) {
       try {
         await push(step.name, request.tags);
@@ -443,6 +452,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
       } catch (error) {
         pushError = error instanceof Error ? error.message : String(error);
         logger.warn({ image: step.name, machine, error: pushError }, "image push failed");
+        if (registryDidNotAnswer(pushError)) pushPending = `push of ${step.tag} waits for the registry to answer: ${lastLines(pushError)}`;
       }
     }
     const reason =
@@ -452,16 +462,18 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const message =
       `built ${step.tag} in ${outcome.durationSeconds.toFixed(1)} ` +
       `s${outcome.cacheHitRatio !== undefined ? `, cache hits ${(outcome.cacheHitRatio * 100).toFixed(0)} %` : ""}`;
-    const degraded = pushError
-      ? {
-          reason: refusedByRegistry(pushError) ? ImageReason.RegistryUnauthorized : ImageReason.PushFailed,
-          message: `push of ${step.tag} to the registry failed: ${pushError}`,
-        }
-      : step.reason === ImageReason.RegistryUnreachable ||
-          step.reason === ImageReason.RegistryUnauthorized ||
-          step.reason === ImageReason.PullFailed
-        ? { reason: step.reason, message: step.message }
-        : undefined;
+    const degraded = pushPending
+      ? { reason: ImageReason.RegistryUnreachable, message: pushPending }
+      : pushError
+        ? {
+            reason: refusedByRegistry(pushError) ? ImageReason.RegistryUnauthorized : ImageReason.PushFailed,
+            message: `push of ${step.tag} to the registry failed: ${pushError}`,
+          }
+        : step.reason === ImageReason.RegistryUnreachable ||
+            step.reason === ImageReason.RegistryUnauthorized ||
+            step.reason === ImageReason.PullFailed
+          ? { reason: step.reason, message: step.message }
+          : undefined;
     return {
       name: step.name,
       tag: step.tag,
@@ -473,8 +485,50 @@ export function createImagesReconciler(deps: ImagesDeps) {
       pushed,
       facts,
       ...(degraded ? { degraded } : {}),
+      ...(pushPending ? { pushPending } : {}),
       budgetBlocks: false,
     };
+  }
+
+  function reused(step: ImagePlanStep, facts: BuildFacts, extra: { pushed?: boolean; pushPending?: string }): ImageOutcome {
+    return {
+      name: step.name,
+      tag: step.tag,
+      inputHash: step.inputHash,
+      action: "reuse",
+      ok: true,
+      reason: step.reason,
+      message: step.message,
+      pushed: extra.pushed ?? false,
+      facts,
+      ...(extra.pushPending ? { pushPending: extra.pushPending } : {}),
+      budgetBlocks: false,
+    };
+  }
+
+  /**
+   * The push owed since the registry did not answer: the exact image id built then, under its
+   * content and human tags (the content tag put back on that id first). A registry that has the
+   * content tag already (another host pushed the same inputs) owes nothing.
+   */
+  async function pushOwed(
+    step: ImagePlanStep,
+    input: ImageInput,
+    imageId: string,
+    registry: Extract<RegistryView, { kind: "reachable" }>,
+  ): Promise<{ ok: true; pushed: boolean } | { ok: false; message: string }> {
+    if (registry.present.has(step.tag)) return { ok: true, pushed: false };
+    try {
+      if ((await deps.engine.inspectImage(step.tag))?.id !== imageId) await deps.engine.tagImage(imageId, step.tag);
+      const tags = unique([step.tag, ...tagsToPush(imageId, input.repository, await deps.engine.listImages())]);
+      await push(step.name, tags);
+      logger.info({ image: step.name, imageId, tags }, "pending image push done");
+      return { ok: true, pushed: true };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn({ image: step.name, imageId, error: message }, "pending image push failed");
+      return { ok: false, message: `push of ${step.tag} (image ${imageId.slice(7, 19)}) still pending: ${lastLines(message)}` };
+    }
   }
 
   async function cacheInRegistry(registry: string, refs: readonly string[]): Promise<boolean> {
@@ -544,7 +598,16 @@ export function createImagesReconciler(deps: ImagesDeps) {
       conditions = setCondition(conditions, { type: "Ready", status: "True", reason: outcome.reason, message: outcome.message }, at);
       conditions = removeCondition(conditions, "Stalled");
       if (outcome.degraded) conditions = setCondition(conditions, { type: "Degraded", status: "True", ...outcome.degraded }, at);
-      else if (outcome.action !== "reuse") conditions = removeCondition(conditions, "Degraded");
+      else if (outcome.action !== "reuse" || (owedPush(previous) && outcome.pushPending === undefined))
+        conditions = removeCondition(conditions, "Degraded"); // a build, or the push owed since the registry was down is settled
+      conditions =
+        outcome.pushPending === undefined
+          ? removeCondition(conditions, "PushPending")
+          : setCondition(
+              conditions,
+              { type: "PushPending", status: "True", reason: ImageReason.RegistryUnreachable, message: outcome.pushPending },
+              at,
+            );
       const breaches = outcome.facts
         ? budgetBreaches(outcome.facts, input.spec.budgets, await budgetBaseline(input.spec, outcome.facts, engineImages))
         : [];
@@ -649,4 +712,14 @@ function unique(values: readonly string[]): string[] {
 
 function lastLines(text: string): string {
   return text.trim().split("\n").slice(-3).join(" ").trim() || "unknown error";
+}
+
+function pendingMessage(registry: RegistryView, tag: string): string {
+  const why =
+    registry.kind === "unreachable" ? registry.message : registry.kind === "reachable" ? registry.mirror?.primaryMessage : undefined;
+  const host = registry.kind === "none" ? "" : ` ${registry.host}`;
+  return (
+    `${tag} was built while registry${host} did not answer${why ? ` (${why})` : ""}; ` +
+    "the agent pushes it once the registry answers again"
+  );
 }

@@ -22,7 +22,17 @@ export type RegistryView =
    * `present`: content tags the registry has (only the ones that were asked about); `denied`: tags
    * the registry refused to say anything about (401/403 with the host's Docker credentials) → why.
    */
-  | { kind: "reachable"; host: string; present: ReadonlySet<string>; denied?: ReadonlyMap<string, string> };
+  | {
+      kind: "reachable";
+      host: string;
+      present: ReadonlySet<string>;
+      denied?: ReadonlyMap<string, string>;
+      /** The primary did not answer and this mirror did: `present` holds primary tags the mirror has. */
+      mirror?: RegistryMirror;
+    };
+
+/** `prefix`: the mirror's prefix standing in for the primary's; `primaryMessage`: why the primary was not used. */
+export type RegistryMirror = { prefix: string; primary: string; primaryMessage: string };
 
 export type ImageAction = "reuse" | "pull" | "build" | "stalled";
 
@@ -38,6 +48,8 @@ export type ImagePlanStep = {
   needsTag?: boolean;
   /** Push after building (registry reachable and push on). */
   push: boolean;
+  /** For a pull from a mirror: the mirror's reference (tagged as `tag` once pulled). */
+  from?: string;
 };
 
 export type PlanImagesInput = {
@@ -100,49 +112,75 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
     }
     const inRegistry = registry.kind === "reachable" && registry.present.has(image.tag);
     const denied = registry.kind === "reachable" ? registry.denied?.get(image.tag) : undefined;
+    const mirror = registry.kind === "reachable" ? registry.mirror : undefined;
+    const pull = (message: string): void => {
+      steps.set(image.name, {
+        ...base,
+        action: "pull",
+        reason: mirror ? "InMirror" : "InRegistry",
+        ...(mirror
+          ? {
+              from: mirrorReference(image.tag, mirror),
+              message: `${message} from mirror ${mirror.prefix} (registry ${mirror.primary} does not answer: ${mirror.primaryMessage})`,
+            }
+          : { message }),
+      });
+    };
     if (image.source === "pull") {
-      if (inRegistry)
-        steps.set(image.name, { ...base, action: "pull", reason: "InRegistry", message: `pulling ${image.tag} (source: pull)` });
+      if (inRegistry) pull(`pulling ${image.tag} (source: pull)`);
       else if (registry.kind === "none") stalled("NoRegistry", `source is "pull" but no registry is configured`);
       else if (registry.kind === "unreachable")
         stalled("RegistryUnreachable", `source is "pull" and registry ${registry.host} does not answer: ${registry.message}`);
       else if (denied !== undefined)
         stalled("RegistryUnauthorized", `source is "pull" and registry ${registry.host} refused access to ${image.tag}: ${denied}`);
+      else if (mirror)
+        stalled(
+          "NotInRegistry",
+          `source is "pull", registry ${registry.host} does not answer (${mirror.primaryMessage}) ` +
+            `and mirror ${mirror.prefix} lacks ${image.tag}`,
+        );
       else stalled("NotInRegistry", `source is "pull" but ${image.tag} is not in the registry (has CI built it?)`);
       continue;
     }
     if (image.source === "auto" && inRegistry) {
-      steps.set(image.name, {
-        ...base,
-        action: "pull",
-        reason: "InRegistry",
-        message: `${image.tag} was built elsewhere (CI); pulling it`,
-      });
+      pull(`${image.tag} was built elsewhere (CI); pulling it`);
       continue;
     }
     if (input.failedBefore?.get(image.name) === image.inputHash) {
       stalled("BuildFailed", `the build of input hash ${image.inputHash.slice(0, 12)} failed before; change the image or retry`);
       continue;
     }
-    const push = image.push && registry.kind === "reachable" && denied === undefined;
+    const push = image.push && registry.kind === "reachable" && !mirror && denied === undefined;
     const [reason, message] =
       registry.kind === "none"
         ? ["NotBuilt", `${image.tag} is not present locally; building it`]
-        : registry.kind === "unreachable"
+        : mirror
           ? [
               "RegistryUnreachable",
-              `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`,
+              `registry ${registry.host} does not answer (${mirror.primaryMessage}) and mirror ${mirror.prefix} lacks ${image.tag}; ` +
+                "building locally from locally cached parents",
             ]
-          : denied !== undefined
+          : registry.kind === "unreachable"
             ? [
-                "RegistryUnauthorized",
-                `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached ` +
-                  `parents, not pushing`,
+                "RegistryUnreachable",
+                `registry ${registry.host} does not answer (${registry.message}); building locally from locally cached parents`,
               ]
-            : image.source === "build"
-              ? ["SourceBuild", `source is "build"; building ${image.tag}`]
-              : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];
+            : denied !== undefined
+              ? [
+                  "RegistryUnauthorized",
+                  `registry ${registry.host} refused access to ${image.tag} (${denied}); building locally from locally cached ` +
+                    `parents, not pushing`,
+                ]
+              : image.source === "build"
+                ? ["SourceBuild", `source is "build"; building ${image.tag}`]
+                : ["NotInRegistry", `${image.tag} is neither local nor in the registry; building it${push ? " and pushing" : ""}`];
     steps.set(image.name, { ...base, action: "build", reason, message, push });
   }
   return input.images.flatMap((image) => steps.get(image.name) ?? []);
+}
+
+/** The mirror's reference of a primary tag: the primary prefix replaced by the mirror's. */
+export function mirrorReference(tag: string, mirror: Pick<RegistryMirror, "prefix" | "primary">): string {
+  const primary = mirror.primary.replace(/\/+$/, "");
+  return tag.startsWith(`${primary}/`) ? `${mirror.prefix.replace(/\/+$/, "")}${tag.slice(primary.length)}` : tag;
 }

@@ -59,13 +59,13 @@ export function isLoopback(host: string): boolean {
 
 /** One registry API call: `path` is below `/v2/<repository>/` (e.g. `manifests/<tag>`). */
 export type RegistryRequest = {
-  method: "HEAD" | "GET";
+  method: "HEAD" | "GET" | "DELETE";
   host: string;
   repository: string;
   path: string;
   accept?: string;
   /** Token scope actions; default "pull". */
-  actions?: "pull" | "pull,push";
+  actions?: "pull" | "pull,push" | "delete";
 };
 
 export type RegistryResponse = { status: number; url: string; headers: IncomingHttpHeaders; body: Buffer };
@@ -362,7 +362,12 @@ export function refusedByRegistry(text: string): boolean {
   return REFUSED_BY_REGISTRY.some((pattern) => pattern.test(text));
 }
 
-function headerText(value: string | string[] | undefined): string | undefined {
+/** HEAD of a manifest by tag or digest, with the index and manifest Accept types. */
+export function headManifest(http: RegistryHttp, host: string, repository: string, reference: string): Promise<RegistryResponse> {
+  return http.request({ method: "HEAD", host, repository, path: `manifests/${encodeURIComponent(reference)}`, accept: MANIFEST_ACCEPT });
+}
+
+export function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -372,13 +377,7 @@ export function createRegistryClient(options: RegistryHttpOptions & { concurrenc
   async function manifestExists(ref: string): Promise<ManifestCheck> {
     const { host, repository, tag } = parseImageRef(ref);
     try {
-      const res = await http.request({
-        method: "HEAD",
-        host,
-        repository,
-        path: `manifests/${encodeURIComponent(tag)}`,
-        accept: MANIFEST_ACCEPT,
-      });
+      const res = await headManifest(http, host, repository, tag);
       if (res.status === 200) return "present";
       if (res.status === 404) return "absent";
       return { unreachable: `HEAD ${res.url} answered ${res.status}` };
@@ -390,13 +389,7 @@ export function createRegistryClient(options: RegistryHttpOptions & { concurrenc
   async function resolveDigest(ref: string): Promise<DigestLookup> {
     const parsed = parseReference(ref);
     try {
-      const res = await http.request({
-        method: "HEAD",
-        host: parsed.host,
-        repository: parsed.repository,
-        path: `manifests/${encodeURIComponent(parsed.digest ?? parsed.tag ?? "latest")}`,
-        accept: MANIFEST_ACCEPT,
-      });
+      const res = await headManifest(http, parsed.host, parsed.repository, parsed.digest ?? parsed.tag ?? "latest");
       const digest = headerText(res.headers["docker-content-digest"]);
       if (res.status === 200 && digest) return { kind: "digest", digest };
       if (res.status === 404) return { kind: "failed", reason: "NotInRegistry", message: `${ref} is not in registry ${parsed.host}` };

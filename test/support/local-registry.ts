@@ -42,6 +42,8 @@ export interface LocalRegistry {
   start(): Promise<void>;
   /** Restarts on the same port and storage with storage.maintenance.readonly enabled (pushes fail, pulls work). */
   readOnly(): Promise<void>;
+  /** Restarts on the same port and storage with storage.delete.enabled false (DELETE answers 405 UNSUPPORTED). */
+  deleteDisabled(): Promise<void>;
   /** Stops the registry and removes its temp dirs (and its certs.d entry). */
   destroy(): Promise<void>;
   /** Set in auth mode: the one user htpasswd knows, and the TLS trust. */
@@ -79,7 +81,7 @@ export async function freeLoopbackPort(): Promise<number> {
 }
 
 /** The distribution 2.8 configuration used for test registries. */
-export function registryConfig(port: number, storageDir: string, readOnly: boolean, secure?: Secure): string {
+export function registryConfig(port: number, storageDir: string, readOnly: boolean, secure?: Secure, deleteEnabled = true): string {
   const maintenance = readOnly ? ["  maintenance:", "    readonly:", "      enabled: true"] : [];
   return [
     "version: 0.1",
@@ -91,7 +93,7 @@ export function registryConfig(port: number, storageDir: string, readOnly: boole
     "  filesystem:",
     `    rootdirectory: ${storageDir}`,
     "  delete:",
-    "    enabled: true",
+    `    enabled: ${deleteEnabled}`,
     ...maintenance,
     ...(secure?.token
       ? [
@@ -216,9 +218,9 @@ export async function startLocalRegistry(
   };
   process.once("exit", killOnExit);
 
-  async function spawnRegistry(readOnly: boolean): Promise<void> {
+  async function spawnRegistry(readOnly: boolean, deleteEnabled = true): Promise<void> {
     if (child !== undefined) await stopRegistry();
-    await writeFile(configFile, registryConfig(port, storageDir, readOnly, secure));
+    await writeFile(configFile, registryConfig(port, storageDir, readOnly, secure, deleteEnabled));
     const fd = openSync(logFile, "a");
     let proc: ChildProcess;
     try {
@@ -305,6 +307,7 @@ export async function startLocalRegistry(
     stop: stopRegistry,
     start: () => spawnRegistry(false),
     readOnly: () => spawnRegistry(true),
+    deleteDisabled: () => spawnRegistry(false, false),
     async destroy(): Promise<void> {
       await stopRegistry();
       process.removeListener("exit", killOnExit);
