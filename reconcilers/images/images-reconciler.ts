@@ -2,12 +2,15 @@
 // hierarchy order, and records conditions and build facts in status.
 import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.ts";
 import { reductionBaseline } from "../../desired-state/image-baseline.ts";
+import { scanSettingsFor } from "../../desired-state/scan-schema.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed, ObservedImage } from "../../platform/observed.ts";
 import { runCommand } from "../../platform/run-command.ts";
+import { createVulnerabilityScanner } from "../../platform/vulnerability-scanner.ts";
+import type { VulnerabilityScanner } from "../../platform/vulnerability-scanner.ts";
 import { removeCondition, setCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
 import { imageResource } from "../../status/progress-events.ts";
@@ -15,7 +18,7 @@ import type { ProgressEvent, ProgressSink } from "../../status/progress-events.t
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
-import { ImageReason } from "../../status/reasons.ts";
+import { ImageReason, ServiceReason } from "../../status/reasons.ts";
 import { formatKey } from "../../status/resource-key.ts";
 import type { KeyOf } from "../../status/resource-key.ts";
 import type { BuildFacts, ExceededBudget, ImageStatus } from "../../status/resource-status.ts";
@@ -28,11 +31,15 @@ import { createBuildxBuilder } from "./image-builder.ts";
 import type { BuildRequest, CacheExport, ImageBuilder } from "./image-builder.ts";
 import { computeImageInputs } from "./image-inputs.ts";
 import type { ImageInput } from "./image-inputs.ts";
+import { mergeHolds } from "./image-hold.ts";
+import type { ImageHold } from "./image-hold.ts";
 import { imageLabels } from "./image-tags.ts";
 import { planImages, tagsToCheck } from "./plan-images.ts";
 import type { ImageAction, ImagePlanStep, RegistryView } from "./plan-images.ts";
 import { createRegistryClient, refusedByRegistry, registryHost } from "./registry-client.ts";
 import type { RegistryClient } from "./registry-client.ts";
+import { createScanGate } from "./scan-gate.ts";
+import type { ImageScan } from "./scan-gate.ts";
 
 export type ImagesDeps = {
   engine: DockerEngine;
@@ -51,6 +58,8 @@ export type ImagesDeps = {
    * buildx, `docker pull` and `docker push`.
    */
   dockerEnv: Readonly<Record<string, string>>;
+  /** The vulnerability gate's scanner (default: trivy or grype on the child environment's PATH). */
+  scanner?: VulnerabilityScanner;
 };
 
 export type ImagesOptions = {
@@ -67,6 +76,8 @@ export type ImagesOptions = {
   localPrefix?: string;
   /** Live progress for a person watching (`berth apply`, `berth build`). */
   progress?: ProgressSink;
+  /** Scan every image, with berth.yaml's `scan:` settings or the defaults (`berth build --scan`). */
+  scan?: boolean;
 };
 
 export type ImageOutcome = {
@@ -85,6 +96,8 @@ export type ImageOutcome = {
   budgetBlocks: boolean;
   /** Budget breaches, as messages (set when the outcome is recorded). */
   budgetMessages?: string[];
+  /** The vulnerability gate's verdict and facts, when the image was scanned (once it is ready). */
+  scan?: ImageScan;
 };
 
 export type ImagesResult = {
@@ -92,8 +105,8 @@ export type ImagesResult = {
   outcomes: ImageOutcome[];
   /** Berth image name → local tag, for every image now present (services with `build:` run it). */
   tags: Map<string, string>;
-  /** Berth image name → why its rollouts wait (a budget with `enforce: true` is breached). */
-  holds: Map<string, string>;
+  /** Berth image name → why its rollouts wait (an enforced budget is breached, the vulnerability gate holds it). */
+  holds: Map<string, ImageHold>;
   ok: boolean;
 };
 
@@ -162,6 +175,12 @@ export function createImagesReconciler(deps: ImagesDeps) {
   const hashCache = deps.hashCache ?? createFileHashCache();
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
+  const scanGate = createScanGate({
+    scanner: deps.scanner ?? createVulnerabilityScanner({ env: dockerEnv }),
+    stateDir: deps.store.dir,
+    now,
+    logger,
+  });
   let imageStore: Promise<"overlay2" | "containerd"> | undefined;
   /** Local tag of each image that is ready this pass (children measure shared bytes against it). */
   const parentTags = new Map<string, string>();
@@ -193,6 +212,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
           )
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
+      const settings = outcome.ok && outcome.facts ? scanSettingsFor(state.scan, input.spec.scan, options.scan) : undefined;
+      if (settings && outcome.facts)
+        outcome.scan = await scanGate.assess({ name: step.name, ref: outcome.tag, imageId: outcome.facts.imageId }, settings);
       await record(state, machine, input, outcome, engineImages);
       options.progress?.(doneEvent(outcome));
     }
@@ -200,14 +222,19 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const ok = list.every((o) => o.ok);
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
-    const holds = new Map(
-      list
-        .filter((o) => o.ok && o.budgetBlocks)
-        .map((o) => [
-          o.name,
-          `image ${o.name} breaches an enforced budget (${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`,
-        ]),
-    );
+    const holds = new Map<string, ImageHold>();
+    for (const o of list) {
+      const budget = o.budgetBlocks
+        ? {
+            reason: ServiceReason.BudgetEnforced,
+            message:
+              `image ${o.name} breaches an enforced budget ` +
+              `(${(o.budgetMessages ?? []).join("; ") || "see its BudgetExceeded condition"})`,
+          }
+        : undefined;
+      const hold = o.ok ? mergeHolds([budget, o.scan?.verdict.hold]) : undefined;
+      if (hold) holds.set(o.name, hold);
+    }
     return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds };
   }
 
@@ -565,6 +592,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
           at,
         );
       } else conditions = removeCondition(conditions, "BudgetExceeded"); // a reused image keeps its build's facts, so this re-judges them
+      conditions = outcome.scan
+        ? setCondition(conditions, { type: "Vulnerable", ...outcome.scan.verdict.condition }, at)
+        : removeCondition(conditions, "Vulnerable");
       if (outcome.action !== "reuse") failed = undefined;
     } else {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
@@ -581,6 +611,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;
+    const vulnerabilities = outcome.ok ? outcome.scan?.facts : previous?.vulnerabilities;
     const next: ImageStatus = {
       kind: "image",
       key: formatKey(key),
@@ -593,6 +624,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           : {}),
       ...(build ? { build } : {}),
       ...(budgets.length > 0 ? { budgets } : {}),
+      ...(vulnerabilities ? { vulnerabilities } : {}),
       ...(failed ? { failed } : {}),
       ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
       updatedAt: previous?.updatedAt ?? at.toISOString(),
@@ -621,7 +653,13 @@ function doneEvent(outcome: ImageOutcome): ProgressEvent {
     action: outcome.action,
     reason: outcome.reason,
     message: outcome.message,
-    warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
+    warnings: [
+      ...(outcome.degraded ? [outcome.degraded.reason] : []),
+      ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`),
+      ...(outcome.scan && outcome.scan.verdict.condition.status !== "False"
+        ? [`${outcome.scan.verdict.condition.reason}: ${outcome.scan.verdict.condition.message}`]
+        : []),
+    ],
     ...(facts
       ? {
           facts: {

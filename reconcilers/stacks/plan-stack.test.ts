@@ -72,7 +72,9 @@ describe("planStack", () => {
   });
 
   it("holds a rollout to an image that breaches an enforced budget, leaving the running version alone", () => {
-    const holds = new Map([["shop/web:v2", "image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)"]]);
+    const holds = new Map([
+      ["shop/web:v2", { reason: "BudgetEnforced", message: "image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)" }],
+    ]);
     const update = planStack({
       stack: "shop",
       prune: false,
@@ -104,6 +106,25 @@ describe("planStack", () => {
       holds,
     });
     expect(kindOf(alreadyRunning.services, "web")).toBe("unchanged");
+  });
+
+  it("vuln: holds a rollout with the vulnerability gate's reason, leaving the running version alone", () => {
+    const holds = new Map([
+      ["shop/web:v2", { reason: "VulnerabilitiesFound", message: "image web has vulnerabilities that are not allowed" }],
+    ]);
+    const plan = planStack({
+      stack: "shop",
+      prune: false,
+      services: [desired("web", "h2", "shop/web:v2", { status: status({}) })],
+      containers: [container("web", "h1", V1)],
+      images,
+      holds,
+    });
+    expect(plan.services[0]?.action).toEqual({
+      kind: "blocked",
+      reason: "VulnerabilitiesFound",
+      message: "rollout waits: image web has vulnerabilities that are not allowed",
+    });
   });
 
   it("creates a service that has never run", () => {
