@@ -8,7 +8,11 @@ import { promisify } from "node:util";
 import { loadDesiredState } from "../desired-state/load-desired-state.ts";
 import { createDockerEngine } from "../platform/docker-engine.ts";
 import { processEngineSelection } from "../platform/engine-selection.ts";
+import { silentLogger } from "../platform/logger.ts";
+import { createVulnerabilityScanner } from "../platform/vulnerability-scanner.ts";
 import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
+import { scanSettingsFor } from "../desired-state/scan-schema.ts";
+import { createScanGate } from "../reconcilers/images/scan-gate.ts";
 import { openSharedHostLock } from "../status/shared-host-lock.ts";
 import { openStatusStore } from "../status/status-store.ts";
 import type { BenchRow } from "./bench-row.ts";
@@ -44,13 +48,14 @@ async function scanHitRow(): Promise<BenchRow> {
     const plain = loaded.state;
     const gated = { ...plain, scan: { failOn: ["critical" as const] } };
     const childEnv = processEngineSelection().childEnv;
+    const dockerEnv = { ...childEnv, PATH: `${bin}:${childEnv["PATH"] ?? ""}` };
     const reconcilerIn = async (name: string) => {
       const stateDir = join(dir, name);
       return createImagesReconciler({
         engine: createDockerEngine(),
         store: await openStatusStore(stateDir),
         lock: openSharedHostLock(stateDir),
-        dockerEnv: { ...childEnv, PATH: `${bin}:${childEnv["PATH"] ?? ""}` },
+        dockerEnv,
       });
     };
     const without = await reconcilerIn("state-plain");
@@ -71,7 +76,26 @@ async function scanHitRow(): Promise<BenchRow> {
       gatedMs.push(await medianMs(1, () => withGate.reconcile(gated, "bench")));
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-    const perImage = (median(gatedMs) - median(plainMs)) / IMAGES;
+    // The whole passes differ by less than this machine's noise, so the hit path is also timed
+    // alone: the gate over the 30 images' cached results, as the gated pass calls it.
+    const records = (await openStatusStore(join(dir, "state-gated"))).all().flatMap((r) => (r.build ? [r.build] : []));
+    const settings = scanSettingsFor(gated.scan, undefined);
+    if (!settings || records.length !== IMAGES)
+      throw new Error(`bench setup: ${records.length} image records, settings ${String(settings)}`);
+    const gate = createScanGate({
+      scanner: createVulnerabilityScanner({ env: dockerEnv }),
+      stateDir: join(dir, "state-gated"),
+      now: () => new Date(),
+      logger: silentLogger(),
+    });
+    const hitPass = async (): Promise<void> => {
+      for (const build of records) {
+        const scan = await gate.assess({ name: build.tag, ref: build.tag, imageId: build.imageId }, settings);
+        if (scan.verdict.condition.reason !== "NoVulnerabilities") throw new Error(`not a cache hit: ${scan.verdict.condition.message}`);
+      }
+    };
+    await hitPass();
+    const perImage = (await medianMs(21, hitPass)) / IMAGES;
     return {
       name: `scan: cache-hit path of the vulnerability gate in a no-op images pass (${IMAGES} images)`,
       value: Number(perImage.toFixed(3)),
@@ -79,8 +103,8 @@ async function scanHitRow(): Promise<BenchRow> {
       target: "≤ 1 ms per image",
       pass: perImage <= 1,
       note:
-        `median of 11 interleaved passes: ${median(plainMs).toFixed(1)} ms without the gate, ` +
-        `${median(gatedMs).toFixed(1)} ms with it (cached results, no scanner run)`,
+        `the gate alone over ${IMAGES} cached results, median of 21; whole no-op passes, median of 11 interleaved: ` +
+        `${median(plainMs).toFixed(1)} ms without the gate, ${median(gatedMs).toFixed(1)} ms with it (no scanner run)`,
     };
   } finally {
     const { stdout } = await execFileP("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).catch(() => ({ stdout: "" }));
