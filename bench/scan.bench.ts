@@ -1,7 +1,7 @@
 // Vulnerability gate benchmark: what the scan-cache hit path adds to a no-op images pass over 30
 // images on the real engine (a stand-in `trivy` answers the first pass; later passes run no scanner).
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -39,7 +39,7 @@ async function scanHitRow(): Promise<BenchRow> {
     }
     await writeFile(
       join(bin, "trivy"),
-      `#!/bin/sh\ncase "$1" in\n  version) echo '{"VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-12-01T06:00:00Z"}}' ;;\n` +
+      `#!/bin/sh\necho "$1" >> "${bin}/calls"\ncase "$1" in\n  version) echo '{"VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-12-01T06:00:00Z"}}' ;;\n` +
         `  image) echo '{"SchemaVersion":2,"Results":[]}' ;;\nesac\n`,
     );
     await chmod(join(bin, "trivy"), 0o755);
@@ -68,6 +68,8 @@ async function scanHitRow(): Promise<BenchRow> {
       if (!first.ok) throw new Error(`bench setup failed: ${first.outcomes.find((o) => !o.ok)?.message}`);
       await reconciler.reconcile(state, "bench");
     }
+    const scannerRuns = async (): Promise<number> => (await readFile(join(bin, "calls"), "utf8")).split("\n").length - 1;
+    const runsBefore = await scannerRuns();
     // Interleaved, so load on the machine hits both alike.
     const plainMs: number[] = [];
     const gatedMs: number[] = [];
@@ -75,7 +77,8 @@ async function scanHitRow(): Promise<BenchRow> {
       plainMs.push(await medianMs(1, () => without.reconcile(plain, "bench")));
       gatedMs.push(await medianMs(1, () => withGate.reconcile(gated, "bench")));
     }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+    const runsInPasses = (await scannerRuns()) - runsBefore;
+    const fastest = (xs: number[]): number => Math.min(...xs);
     // The whole passes differ by less than this machine's noise, so the hit path is also timed
     // alone: the gate over the 30 images' cached results, as the gated pass calls it.
     const records = (await openStatusStore(join(dir, "state-gated"))).all().flatMap((r) => (r.build ? [r.build] : []));
@@ -101,10 +104,11 @@ async function scanHitRow(): Promise<BenchRow> {
       value: Number(perImage.toFixed(3)),
       unit: "ms/image",
       target: "≤ 1 ms per image",
-      pass: perImage <= 1,
+      pass: perImage <= 1 && runsInPasses === 0,
       note:
-        `the gate alone over ${IMAGES} cached results, median of 21; whole no-op passes, median of 11 interleaved: ` +
-        `${median(plainMs).toFixed(1)} ms without the gate, ${median(gatedMs).toFixed(1)} ms with it (no scanner run)`,
+        `the gate alone over ${IMAGES} cached results, median of 21; whole no-op passes, fastest of 11 interleaved: ` +
+        `${fastest(plainMs).toFixed(1)} ms without the gate, ${fastest(gatedMs).toFixed(1)} ms with it; ` +
+        `scanner runs in those passes: ${runsInPasses}`,
     };
   } finally {
     const { stdout } = await execFileP("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).catch(() => ({ stdout: "" }));
