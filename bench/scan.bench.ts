@@ -39,7 +39,8 @@ async function scanHitRow(): Promise<BenchRow> {
     }
     await writeFile(
       join(bin, "trivy"),
-      `#!/bin/sh\necho "$1" >> "${bin}/calls"\ncase "$1" in\n  version) echo '{"VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-12-01T06:00:00Z"}}' ;;\n` +
+      `#!/bin/sh\necho "$1" >> "${bin}/calls"\ncase "$1" in\n` +
+        `  version) echo '{"VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-12-01T06:00:00Z"}}' ;;\n` +
         `  image) echo '{"SchemaVersion":2,"Results":[]}' ;;\nesac\n`,
     );
     await chmod(join(bin, "trivy"), 0o755);
@@ -81,7 +82,9 @@ async function scanHitRow(): Promise<BenchRow> {
     const fastest = (xs: number[]): number => Math.min(...xs);
     // The whole passes differ by less than this machine's noise, so the hit path is also timed
     // alone: the gate over the 30 images' cached results, as the gated pass calls it.
-    const records = (await openStatusStore(join(dir, "state-gated"))).all().flatMap((r) => (r.build ? [r.build] : []));
+    const records = (await openStatusStore(join(dir, "state-gated")))
+      .all()
+      .flatMap((r) => (r.kind === "image" && r.build ? [r.build] : []));
     const settings = scanSettingsFor(gated.scan, undefined);
     if (!settings || records.length !== IMAGES)
       throw new Error(`bench setup: ${records.length} image records, settings ${String(settings)}`);
