@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApplyCommand } from "../../controller/commands/apply-command.ts";
 import { buildCommand } from "../../controller/commands/build-command.ts";
+import { checkAllStatusInvariants } from "../../status/check-status-invariants.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
@@ -104,6 +105,7 @@ describe("vulnerability gate", () => {
     const store = await openStatusStore(stateDir);
     const image = store.get({ kind: "image", machine: "box", name: service });
     const svc = store.get({ kind: "service", stack, service });
+    expect(checkAllStatusInvariants(store.all())).toEqual([]);
     return { image, service: svc, imageConditions: image?.conditions ?? [], serviceConditions: svc?.conditions ?? [] };
   }
 
