@@ -8,12 +8,14 @@ import { summarizeProblems } from "../policy/policy-problems.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
 import { budgetBreaches, enforcedBudgetHold } from "../reconcilers/images/build-facts.ts";
+import type { ImageHold } from "../reconcilers/images/image-hold.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
 import type { DigestLookup } from "../reconcilers/images/registry-client.ts";
 import { planStack } from "../reconcilers/stacks/plan-stack.ts";
 import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
 import { decideImage, effectiveWithImage, thirdPartyServices } from "../reconcilers/stacks/plan-third-party.ts";
 import { serviceKey } from "../reconcilers/stacks/service-status.ts";
+import { ServiceReason } from "../status/reasons.ts";
 import type { BuildFacts, ResourceStatus } from "../status/resource-status.ts";
 import { statusIn } from "../status/status-store.ts";
 
@@ -172,8 +174,8 @@ export function planHost(input: PlanHostInput): HostPlan {
  * as it is (reuse) by the facts recorded when it was built or pulled, so `holds` maps its tag to
  * why its rollouts wait; a new build or pull is judged once it exists (`judgedLater`, by image name).
  */
-function budgetHolds(input: PlanHostInput): { holds: Map<string, string>; judgedLater: Map<string, string> } {
-  const holds = new Map<string, string>();
+function budgetHolds(input: PlanHostInput): { holds: Map<string, ImageHold>; judgedLater: Map<string, string> } {
+  const holds = new Map<string, ImageHold>();
   const judgedLater = new Map<string, string>();
   const specs = new Map<string, ImageSpec>(input.state.images.map((i) => [i.name, i]));
   for (const step of input.imageSteps) {
@@ -191,7 +193,8 @@ function budgetHolds(input: PlanHostInput): { holds: Map<string, string>; judged
         ? undefined
         : reductionBaseline(spec.baseline, facts.previousSizeBytes, input.observed.images);
     const breaches = budgetBreaches(facts, spec.budgets, baseline).map((b) => b.message);
-    if (breaches.length > 0) holds.set(step.tag, enforcedBudgetHold(step.name, breaches));
+    if (breaches.length > 0)
+      holds.set(step.tag, { reason: ServiceReason.BudgetEnforced, message: enforcedBudgetHold(step.name, breaches) });
   }
   return { holds, judgedLater };
 }

@@ -40,6 +40,7 @@ export function assemble(validated: Validated, at: { root: string; revision: str
     rollout: validated.rollout,
     resyncSeconds: berth.resync ?? DEFAULT_RESYNC_SECONDS,
     allowEmpty: berth.allowEmpty ?? false,
+    ...(berth.scan ? { scan: berth.scan } : {}),
   });
 }
 

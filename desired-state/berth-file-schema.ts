@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { cronProblem, DAY_RULE_HINT } from "./cron-schedule.ts";
 import { durationSchema } from "./duration.ts";
+import { scanFileSchema } from "./scan-schema.ts";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
 const name = (what: string) =>
@@ -70,6 +71,8 @@ export const berthFileSchema = z.strictObject({
   /** Fleet default of services' `x-berth.update` (default pinned). */
   update: updatePolicySchema.optional(),
   allowEmpty: z.boolean().optional(),
+  /** The vulnerability gate: see docs/images.md. */
+  scan: scanFileSchema.optional(),
 });
 
 export type BerthFile = z.output<typeof berthFileSchema>;

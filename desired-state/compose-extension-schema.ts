@@ -3,6 +3,7 @@ import { z } from "zod";
 import { rolloutSchema, updatePolicySchema } from "./berth-file-schema.ts";
 import { budgetsSchema } from "./budgets-schema.ts";
 import { baselineSchema } from "./image-baseline.ts";
+import { scanOverrideSchema } from "./scan-schema.ts";
 
 export const stackExtensionSchema = z.strictObject({
   machines: z.array(z.string().min(1)).min(1).optional(),
@@ -22,6 +23,8 @@ export const serviceExtensionSchema = z.strictObject({
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
   baseline: baselineSchema.optional(),
+  /** The vulnerability gate for this service's build (overrides berth.yaml `scan:`). */
+  scan: scanOverrideSchema.optional(),
   /** Images berth does not build: keep the digest first pulled (pinned) or follow the tag (track). */
   update: updatePolicySchema.optional(),
 });

@@ -26,6 +26,7 @@ export type ServiceBuild = {
   source: ImageSpec["source"];
   budgets: ImageSpec["budgets"];
   baseline?: ImageSpec["baseline"];
+  scan?: ImageSpec["scan"];
 };
 
 export type ServiceInput = {
@@ -106,6 +107,7 @@ export function deriveService(input: ServiceInput): Result<{ spec: ServiceSpec; 
       source: ext.source ?? "build",
       budgets: ext.budgets ?? {},
       ...(ext.baseline ? { baseline: ext.baseline } : {}),
+      ...(ext.scan ? { scan: ext.scan } : {}),
     };
     if (ext.update)
       problems.push({

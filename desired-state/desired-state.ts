@@ -4,6 +4,7 @@ import type { RolloutStrategy, UpdatePolicy } from "./berth-file-schema.ts";
 import type { Budgets } from "./budgets-schema.ts";
 import type { GpuNeed } from "./compose-extension-schema.ts";
 import type { Baseline } from "./image-baseline.ts";
+import type { ScanFileSpec, ScanOverride } from "./scan-schema.ts";
 
 export type ImageSource = "build" | "pull" | "auto";
 
@@ -36,6 +37,8 @@ export type ImageSpec = {
   budgets: Budgets;
   /** The pre-migration image the size reduction is measured against (`baseline:`). */
   baseline?: Baseline;
+  /** This image's overrides of the fleet's vulnerability gate. */
+  scan?: ScanOverride;
   dockerfileFacts: DockerfileFacts;
 };
 
@@ -111,6 +114,8 @@ export type DesiredState = {
   rollout: RolloutSpec;
   resyncSeconds: number;
   allowEmpty: boolean;
+  /** The vulnerability gate (berth.yaml `scan:`); absent: images are scanned only when they ask. */
+  scan?: ScanFileSpec;
 };
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { strategy: "recreate", healthTimeoutSeconds: 60, monitorSeconds: 10, history: 3 };

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { budgetsSchema } from "./budgets-schema.ts";
 import { baselineSchema } from "./image-baseline.ts";
+import { scanOverrideSchema } from "./scan-schema.ts";
 
 export const buildArgsSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "build arg names are letters, digits and _" }),
@@ -21,6 +22,7 @@ export const imageFileSchema = z.strictObject({
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
   baseline: baselineSchema.optional(),
+  scan: scanOverrideSchema.optional(),
 });
 
 export type ImageFile = z.output<typeof imageFileSchema>;

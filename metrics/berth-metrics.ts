@@ -148,6 +148,7 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
       m.imageCacheHitBudget,
       m.imageReductionBudget,
       m.budgetExceeded,
+      m.imageVulnerabilities,
     ])
       g.reset();
     for (const row of rows) {
@@ -157,6 +158,8 @@ export function createBerthMetrics(options: BerthMetricsOptions): BerthMetrics {
       if (row.reductionRatio !== undefined) m.imageReduction.set(labels, row.reductionRatio);
       if (row.buildDurationSeconds !== undefined) m.imageBuildDuration.set(labels, row.buildDurationSeconds);
       if (row.cacheHitRatio !== undefined) m.imageCacheHit.set(labels, row.cacheHitRatio);
+      for (const [severity, count] of Object.entries(row.vulnerabilities ?? {}))
+        m.imageVulnerabilities.set({ image: row.image, severity }, count);
       for (const b of row.budgets) {
         m.budgetExceeded.set({ image: row.image, budget: b.budget }, b.exceeded ? 1 : 0);
         if (Number.isNaN(b.limit)) continue;

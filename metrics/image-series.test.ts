@@ -35,6 +35,25 @@ describe("imageSeries", () => {
     ]);
   });
 
+  it("vuln: carries the vulnerability gate's counts of the current image, not those of an earlier image", () => {
+    const counts = { critical: 1, high: 2, medium: 0, low: 0, negligible: 0, unknown: 0 };
+    const current = {
+      ...imageRecord("gpu-1", "api", { imageId: "sha256:1", sizeBytes: 1 }),
+      vulnerabilities: { imageId: "sha256:1", scanner: "trivy", counts },
+    };
+    const stale = {
+      ...imageRecord("gpu-1", "web", { imageId: "sha256:2", sizeBytes: 1 }),
+      vulnerabilities: { imageId: "sha256:0", scanner: "trivy", counts },
+    };
+
+    const rows = imageSeries([current, stale], "gpu-1");
+
+    expect(rows.map((r) => [r.image, r.vulnerabilities])).toEqual([
+      ["api", counts],
+      ["web", undefined],
+    ]);
+  });
+
   it("skips other machines, images gone from the engine, and images left out of the desired state", () => {
     const records = [
       imageRecord("gpu-1", "kept", { imageId: "sha256:k", sizeBytes: 1 }),

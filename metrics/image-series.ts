@@ -16,6 +16,8 @@ export type ImageSeries = {
   buildDurationSeconds?: number;
   cacheHitRatio?: number;
   budgets: { budget: BudgetName; limit: number; exceeded: boolean }[];
+  /** Findings by severity of the vulnerability gate's last scan of this image. */
+  vulnerabilities?: Record<string, number>;
 };
 
 const MIB = 1024 * 1024;
@@ -101,6 +103,9 @@ export function imageSeries(
       ...(build.action === "build" && build.durationSeconds !== undefined ? { buildDurationSeconds: build.durationSeconds } : {}),
       ...(build.action === "build" && build.cacheHitRatio !== undefined ? { cacheHitRatio: build.cacheHitRatio } : {}),
       budgets,
+      ...(record.vulnerabilities?.counts && record.vulnerabilities.imageId === build.imageId
+        ? { vulnerabilities: record.vulnerabilities.counts }
+        : {}),
     });
   }
   return out;

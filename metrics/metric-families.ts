@@ -113,6 +113,11 @@ export function createMetricFamilies(registry: Registry, collect: () => Promise<
       "1 when the current image breaks the named budget (size, build_time, cache_hit_ratio, min_reduction), else 0.",
       ["image", "budget"],
     ),
+    imageVulnerabilities: gauge(
+      "berth_image_vulnerabilities",
+      "Vulnerabilities the gate's last scan found in the current image, by severity (allowed and ignored-unfixed ones left out).",
+      ["image", "severity"],
+    ),
     imageBuilds: counter("berth_image_builds_total", "Image builds by result.", ["image", "result"]),
     imagePulls: counter("berth_image_pulls_total", "Image pulls by result.", ["image", "result"]),
     // services

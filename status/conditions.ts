@@ -1,7 +1,7 @@
 // Kubernetes-style status conditions: type, status, PascalCase reason, human message.
 import { compareText } from "../platform/compare-text.ts";
 export type ConditionType =
-  "Ready" | "Reconciling" | "Stalled" | "Degraded" | "BudgetExceeded" | "SourceVerified" | "Waiting" | "PushPending";
+  "Ready" | "Reconciling" | "Stalled" | "Degraded" | "BudgetExceeded" | "SourceVerified" | "Waiting" | "PushPending" | "Vulnerable";
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 export type Condition = {

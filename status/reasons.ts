@@ -34,6 +34,9 @@ export const ImageReason = {
   RegistryUnreachable: "RegistryUnreachable",
   BudgetWarning: "BudgetWarning",
   BudgetEnforced: "BudgetEnforced",
+  VulnerabilitiesFound: "VulnerabilitiesFound",
+  NoVulnerabilities: "NoVulnerabilities",
+  ScanFailed: "ScanFailed",
 } as const;
 
 /** Service records: a rollout's verdict, health, holds (failed, pinned, budgets), admission and third-party images. */
@@ -63,6 +66,8 @@ export const ServiceReason = {
   InsufficientVRAM: "InsufficientVRAM",
   NoGpu: "NoGpu",
   BudgetEnforced: "BudgetEnforced",
+  VulnerabilitiesFound: "VulnerabilitiesFound",
+  ScanFailed: "ScanFailed",
   ImageMissing: "ImageMissing",
   ImageNotReady: "ImageNotReady",
   PinnedImageMissing: "PinnedImageMissing",

@@ -19,6 +19,22 @@ export type BuildFacts = {
   recordedAt: number;
 };
 
+/** The vulnerability gate's last look at an image (see docs/images.md). */
+export type VulnerabilityFacts = {
+  imageId: string;
+  scanner: string;
+  /** The scanner's database version the findings were taken with. */
+  dbVersion?: string;
+  /** Unix ms of the scan (a cached result keeps its scan time). */
+  scannedAt?: number;
+  /** Findings by severity (critical … unknown), without ignored-unfixed and allowed ones. */
+  counts?: Record<string, number>;
+  /** Ids at a failOn severity that no allow entry covers. */
+  blocking?: string[];
+  /** Why the scan failed (scanner missing, non-zero exit, unreadable report). */
+  failed?: string;
+};
+
 export type RollbackEntry = {
   /** Image id and the rollback tag pointing at it. */
   imageId: string;
@@ -57,6 +73,8 @@ export type ExceededBudget = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRat
 /** One image of this machine: what built or pulled it, and the input hash whose build failed. */
 export type ImageStatus = StatusBase<"image"> & {
   build?: BuildFacts;
+  /** An image's last vulnerability scan, when the gate is on. */
+  vulnerabilities?: VulnerabilityFacts;
   /** The budgets the image breaches (with a BudgetExceeded condition). */
   budgets?: ExceededBudget[];
   /** (revision, input hash) whose build failed: not built again until the inputs change or retry. */

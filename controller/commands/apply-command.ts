@@ -17,6 +17,7 @@ import { noEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
+import type { ImageHold } from "../../reconcilers/images/image-hold.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
 import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
@@ -43,7 +44,7 @@ export type ImagesStepInput = {
 /** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
 export type ImagesStep = (
   input: ImagesStepInput,
-) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, string>; failures: string[] }>;
+) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, ImageHold>; failures: string[] }>;
 
 export type ApplyDeps = {
   resolveImages: ImagesStep;

@@ -1,5 +1,5 @@
-// `berth build DIR --machine NAME [--image NAME…] [--push]`: builds exactly what the agent would
-// for one machine, with the same input hashes and tags, so hosts pull instead of building (CI).
+// `berth build DIR --machine NAME [--image NAME…] [--push] [--scan]`: builds exactly what the agent
+// would for one machine, with the same input hashes and tags, so hosts pull instead of building (CI).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +17,8 @@ import { createProgressWriter } from "../progress-writer.ts";
 export const buildCommand: CommandSpec = exitsWhenLockBusy({
   name: "build",
   usage: [
-    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--state-dir DIR] [--policy FILE] [--wait SECONDS] " +
-      "[--json] [--quiet]",
+    "Usage: berth build DIR --machine NAME [--image NAME]... [--push] [--scan] [--state-dir DIR] [--policy FILE] " +
+      "[--wait SECONDS] [--json] [--quiet]",
     "",
     "Builds every image MACHINE needs (or only --image and their parents), in hierarchy order,",
     "reusing local images and pulling what the registry already has. --push pushes what it builds",
@@ -26,13 +26,16 @@ export const buildCommand: CommandSpec = exitsWhenLockBusy({
     "the registry accepted the host's Docker credentials; a refusal is exit 1, never a quiet skip).",
     "Stacks the host policy refuses (--policy, default /etc/berth/policy.yaml or level baseline)",
     "are not built. On a terminal, each build's steps show live; --quiet prints only failures",
-    "and the counts. Without --state-dir, a throwaway one (and its lock) is used.",
+    "and the counts. Without --state-dir, a throwaway one (and its lock) is used. --scan scans every",
+    "image with berth.yaml's `scan:` settings (default: trivy, no failOn) and exits 1 when the",
+    "vulnerability gate would hold a rollout: findings at a failOn severity not allowed, or a failed scan.",
     LOCK_WAIT_USAGE,
   ].join("\n"),
   options: {
     machine: { type: "string", short: "m" },
     image: { type: "string", multiple: true },
     push: { type: "boolean" },
+    scan: { type: "boolean" },
     "state-dir": { type: "string" },
     policy: { type: "string" },
     wait: { type: "string" },
@@ -74,7 +77,13 @@ export const buildCommand: CommandSpec = exitsWhenLockBusy({
         logger,
       });
       const result = await reconciler
-        .reconcile(state, machine, { only, push: boolFlag(args, "push"), retryFailed: true, progress: writer.sink })
+        .reconcile(state, machine, {
+          only,
+          push: boolFlag(args, "push"),
+          retryFailed: true,
+          progress: writer.sink,
+          scan: boolFlag(args, "scan"),
+        })
         .finally(() => writer.close());
       if (json) {
         io.stdout(`${JSON.stringify({ machine, revision: state.revision, ok: result.ok, images: result.outcomes }, null, 2)}\n`);
@@ -91,7 +100,11 @@ export const buildCommand: CommandSpec = exitsWhenLockBusy({
       // CI must not pass while pushing nothing because the runner's `docker login` is missing or wrong.
       const notPushed = boolFlag(args, "push") ? result.outcomes.filter((o) => o.degraded?.reason === "RegistryUnauthorized") : [];
       for (const outcome of notPushed) io.stderr(`${outcome.name}: not pushed: ${outcome.degraded?.message ?? ""}\n`);
-      return result.ok && notPushed.length === 0 ? 0 : 1;
+      // The vulnerability gate: what would hold a rollout on a host fails the CI job.
+      const gated = result.outcomes.filter((o) => o.scan?.verdict.hold);
+      for (const outcome of gated)
+        io.stderr(`${outcome.name}: ${outcome.scan?.verdict.hold?.reason}: ${outcome.scan?.verdict.hold?.message}\n`);
+      return result.ok && notPushed.length === 0 && gated.length === 0 ? 0 : 1;
     } finally {
       if (!explicitStateDir) await rm(stateDir, { recursive: true, force: true });
     }

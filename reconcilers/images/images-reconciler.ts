@@ -2,6 +2,7 @@
 // hierarchy order, and records conditions and build facts in status.
 import type { DesiredState, ImageSpec } from "../../desired-state/desired-state.ts";
 import { reductionBaseline } from "../../desired-state/image-baseline.ts";
+import { scanSettingsFor } from "../../desired-state/scan-schema.ts";
 import type { ReductionBaseline } from "../../desired-state/image-baseline.ts";
 import { createDockerCredentials } from "../../platform/docker-credentials.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
@@ -9,6 +10,8 @@ import { silentLogger } from "../../platform/logger.ts";
 import type { Logger } from "../../platform/logger.ts";
 import type { Observed, ObservedImage } from "../../platform/observed.ts";
 import { runCommand } from "../../platform/run-command.ts";
+import { createVulnerabilityScanner } from "../../platform/vulnerability-scanner.ts";
+import type { VulnerabilityScanner } from "../../platform/vulnerability-scanner.ts";
 import { removeCondition, setCondition } from "../../status/conditions.ts";
 import type { Condition } from "../../status/conditions.ts";
 import { imageResource } from "../../status/progress-events.ts";
@@ -16,7 +19,7 @@ import type { ProgressEvent, ProgressSink } from "../../status/progress-events.t
 import { noEvents } from "../../status/reconcile-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
-import { ImageReason } from "../../status/reasons.ts";
+import { ImageReason, ServiceReason } from "../../status/reasons.ts";
 import { formatKey } from "../../status/resource-key.ts";
 import type { KeyOf } from "../../status/resource-key.ts";
 import type { BuildFacts, ExceededBudget, ImageStatus } from "../../status/resource-status.ts";
@@ -30,6 +33,8 @@ import { createBuildxBuilder } from "./image-builder.ts";
 import type { BuildRequest, CacheExport, ImageBuilder } from "./image-builder.ts";
 import { computeImageInputs } from "./image-inputs.ts";
 import type { ImageInput } from "./image-inputs.ts";
+import { mergeHolds } from "./image-hold.ts";
+import type { ImageHold } from "./image-hold.ts";
 import { imageLabels } from "./image-tags.ts";
 import { planImages, tagsToCheck } from "./plan-images.ts";
 import type { ImageAction, ImagePlanStep, RegistryView } from "./plan-images.ts";
@@ -37,6 +42,8 @@ import { owedPush, registryDidNotAnswer, tagsToPush } from "./pending-push.ts";
 import { createRegistryClient, refusedByRegistry, registryHost } from "./registry-client.ts";
 import type { RegistryClient } from "./registry-client.ts";
 import { checkRegistries } from "./registry-mirrors.ts";
+import { createScanGate } from "./scan-gate.ts";
+import type { ImageScan } from "./scan-gate.ts";
 
 export type ImagesDeps = {
   engine: DockerEngine;
@@ -55,6 +62,8 @@ export type ImagesDeps = {
    * buildx and `docker push`; pulls read the registry credentials of its docker config.
    */
   dockerEnv: Readonly<Record<string, string>>;
+  /** The vulnerability gate's scanner (default: trivy or grype on the child environment's PATH). */
+  scanner?: VulnerabilityScanner;
 };
 
 export type ImagesOptions = {
@@ -71,6 +80,8 @@ export type ImagesOptions = {
   localPrefix?: string;
   /** Live progress for a person watching (`berth apply`, `berth build`). */
   progress?: ProgressSink;
+  /** Scan every image, with berth.yaml's `scan:` settings or the defaults (`berth build --scan`). */
+  scan?: boolean;
 };
 
 export type ImageOutcome = {
@@ -91,6 +102,8 @@ export type ImageOutcome = {
   budgetBlocks: boolean;
   /** Budget breaches, as messages (set when the outcome is recorded). */
   budgetMessages?: string[];
+  /** The vulnerability gate's verdict and facts, when the image was scanned (once it is ready). */
+  scan?: ImageScan;
 };
 
 export type ImagesResult = {
@@ -98,8 +111,8 @@ export type ImagesResult = {
   outcomes: ImageOutcome[];
   /** Berth image name → local tag, for every image now present (services with `build:` run it). */
   tags: Map<string, string>;
-  /** Berth image name → why its rollouts wait (a budget with `enforce: true` is breached). */
-  holds: Map<string, string>;
+  /** Berth image name → why its rollouts wait (an enforced budget is breached, the vulnerability gate holds it). */
+  holds: Map<string, ImageHold>;
   /** Images whose push waits for the registry to answer again (the agent retries with backoff). */
   pushPending: string[];
   ok: boolean;
@@ -175,6 +188,12 @@ export function createImagesReconciler(deps: ImagesDeps) {
   const credentials = createDockerCredentials({ env: dockerEnv });
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
+  const scanGate = createScanGate({
+    scanner: deps.scanner ?? createVulnerabilityScanner({ env: dockerEnv }),
+    stateDir: deps.store.dir,
+    now,
+    logger,
+  });
   let imageStore: Promise<"overlay2" | "containerd"> | undefined;
   /** Local tag of each image that is ready this pass (children measure shared bytes against it). */
   const parentTags = new Map<string, string>();
@@ -206,6 +225,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
           )
         : await carryOut(state, machine, step, input, plan, options);
       outcomes.set(step.name, outcome);
+      const settings = outcome.ok && outcome.facts ? scanSettingsFor(state.scan, input.spec.scan, options.scan) : undefined;
+      if (settings && outcome.facts)
+        outcome.scan = await scanGate.assess({ name: step.name, ref: outcome.tag, imageId: outcome.facts.imageId }, settings);
       await record(state, machine, input, outcome, engineImages);
       options.progress?.(doneEvent(outcome));
     }
@@ -213,9 +235,14 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const ok = list.every((o) => o.ok);
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
-    const holds = new Map(
-      list.filter((o) => o.ok && o.budgetBlocks).map((o) => [o.name, enforcedBudgetHold(o.name, o.budgetMessages ?? [])]),
-    );
+    const holds = new Map<string, ImageHold>();
+    for (const o of list) {
+      const budget = o.budgetBlocks
+        ? { reason: ServiceReason.BudgetEnforced, message: enforcedBudgetHold(o.name, o.budgetMessages ?? []) }
+        : undefined;
+      const hold = o.ok ? mergeHolds([budget, o.scan?.verdict.hold]) : undefined;
+      if (hold) holds.set(o.name, hold);
+    }
     const pushPending = list.filter((o) => o.pushPending !== undefined).map((o) => o.name);
     return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds, pushPending };
   }
@@ -626,6 +653,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
           at,
         );
       } else conditions = removeCondition(conditions, "BudgetExceeded"); // a reused image keeps its build's facts, so this re-judges them
+      conditions = outcome.scan
+        ? setCondition(conditions, { type: "Vulnerable", ...outcome.scan.verdict.condition }, at)
+        : removeCondition(conditions, "Vulnerable");
       if (outcome.action !== "reuse") failed = undefined;
     } else {
       conditions = setCondition(conditions, { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message }, at);
@@ -642,6 +672,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     }
     outcome.budgetBlocks = budgetBlocks;
     const build = outcome.facts ?? previous?.build;
+    const vulnerabilities = outcome.ok ? outcome.scan?.facts : previous?.vulnerabilities;
     const next: ImageStatus = {
       kind: "image",
       key: formatKey(key),
@@ -654,6 +685,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
           : {}),
       ...(build ? { build } : {}),
       ...(budgets.length > 0 ? { budgets } : {}),
+      ...(vulnerabilities ? { vulnerabilities } : {}),
       ...(failed ? { failed } : {}),
       ...(previous?.records || outcome.facts ? { records: recordsWith(previous?.records, outcome) } : {}),
       updatedAt: previous?.updatedAt ?? at.toISOString(),
@@ -682,7 +714,13 @@ function doneEvent(outcome: ImageOutcome): ProgressEvent {
     action: outcome.action,
     reason: outcome.reason,
     message: outcome.message,
-    warnings: [...(outcome.degraded ? [outcome.degraded.reason] : []), ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`)],
+    warnings: [
+      ...(outcome.degraded ? [outcome.degraded.reason] : []),
+      ...(outcome.budgetMessages ?? []).map((m) => `budget: ${m}`),
+      ...(outcome.scan && outcome.scan.verdict.condition.status !== "False"
+        ? [`${outcome.scan.verdict.condition.reason}: ${outcome.scan.verdict.condition.message}`]
+        : []),
+    ],
     ...(facts
       ? {
           facts: {

@@ -2,6 +2,7 @@
 // the last images reconcile left for the stacks, and the passes (one object, created by the agent).
 import type { DesiredState } from "../../desired-state/desired-state.ts";
 import type { Problem } from "../../desired-state/problem.ts";
+import type { ImageHold } from "../images/image-hold.ts";
 import type { ImageResolver } from "../stacks/third-party-images.ts";
 import { createPasses } from "./pass.ts";
 import type { Passes } from "./pass.ts";
@@ -13,7 +14,7 @@ export type Desired = { state: DesiredState; machine: string; denied: ReadonlyMa
 export type ImagesRound = {
   revision: string;
   tags: Readonly<Record<string, string>>;
-  holds: Readonly<Record<string, string>>;
+  holds: Readonly<Record<string, ImageHold>>;
   /** The registry look-ups and pulls of images berth does not build (new each pass, and after `berth retry`). */
   resolver: ImageResolver;
 };

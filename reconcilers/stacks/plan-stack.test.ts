@@ -71,8 +71,11 @@ describe("planStack", () => {
     expect(kindOf(plan.services, "web")).toBe("unchanged");
   });
 
-  it("holds a rollout to an image that breaches an enforced budget, leaving the running version alone", () => {
-    const holds = new Map([["shop/web:v2", "image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)"]]);
+  it.each([
+    ["an enforced budget", { reason: "BudgetEnforced", message: "image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)" }],
+    ["vuln: the vulnerability gate", { reason: "VulnerabilitiesFound", message: "image web has vulnerabilities that are not allowed" }],
+  ])("holds a rollout to an image held by %s, with its reason, leaving the running version alone", (_what, hold) => {
+    const holds = new Map([["shop/web:v2", hold]]);
     const update = planStack({
       stack: "shop",
       prune: false,
@@ -81,11 +84,7 @@ describe("planStack", () => {
       images,
       holds,
     });
-    expect(update.services[0]?.action).toEqual({
-      kind: "blocked",
-      reason: "BudgetEnforced",
-      message: "rollout waits: image web breaches an enforced budget (size 90.0 MiB > budget 10 MiB)",
-    });
+    expect(update.services[0]?.action).toEqual({ kind: "blocked", reason: hold.reason, message: `rollout waits: ${hold.message}` });
     const create = planStack({
       stack: "shop",
       prune: false,

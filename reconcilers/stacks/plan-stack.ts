@@ -4,6 +4,7 @@ import { ServiceReason } from "../../status/reasons.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ObservedContainer, ObservedImage } from "../../platform/observed.ts";
 import type { ServiceStatus, RollbackEntry } from "../../status/resource-status.ts";
+import type { ImageHold } from "../images/image-hold.ts";
 import type { EffectiveService } from "./effective-service.ts";
 
 export type DesiredService = {
@@ -48,8 +49,8 @@ export type PlanInput = {
   /** Every container on the host, from the pass's one batched listing. */
   containers: readonly ObservedContainer[];
   images: readonly ObservedImage[];
-  /** Image reference → why rollouts to it wait (an enforced budget is breached); running versions stay. */
-  holds?: ReadonlyMap<string, string>;
+  /** Image reference → why rollouts to it wait (enforced budget, vulnerability gate); running versions stay. */
+  holds?: ReadonlyMap<string, ImageHold>;
 };
 
 export function containersOfStack(containers: readonly ObservedContainer[], stack: string): ObservedContainer[] {
@@ -79,7 +80,7 @@ function planService(
   service: DesiredService,
   containers: ObservedContainer[],
   imageIds: Map<string, string>,
-  holds: ReadonlyMap<string, string> | undefined,
+  holds: ReadonlyMap<string, ImageHold> | undefined,
 ): ServiceAction {
   const target = chooseTarget(service, imageIds);
   if ("blocked" in target) return { kind: "blocked", reason: target.reason, message: target.message };
@@ -101,7 +102,7 @@ function planService(
     return stopped ? { kind: "restart", target, drift, container: stopped } : { kind: "restart", target, drift };
   }
   const held = target.hold ? undefined : holds?.get(String(target.config["image"]));
-  if (held) return { kind: "blocked", reason: ServiceReason.BudgetEnforced, message: `rollout waits: ${held}` };
+  if (held) return { kind: "blocked", reason: held.reason, message: `rollout waits: ${held.message}` };
   if (target.imageId === undefined) return imageMissing(target);
   if (containers.length === 0) return { kind: "create", target };
   const from = containers.find((c) => c.state === "running") ?? containers[0];

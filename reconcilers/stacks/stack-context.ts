@@ -11,6 +11,7 @@ import type { ProgressSink } from "../../status/progress-events.ts";
 import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
+import type { ImageHold } from "../images/image-hold.ts";
 import type { ContainerOps } from "./container-ops.ts";
 import type { ImageResolver } from "./third-party-images.ts";
 
@@ -34,8 +35,8 @@ export type StackContext = {
   imageTags: Readonly<Record<string, string>>;
   /** Stacks the host policy refuses (name → problems): left exactly as they run, Stalled/PolicyDenied. */
   denied?: ReadonlyMap<string, Problem[]>;
-  /** Berth image name → why rollouts to it wait (`budgets.enforce` breached), from the images reconciler. */
-  imageHolds?: Readonly<Record<string, string>>;
+  /** Berth image name → why rollouts to it wait (`budgets.enforce`, vulnerability gate), from the images reconciler. */
+  imageHolds?: Readonly<Record<string, ImageHold>>;
   /** GPU/VRAM admission before a new container starts (metrics helper). */
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
   /** The pass's registry look-ups and pulls of images berth does not build; one per reconcile when absent. */

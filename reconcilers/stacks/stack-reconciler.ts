@@ -28,6 +28,7 @@ import { applyVerdict, emptyStatus, recordRollout, serviceKey, stackKey } from "
 import type { Verdict } from "./service-status.ts";
 import { createServices, swapService, upAndWait } from "./service-swap.ts";
 import type { SwapOutcome } from "./service-swap.ts";
+import type { ImageHold } from "../images/image-hold.ts";
 import type { StackContext } from "./stack-context.ts";
 import { pruneStackSources, resolveStackSources, stackDataDir } from "./stack-sources.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
@@ -110,7 +111,7 @@ export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]>
 }
 
 /** Exact image reference → why rollouts to it wait, from the images reconciler's holds. */
-function heldImages(ctx: StackContext): Map<string, string> {
+function heldImages(ctx: StackContext): Map<string, ImageHold> {
   return new Map(
     Object.entries(ctx.imageHolds ?? {}).flatMap(([name, why]) => {
       const tag = ctx.imageTags[name];

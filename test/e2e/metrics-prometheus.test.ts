@@ -134,16 +134,16 @@ beforeAll(async () => {
   await store.put(sourceRecord(fleet.revision));
   for (const spec of forMachine(fleet, MACHINE).images) {
     const size = Math.round((spec.budgets.sizeMiB ?? 200) * MIB * (spec.name === "family-torch" ? 1.1 : 0.8));
-    await store.put(
-      imageRecord(MACHINE, spec.name, {
-        imageId,
-        sizeBytes: size,
-        sharedBytes: Math.round(size * 0.6),
-        previousSizeBytes: size + 12 * MIB,
-        durationSeconds: 40,
-        cacheHitRatio: spec.name === "family-torch" ? 0.4 : 0.9,
-      }),
-    );
+    const record = imageRecord(MACHINE, spec.name, {
+      imageId,
+      sizeBytes: size,
+      sharedBytes: Math.round(size * 0.6),
+      previousSizeBytes: size + 12 * MIB,
+      durationSeconds: 40,
+      cacheHitRatio: spec.name === "family-torch" ? 0.4 : 0.9,
+    });
+    const counts = { critical: spec.name === "family-torch" ? 1 : 0, high: 2, medium: 5, low: 9, negligible: 0, unknown: 1 };
+    await store.put({ ...record, vulnerabilities: { imageId, scanner: "trivy", scannedAt: Date.now(), counts } });
   }
   for (const stack of forMachine(fleet, MACHINE).stacks)
     for (const s of stack.services) await store.put(serviceRecord(stack.name, s.name, false));
@@ -284,7 +284,7 @@ describe("berth metrics scraped by a real Prometheus", () => {
   it("passes promtool check rules", async () => {
     const result = await runCommand("promtool", ["check", "rules", RULES], { allowFailure: true, timeoutMs: 30_000 });
 
-    expect(result.stdout).toContain("SUCCESS: 7 rules found");
+    expect(result.stdout).toContain("SUCCESS: 8 rules found");
     expect(result.exitCode).toBe(0);
   });
 
