@@ -36,7 +36,7 @@ export async function waitUntilHealthy(
 
 /** Keeps checking a healthy container for `monitorMs`; the first failure ends the watch. */
 export async function monitorHealth(
-  deps: { engine: DockerEngine; clock: Clock },
+  deps: { engine: Pick<DockerEngine, "inspectContainer">; clock: Clock },
   containerId: string,
   monitorMs: number,
   options: WaitOptions,
