@@ -4,6 +4,7 @@ import type { GitSync } from "../desired-state/git-sync.ts";
 import type { Desired, PassState } from "../reconcilers/source/pass-state.ts";
 import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
 import type { BerthMetrics } from "../metrics/berth-metrics.ts";
+import type { GpuReader } from "../metrics/gpu/nvidia-smi-reader.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { ComposeCli } from "../platform/compose-cli.ts";
 import type { DockerEngine } from "../platform/docker-engine.ts";
@@ -39,6 +40,8 @@ export type AgentPorts = {
   clock: Clock;
   logger: Logger;
   metrics: BerthMetrics;
+  /** nvidia-smi: the VRAM guard of GPU services' monitor windows. */
+  gpu?: GpuReader;
   gitSync: GitSync | undefined;
 };
 
@@ -112,6 +115,7 @@ export function createAgentReconcilers(
         events: metrics.events,
         ops: createContainerOps({ env: selection.childEnv }),
         admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
+        ...(ports.gpu ? { gpu: ports.gpu } : {}),
       },
     }),
     prune: createPruneKeyReconciler({

@@ -74,7 +74,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const state = createPassState();
   const enqueue = (key: WorkKey): void => queue.add(key);
-  const ports = { config, policy: policyLoad.policy, selection, engine, compose, store, lock, clock, logger, metrics };
+  const ports = { config, policy: policyLoad.policy, selection, engine, compose, store, lock, clock, logger, metrics, gpu };
   const onAdmit = (desired: Desired): void => {
     sources.resync(desired.state.resyncSeconds);
     pruneScheduler.apply(effectivePruneSpec(desired.state, desired.machine).schedule);

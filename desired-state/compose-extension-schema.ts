@@ -16,6 +16,9 @@ export const gpuNeedSchema = z.strictObject({
   vramMiB: z.number().positive().optional(),
 });
 
+/** One `x-berth.verify` command: a string runs with /bin/sh -c, a list is the argv itself. */
+export const verifyCommandSchema = z.union([z.string().min(1), z.array(z.string()).min(1)]);
+
 export const serviceExtensionSchema = z.strictObject({
   rollout: rolloutSchema.optional(),
   selfHeal: z.boolean().optional(),
@@ -27,8 +30,11 @@ export const serviceExtensionSchema = z.strictObject({
   scan: scanOverrideSchema.optional(),
   /** Images berth does not build: keep the digest first pulled (pinned) or follow the tag (track). */
   update: updatePolicySchema.optional(),
+  /** Commands run inside the new container once it is healthy, before it takes over; a non-zero exit rolls back. */
+  verify: z.array(verifyCommandSchema).min(1).optional(),
 });
 
 export type StackExtension = z.output<typeof stackExtensionSchema>;
 export type ServiceExtension = z.output<typeof serviceExtensionSchema>;
 export type GpuNeed = z.output<typeof gpuNeedSchema>;
+export type VerifyCommand = z.output<typeof verifyCommandSchema>;

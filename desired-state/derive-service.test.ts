@@ -27,6 +27,13 @@ function input(yaml: string): ServiceInput {
 }
 
 describe("deriveService", () => {
+  it("carries x-berth.verify (shell strings and argv lists) into the spec; the strict schema refuses a bare string", () => {
+    const derived = deriveService(input('image: nginx:1\nx-berth: { verify: ["nvidia-smi -L", [python3, -c, "import torch"]] }'));
+    expect(derived.ok && derived.value.spec.verify).toEqual(["nvidia-smi -L", ["python3", "-c", "import torch"]]);
+    expect(serviceExtensionSchema.safeParse({ verify: "nvidia-smi -L" }).success).toBe(false);
+    expect(serviceExtensionSchema.safeParse({ verify: [] }).success).toBe(false);
+  });
+
   it("takes start-first from deploy.update_config.order when x-berth names no strategy", () => {
     const derived = deriveService(input("image: nginx:1\ndeploy: { update_config: { order: start-first } }"));
     expect(derived.ok && derived.value.spec.rollout.strategy).toBe("start-first");

@@ -83,6 +83,7 @@ export function deriveService(input: ServiceInput): Result<{ spec: ServiceSpec; 
     dependsOn,
     hasFixedHostPort,
     ...(ext.gpu ? { gpu: ext.gpu } : {}),
+    ...(ext.verify ? { verify: ext.verify } : {}),
     ...(containerName ? { containerName } : {}),
   };
   let build: ServiceBuild | undefined;

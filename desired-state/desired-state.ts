@@ -2,7 +2,7 @@
 import type { Profile } from "../profiles/profile-schema.ts";
 import type { RolloutStrategy, UpdatePolicy } from "./berth-file-schema.ts";
 import type { Budgets } from "./budgets-schema.ts";
-import type { GpuNeed } from "./compose-extension-schema.ts";
+import type { GpuNeed, VerifyCommand } from "./compose-extension-schema.ts";
 import type { Baseline } from "./image-baseline.ts";
 import type { ScanFileSpec, ScanOverride } from "./scan-schema.ts";
 
@@ -70,6 +70,8 @@ export type ServiceSpec = {
   rollout: RolloutSpec;
   selfHeal: boolean;
   gpu?: GpuNeed;
+  /** `x-berth.verify`: run in the new container after its health gate, before it takes over. */
+  verify?: VerifyCommand[];
   source: ImageSource;
   /** For an image berth does not build: pinned (default) or track; see docs/stacks.md. */
   update?: UpdatePolicy;

@@ -4,6 +4,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { z } from "zod";
+import { execInContainer } from "./container-exec.ts";
+import type { ExecResult } from "./container-exec.ts";
+import { engineGpuFacts } from "./engine-gpu-facts.ts";
+import type { EngineGpuFacts } from "./engine-gpu-facts.ts";
 import { processEngineSelection } from "./engine-selection.ts";
 import { loadDockerode } from "./load-dockerode.ts";
 import type { EngineSelection } from "./engine-selection.ts";
@@ -57,7 +61,9 @@ export type DockerEngine = {
   removeImage(ref: string): Promise<"removed" | "conflict" | "missing">;
   removeContainer(id: string, options?: { force?: boolean }): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
-  engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string }>;
+  engineInfo(): Promise<{ imageStore: "overlay2" | "containerd"; serverVersion: string; gpu: EngineGpuFacts }>;
+  /** Runs `cmd` (argv) in a running container; its exit code and combined output. */
+  exec(id: string, cmd: readonly string[], options: { timeoutMs: number }): Promise<ExecResult>;
   /**
    * Pulls `ref` (a tag or digest) with the registry credentials given, reporting the bytes
    * downloaded; rejects with the engine's message when the stream carries an error line.
@@ -359,8 +365,9 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
       const containerd = (info.DriverStatus ?? []).some(
         ([key, value]) => key === "driver-type" && (value ?? "").includes("containerd.snapshotter"),
       );
-      return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion };
+      return { imageStore: containerd ? "containerd" : "overlay2", serverVersion: info.ServerVersion, gpu: engineGpuFacts(info) };
     },
+    exec: (id, cmd, options) => execInContainer(docker, id, cmd, options),
     async pullImage(ref, options = {}) {
       const fold = createPullProgress();
       await call(

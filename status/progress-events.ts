@@ -3,7 +3,8 @@
 export type ProgressResource = { kind: "image"; name: string } | { kind: "service"; stack: string; service: string };
 
 /** A running phase; `until` (unix ms) is the deadline shown as time left (a health wait). */
-export type ProgressPhase = "building" | "pulling" | "starting" | "waiting for health" | "monitoring" | "rolling back" | "restoring";
+export type ProgressPhase =
+  "building" | "pulling" | "starting" | "waiting for health" | "verifying" | "monitoring" | "rolling back" | "restoring";
 
 export type ProgressEvent =
   | { type: "phase"; resource: ProgressResource; phase: ProgressPhase; until?: number }

@@ -1,7 +1,8 @@
 // Health assessment of a freshly started container, pure: healthy, still pending, or failed and why.
 import type { ContainerDetails } from "../../platform/docker-engine.ts";
 
-export type FailureReason = "Unhealthy" | "Exited" | "Restarting" | "OOMKilled" | "HealthTimeout" | "Removed";
+export type FailureReason =
+  "Unhealthy" | "Exited" | "Restarting" | "OOMKilled" | "HealthTimeout" | "Removed" | "VerifyFailed" | "VramExceeded";
 
 export type HealthVerdict =
   { kind: "healthy" } | { kind: "pending"; message: string } | { kind: "failed"; reason: FailureReason; message: string };

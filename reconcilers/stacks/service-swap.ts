@@ -16,8 +16,10 @@ import type { StackContext } from "./stack-context.ts";
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { outcomeOf, pickContainer, runSwap } from "./swap-machine.ts";
 import type { Failure, ServiceContainer, SwapOutcome, SwapSteps } from "./swap-machine.ts";
+import { verifyContainer } from "./verify-service.ts";
 import { monitorHealth, waitUntilHealthy } from "./wait-healthy.ts";
-import type { WaitOptions } from "./wait-healthy.ts";
+import type { MonitorWatch, WaitOptions } from "./wait-healthy.ts";
+import { vramGuard } from "./vram-guard.ts";
 
 export type { Failure, SwapOutcome };
 
@@ -45,7 +47,12 @@ export function waitOptions(ctx: StackContext, service: ServiceSpec): WaitOption
     timeoutMs: service.rollout.healthTimeoutSeconds * 1000,
     runSeconds: ctx.noHealthcheckRunSeconds ?? 3,
     pollMs: ctx.pollMs ?? 500,
+    ...withWatch(vramGuard(ctx, service)),
   };
+}
+
+function withWatch(watch: MonitorWatch | undefined): { watch?: MonitorWatch } {
+  return watch ? { watch } : {};
 }
 
 export async function swapService(ctx: StackContext, job: SwapJob): Promise<SwapOutcome> {
@@ -199,7 +206,7 @@ export async function upAndWait(
   if (!container)
     return { kind: "failed", reason: "Removed", message: "compose reported success but no container carries the new spec hash" };
   const options = { ...waitOptions(ctx, job.service), ...(startedAt ? { startedAt } : {}) };
-  const verdict = await waitFor(ctx, job, container.id, options, monitor ? job.service.rollout.monitorSeconds * 1000 : 0);
+  const verdict = await waitFor(ctx, job, container.id, options, monitor ? job.service.rollout.monitorSeconds * 1000 : 0, monitor);
   return verdict.kind === "healthy" ? { kind: "healthy", containerId: container.id } : verdict;
 }
 
@@ -209,9 +216,11 @@ async function waitFor(
   id: string,
   options: WaitOptions,
   monitorMs: number,
+  verify = true,
 ): Promise<Exclude<HealthVerdict, { kind: "pending" }>> {
   phase(ctx, job, "waiting for health", (options.startedAt ?? ctx.clock.now()) + options.timeoutMs);
-  const first = await waitUntilHealthy(ctx, id, options);
+  const healthy = await waitUntilHealthy(ctx, id, options);
+  const first = healthy.kind === "healthy" && verify ? await verifyContainer(ctx, job.service, id) : healthy;
   if (first.kind !== "healthy" || monitorMs <= 0) return first;
   phase(ctx, job, "monitoring", ctx.clock.now() + monitorMs);
   return monitorHealth(ctx, id, monitorMs, options);

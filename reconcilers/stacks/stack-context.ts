@@ -1,6 +1,7 @@
 // Everything a stack reconcile needs, injected: engine, compose, store, clock, logger, events, inputs.
 import type { DesiredState, ServiceSpec } from "../../desired-state/desired-state.ts";
 import type { Problem } from "../../desired-state/problem.ts";
+import type { GpuReader } from "../../metrics/gpu/nvidia-smi-reader.ts";
 import type { Clock } from "../../platform/clock.ts";
 import type { ComposeCli } from "../../platform/compose-cli.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
@@ -39,6 +40,8 @@ export type StackContext = {
   imageHolds?: Readonly<Record<string, ImageHold>>;
   /** GPU/VRAM admission before a new container starts (metrics helper). */
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
+  /** nvidia-smi, for the VRAM guard of GPU services' monitor windows (none: no guard). */
+  gpu?: GpuReader;
   /** The pass's registry look-ups and pulls of images berth does not build; one per reconcile when absent. */
   imageResolver?: ImageResolver;
   /** The pass's one batched observation; taken here when absent. */

@@ -13,6 +13,7 @@ import type { ObservedContainer } from "../../platform/observed.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { noEvents } from "../../status/reconcile-events.ts";
 import { openStatusStore } from "../../status/status-store.ts";
+import type { EngineGpuFacts } from "../../platform/engine-gpu-facts.ts";
 import type { ContainerOps } from "./container-ops.ts";
 import { effectiveService } from "./effective-service.ts";
 import type { StackContext } from "./stack-context.ts";
@@ -57,7 +58,10 @@ function state(stacks: StackSpec[], allowEmpty = false): DesiredState {
   };
 }
 
-function fakes(containers: ObservedContainer[]) {
+/** An engine with the NVIDIA runtime unless a test says otherwise. */
+const NVIDIA_ENGINE: EngineGpuFacts = { runtimes: ["nvidia", "runc"], cdiSpecDirs: [] };
+
+function fakes(containers: ObservedContainer[], gpu: EngineGpuFacts = NVIDIA_ENGINE) {
   const calls: string[] = [];
   const engine = new Proxy({} as DockerEngine, {
     get: (_t, prop) => async () => {
@@ -69,6 +73,7 @@ function fakes(containers: ObservedContainer[]) {
           takenAt: 0,
         };
       if (prop === "listContainers") return containers;
+      if (prop === "engineInfo") return { imageStore: "overlay2", serverVersion: "26.1.5", gpu };
       return undefined;
     },
   });
@@ -97,8 +102,8 @@ describe("reconcileStack over fakes", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function context(containers: ObservedContainer[], extra: Partial<StackContext> = {}) {
-    const f = fakes(containers);
+  async function context(containers: ObservedContainer[], extra: Partial<StackContext> = {}, gpu?: EngineGpuFacts) {
+    const f = fakes(containers, gpu);
     const ctx: StackContext = {
       engine: f.engine,
       compose: f.compose,
@@ -139,6 +144,20 @@ describe("reconcileStack over fakes", () => {
     expect(later).toMatchObject({ ready: false, requeueAfterMs: 30_000 });
     expect(later.services[0]).toMatchObject({ ready: false, retryAfterMs: 30_000 });
     expect(never.requeueAfterMs).toBeUndefined();
+  });
+
+  it("holds a GPU service back with Waiting/NoGpuRuntime on an engine without a GPU runtime, before asking about VRAM", async () => {
+    const { ctx, calls } = await context(
+      [],
+      { admit: () => ({ ok: true }) },
+      { runtimes: ["io.containerd.runc.v2", "runc"], cdiSpecDirs: [] },
+    );
+    const result = await reconcileStack("shop", ctx);
+    expect(result.services[0]).toMatchObject({ ready: false, reason: "NoGpuRuntime" });
+    const waiting = getCondition(ctx.store.get({ kind: "service", stack: "shop", service: "llm" })?.conditions ?? [], "Waiting");
+    expect(waiting).toMatchObject({ status: "True", reason: "NoGpuRuntime" });
+    expect(waiting?.message).toContain('no "nvidia" runtime (runtimes: io.containerd.runc.v2, runc)');
+    expect(calls.filter((c) => c.startsWith("compose"))).toEqual([]);
   });
 
   it("does not hold back a first start that compose itself could not carry out; the next pass tries again", async () => {

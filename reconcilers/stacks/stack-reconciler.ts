@@ -16,6 +16,7 @@ import { serviceResource } from "../../status/progress-events.ts";
 import { ServiceReason, StackReason } from "../../status/reasons.ts";
 import { parseKeyOf } from "../../status/resource-key.ts";
 import type { ServiceStatus } from "../../status/resource-status.ts";
+import { admitService } from "./admit-service.ts";
 import { dependencyWaves, unreadyHealthyDependency } from "./dependency-order.ts";
 import { readEffectiveCompose, writeEffectiveCompose } from "./effective-compose.ts";
 import type { StackMeta } from "./effective-compose.ts";
@@ -292,7 +293,7 @@ async function createWave(
     const action = actions.get(name);
     const service = stack.services.find((s) => s.name === name);
     if (!service || action?.kind !== "create" || action.target.hold) continue;
-    const admission = (await ctx.admit?.(service)) ?? { ok: true };
+    const admission = await admitService(ctx, service);
     if (admission.ok) jobs.push({ service, target: action.target });
   }
   if (jobs.length === 0) return new Map();
@@ -410,7 +411,7 @@ async function carryOut(
     case "create":
     case "update": {
       // Held versions ran here before, and a wave's new services were admitted in createWave.
-      const admission = action.target.hold || created ? { ok: true as const } : ((await ctx.admit?.(spec)) ?? { ok: true as const });
+      const admission = action.target.hold || created ? { ok: true as const } : await admitService(ctx, spec);
       if (!admission.ok) {
         verdict = { ready: false, reason: admission.reason, message: admission.message, waiting: true };
         retryAfterMs = admission.retryAfterMs;

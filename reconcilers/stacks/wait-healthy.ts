@@ -5,7 +5,10 @@ import type { DockerEngine } from "../../platform/docker-engine.ts";
 import { assessHealth } from "./assess-health.ts";
 import type { HealthVerdict } from "./assess-health.ts";
 
-export type WaitOptions = { timeoutMs: number; runSeconds: number; pollMs: number; startedAt?: number };
+/** An extra check of the monitor window (e.g. the VRAM guard): a failure ends the watch like a failed health check. */
+export type MonitorWatch = (containerId: string) => Promise<{ reason: "VramExceeded"; message: string } | undefined>;
+
+export type WaitOptions = { timeoutMs: number; runSeconds: number; pollMs: number; startedAt?: number; watch?: MonitorWatch };
 
 export async function waitUntilHealthy(
   deps: { engine: DockerEngine; clock: Clock },
@@ -33,7 +36,7 @@ export async function waitUntilHealthy(
 
 /** Keeps checking a healthy container for `monitorMs`; the first failure ends the watch. */
 export async function monitorHealth(
-  deps: { engine: DockerEngine; clock: Clock },
+  deps: { engine: Pick<DockerEngine, "inspectContainer">; clock: Clock },
   containerId: string,
   monitorMs: number,
   options: WaitOptions,
@@ -50,8 +53,9 @@ export async function monitorHealth(
       runSeconds: 0,
       baselineRestartCount: baseline,
     });
-    if (verdict.kind === "failed")
-      return { ...verdict, message: `${verdict.message} (during the ${Math.round(monitorMs / 1000)}s monitor window)` };
+    const failed =
+      verdict.kind === "failed" ? verdict : await options.watch?.(containerId).then((f) => f && { kind: "failed" as const, ...f });
+    if (failed) return { ...failed, message: `${failed.message} (during the ${Math.round(monitorMs / 1000)}s monitor window)` };
     await deps.clock.sleep(Math.min(options.pollMs, Math.max(0, until - deps.clock.now())));
   }
   return { kind: "healthy" };

@@ -81,7 +81,12 @@ export async function defaultBridgePresent(): Promise<boolean> {
   return runCommand("ip", ["link", "show", "docker0"], { timeoutMs: 10_000, allowFailure: true }).then((r) => r.exitCode === 0);
 }
 
-export async function startSecondEngine(options: { tls?: boolean } = {}): Promise<SecondEngine> {
+/**
+ * `gpuStandIn`: the engine an NVIDIA Container Toolkit host has, minus the GPU: an `nvidia` runtime
+ * (runc itself) and a stand-in `nvidia-container-runtime-hook` on dockerd's PATH (it registers
+ * dockerd's nvidia device driver, so GPU device requests are accepted; the hook does nothing).
+ */
+export async function startSecondEngine(options: { tls?: boolean; gpuStandIn?: boolean } = {}): Promise<SecondEngine> {
   const image = await ensureBusyboxImage();
   // Short path: the socket and containerd's shim sockets live under it.
   const dir = await mkdtemp(join(tmpdir(), "engine-d-"));
@@ -122,9 +127,18 @@ export async function startSecondEngine(options: { tls?: boolean } = {}): Promis
     "2",
   ];
   const log = join(dir, "dockerd.log");
+  let env = process.env;
+  if (options.gpuStandIn) {
+    const bin = join(dir, "bin");
+    await mkdir(bin);
+    await writeFile(join(bin, "nvidia-container-runtime-hook"), "#!/bin/sh\ncat >/dev/null\nexit 0\n", { mode: 0o755 });
+    const runc = (await runCommand("sh", ["-c", "command -v runc"], { timeoutMs: 10_000 })).stdout.trim();
+    args.push("--add-runtime", `nvidia=${runc}`);
+    env = { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? "/usr/bin:/bin"}` };
+  }
   let child: ChildProcess;
   try {
-    child = spawn("dockerd", args, { stdio: ["ignore", "ignore", "pipe"] });
+    child = spawn("dockerd", args, { stdio: ["ignore", "ignore", "pipe"], env });
   } catch (error) {
     await ip("link", "del", bridge).catch(() => undefined);
     throw error;
