@@ -35,8 +35,13 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
     const loaded = await loadDesiredState(fleet, { revision: "feedface00000000000000000000000000000000" });
     if (!loaded.ok) throw new Error(`example fleet does not load: ${JSON.stringify(loaded.problems)}`);
     // No registry: local repositories under a unique prefix, so the test owns every tag it makes.
+    // A build arg of the test's own on the chain's root gives every image of the chain an input hash
+    // no earlier build on this engine has (the example built for mainpc would otherwise be reused).
     const { registry: _registry, ...rest } = loaded.state;
-    state = rest;
+    state = {
+      ...rest,
+      images: rest.images.map((i) => (i.name === "base-python" ? { ...i, args: { ...i.args, BERTH_TEST_RUN: prefix } } : i)),
+    };
     stateDir = await mkdtemp(join(tmpdir(), `${prefix}-state-`));
     const reconciler = createImagesReconciler({
       engine: createDockerEngine(),
