@@ -21,6 +21,7 @@ import type { ImageHold } from "../../reconcilers/images/image-hold.ts";
 import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { createContainerOps } from "../../reconcilers/stacks/container-ops.ts";
 import type { StackContext } from "../../reconcilers/stacks/stack-context.ts";
+import { createNvidiaSmiReader } from "../../metrics/gpu/nvidia-smi-reader.ts";
 import { reconcileStacks } from "../../reconcilers/stacks/stack-reconciler.ts";
 import type { StackResult } from "../../reconcilers/stacks/stack-reconciler.ts";
 import { boolFlag, stringFlag } from "../cli-io.ts";
@@ -133,6 +134,8 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
           imageHolds: images.holds,
           progress,
           denied: loaded.denied,
+          // The VRAM guard of GPU services' monitor windows reads nvidia-smi, as under the agent.
+          gpu: createNvidiaSmiReader({ onProblem: (message) => logger.info({ detail: message }, "gpu metrics unavailable") }),
           ...deps.stackContext,
         });
       // One shared hold from the first build to the last swap: a prune waiting for the lock cannot run between the two.
