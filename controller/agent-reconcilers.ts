@@ -4,12 +4,7 @@ import type { GitSync } from "../desired-state/git-sync.ts";
 import type { Desired, PassState } from "../reconcilers/source/pass-state.ts";
 import { createComposeNormalizer } from "../desired-state/normalize-compose.ts";
 import type { BerthMetrics } from "../metrics/berth-metrics.ts";
-import type { GpuReader } from "../metrics/gpu/nvidia-smi-reader.ts";
-import type { Clock } from "../platform/clock.ts";
-import type { ComposeCli } from "../platform/compose-cli.ts";
-import type { DockerEngine } from "../platform/docker-engine.ts";
 import type { EngineSelection } from "../platform/engine-selection.ts";
-import type { Logger } from "../platform/logger.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import { createGitReconciler } from "../reconcilers/git/git-reconciler.ts";
 import type { GitReconciler } from "../reconcilers/git/git-reconciler.ts";
@@ -24,24 +19,16 @@ import { createStackKeyReconciler } from "../reconcilers/stacks/stack-key-reconc
 import { createStackLocks } from "../reconcilers/stacks/stack-lock.ts";
 import { createImageResolver } from "../reconcilers/stacks/third-party-images.ts";
 import type { ImageResolver } from "../reconcilers/stacks/third-party-images.ts";
-import type { SharedHostLock } from "../status/shared-host-lock.ts";
-import type { StatusStore } from "../status/status-store.ts";
+import type { StackContext } from "../reconcilers/stacks/stack-context.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { composeCacheDir } from "./load-for-cli.ts";
 
-export type AgentPorts = {
+/** The stack reconciler's ports (engine, compose, store, lock, clock, logger, the VRAM guard's nvidia-smi) and the agent's own. */
+export type AgentPorts = Pick<StackContext, "engine" | "compose" | "store" | "lock" | "clock" | "logger" | "gpu"> & {
   config: AgentConfig;
   policy: Policy;
   selection: EngineSelection;
-  engine: DockerEngine;
-  compose: ComposeCli;
-  store: StatusStore;
-  lock: SharedHostLock;
-  clock: Clock;
-  logger: Logger;
   metrics: BerthMetrics;
-  /** nvidia-smi: the VRAM guard of GPU services' monitor windows. */
-  gpu?: GpuReader;
   gitSync: GitSync | undefined;
 };
 
