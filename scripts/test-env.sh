@@ -3,7 +3,8 @@
 #
 # Usage: scripts/test-env.sh [--debian] [--trixie]
 #   Installs (only when missing) docker-registry, busybox-static, debootstrap, prometheus (for
-#   promtool), apache2-utils (htpasswd) and openssl (authenticated TLS registries, engine-* tests' TLS engines), and builds
+#   promtool), apache2-utils (htpasswd), openssl (authenticated TLS registries, engine-* tests' TLS engines) and
+#   openssh-server + openssh-client (engine-ssh tests' sshd, ssh-agent and ssh), and builds
 #   berth-test/busybox:1 when it is missing. With --debian it also creates debian:bookworm-slim
 #   with debootstrap + docker import when that image is missing; with --trixie
 #   debian:trixie-slim (the base of berth's own image, see Dockerfile).
@@ -14,7 +15,7 @@ BUSYBOX_IMAGE="berth-test/busybox:1"
 DEBIAN_IMAGE="debian:bookworm-slim"
 TRIXIE_IMAGE="debian:trixie-slim"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES=(docker-registry busybox-static debootstrap prometheus apache2-utils openssl)
+PACKAGES=(docker-registry busybox-static debootstrap prometheus apache2-utils openssl openssh-server openssh-client)
 
 log() { printf 'test-env: %s\n' "$*" >&2; }
 die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
@@ -25,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --debian) want_debian=1 ;;
     --trixie) want_trixie=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $arg (usage: scripts/test-env.sh [--debian] [--trixie])" ;;
   esac
 done
@@ -55,6 +56,7 @@ fi
 command -v docker-registry >/dev/null 2>&1 || die "docker-registry is installed but not on PATH"
 command -v promtool >/dev/null 2>&1 || die "prometheus is installed but promtool is not on PATH"
 command -v htpasswd >/dev/null 2>&1 || die "apache2-utils is installed but htpasswd is not on PATH"
+[ -x /usr/sbin/sshd ] || die "openssh-server is installed but /usr/sbin/sshd is missing"
 [ -x /bin/busybox ] || die "/bin/busybox is missing although busybox-static is installed"
 
 # --- 2. Docker engine -----------------------------------------------------------------------

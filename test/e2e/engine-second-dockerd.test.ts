@@ -2,7 +2,7 @@
 // TCP+TLS), named by DOCKER_HOST, by a docker context, or DOCKER_TLS_VERIFY; the default engine
 // is left untouched (its containers, images and its docker0 bridge). Builds are COPY-only.
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -15,9 +15,8 @@ import type { StatusView } from "../../controller/status-view.ts";
 import { selectEngine } from "../../platform/engine-selection.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { runCommand } from "../../platform/run-command.ts";
-import { BUSYBOX_IMAGE } from "../support/busybox-image.ts";
 import { freeLoopbackPort } from "../support/local-registry.ts";
-import { defaultBridgePresent, startSecondEngine } from "../support/second-engine.ts";
+import { containersOn, defaultBridgePresent, startSecondEngine, writeEngineStack } from "../support/second-engine.ts";
 import type { SecondEngine } from "../support/second-engine.ts";
 import { docker } from "../support/stacks-harness.ts";
 
@@ -39,65 +38,13 @@ describe("the engine the user selected (a second dockerd)", () => {
   let dir: string;
   let hadDefaultBridge: boolean;
 
-  /** A desired state with one stack whose service berth builds (COPY-only) and runs with a healthcheck. */
-  async function desiredState(stack: string): Promise<string> {
-    const root = join(dir, stack);
-    await mkdir(join(root, "stacks", stack, "app"), { recursive: true });
-    await mkdir(join(root, "profiles"), { recursive: true });
-    await writeFile(
-      join(root, "berth.yaml"),
-      "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 30s, monitor: 1s }\n",
-    );
-    // A profile value that names a variable of the agent's environment: compose must not see that environment.
-    await writeFile(join(root, "profiles", "box.json"), JSON.stringify({ PROBE: "${ENGINE_LEAK_PROBE}" }));
-    await writeFile(join(root, "stacks", stack, "app", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\n`);
-    await writeFile(join(root, "stacks", stack, "app", "index.html"), `${stack}\n`);
-    await writeFile(
-      join(root, "stacks", stack, "compose.yaml"),
-      [
-        "services:",
-        "  web:",
-        "    build: { context: ./app }",
-        '    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]',
-        "    stop_grace_period: 1s",
-        "    healthcheck:",
-        '      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]',
-        "      interval: 1s",
-        "      timeout: 1s",
-        "      retries: 2",
-        "",
-      ].join("\n"),
-    );
-    return root;
-  }
+  const desiredState = (stack: string): Promise<string> => writeEngineStack(dir, stack);
 
   async function cli(argv: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
     const code = await main(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), env: { ...BASE_ENV, ...env } });
     return { code, out, err };
-  }
-
-  /** The stack's containers on an engine, as `docker ps` there sees them. */
-  async function containersOn(
-    run: (...args: string[]) => Promise<string>,
-    stack: string,
-  ): Promise<Array<{ id: string; image: string; status: string }>> {
-    const out = await run(
-      "ps",
-      "-a",
-      "--filter",
-      `label=com.docker.compose.project=${stack}`,
-      "--format",
-      "{{.ID}} {{.Image}} {{.Status}}",
-    );
-    return out
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [id = "", image = "", ...status] = line.split(" ");
-        return { id, image, status: status.join(" ") };
-      });
   }
 
   async function expectOnlyOnSecond(stack: string): Promise<void> {

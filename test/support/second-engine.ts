@@ -2,6 +2,7 @@
 // and default bridge, no iptables), optionally also on TCP+TLS on 127.0.0.1 with a self-signed CA;
 // the busybox test image is copied into it. It never touches the default engine: not
 // `--bridge=none`, which makes dockerd delete the host's docker0 (the default engine's bridge).
+// Also the COPY-only stack the engine tests apply to it.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "../../platform/run-command.ts";
-import { ensureBusyboxImage } from "./busybox-image.ts";
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./busybox-image.ts";
 import { freeLoopbackPort } from "./local-registry.ts";
 
 export type SecondEngine = {
@@ -191,4 +192,51 @@ export async function startSecondEngine(options: { tls?: boolean; gpuStandIn?: b
     throw error;
   }
   return { socket, ...(tls ? { tls } : {}), serverVersion, docker, stop };
+}
+
+/** A desired state with one stack whose service berth builds (COPY-only) and runs with a healthcheck. */
+export async function writeEngineStack(dir: string, stack: string): Promise<string> {
+  const root = join(dir, stack);
+  await mkdir(join(root, "stacks", stack, "app"), { recursive: true });
+  await mkdir(join(root, "profiles"), { recursive: true });
+  await writeFile(
+    join(root, "berth.yaml"),
+    "version: 1\nmachines:\n  box: { profile: box }\nrollout: { healthTimeout: 30s, monitor: 1s }\n",
+  );
+  // A profile value that names a variable of the agent's environment: compose must not see that environment.
+  await writeFile(join(root, "profiles", "box.json"), JSON.stringify({ PROBE: "${ENGINE_LEAK_PROBE}" }));
+  await writeFile(join(root, "stacks", stack, "app", "Dockerfile"), `FROM ${BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\n`);
+  await writeFile(join(root, "stacks", stack, "app", "index.html"), `${stack}\n`);
+  await writeFile(
+    join(root, "stacks", stack, "compose.yaml"),
+    [
+      "services:",
+      "  web:",
+      "    build: { context: ./app }",
+      '    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+      "    stop_grace_period: 1s",
+      "    healthcheck:",
+      '      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]',
+      "      interval: 1s",
+      "      timeout: 1s",
+      "      retries: 2",
+      "",
+    ].join("\n"),
+  );
+  return root;
+}
+
+/** The stack's containers on an engine, as `docker ps` there sees them. */
+export async function containersOn(
+  run: (...args: string[]) => Promise<string>,
+  stack: string,
+): Promise<Array<{ id: string; image: string; status: string }>> {
+  const out = await run("ps", "-a", "--filter", `label=com.docker.compose.project=${stack}`, "--format", "{{.ID}} {{.Image}} {{.Status}}");
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [id = "", image = "", ...status] = line.split(" ");
+      return { id, image, status: status.join(" ") };
+    });
 }
