@@ -1,6 +1,7 @@
 // The Docker Engine API behind a small interface: one real implementation, dockerode, on the
 // engine the selection names (platform/engine-selection.ts).
 import { readFileSync } from "node:fs";
+import type { Agent } from "node:http";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { z } from "zod";
@@ -10,6 +11,8 @@ import { engineGpuFacts } from "./engine-gpu-facts.ts";
 import type { EngineGpuFacts } from "./engine-gpu-facts.ts";
 import { processEngineSelection } from "./engine-selection.ts";
 import { loadDockerode } from "./load-dockerode.ts";
+import { createSshDialAgent } from "./ssh-dial-agent.ts";
+import { createSshHostKeyCheck } from "./ssh-host-key.ts";
 import type { EngineSelection } from "./engine-selection.ts";
 import { healthFromStatus } from "./observed.ts";
 import { createPullProgress } from "./pull-progress.ts";
@@ -162,8 +165,10 @@ const eventSchema = z.looseObject({
 /** How long one API call may take before it is aborted (the event stream has none: it is long-lived by design). */
 const CALL_TIMEOUT_MS = 60_000;
 
-/** dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes
- * in. */
+/**
+ * dockerode's connection options for a selection: every field set, so docker-modem's own reading of the process environment never mixes
+ * in. An ssh:// engine is plain HTTP over berth's ssh agent (platform/ssh-dial-agent.ts), not docker-modem's ssh mode.
+ */
 export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptions {
   const none = {
     socketPath: undefined,
@@ -180,14 +185,18 @@ export function dockerodeOptions(selection: EngineSelection): Docker.DockerOptio
   const address = selection.address;
   if (address.kind === "unix") return { ...none, socketPath: address.socketPath };
   if (address.kind === "ssh") {
-    return {
-      ...none,
-      protocol: "ssh",
+    const port = address.port ?? 22;
+    const agent = createSshDialAgent({
+      endpoint: selection.endpoint,
       host: address.host,
-      port: address.port ?? 22,
-      username: address.username,
-      ...(selection.childEnv["SSH_AUTH_SOCK"] ? { sshOptions: { agent: selection.childEnv["SSH_AUTH_SOCK"] } } : {}),
-    };
+      port,
+      ...(address.username ? { username: address.username } : {}),
+      ...(selection.childEnv["SSH_AUTH_SOCK"] ? { agentSocket: selection.childEnv["SSH_AUTH_SOCK"] } : {}),
+      hostKeyCheck: createSshHostKeyCheck(selection.endpoint, address, selection.childEnv),
+    });
+    // docker-modem hands `agent` to every request; @types/dockerode does not list it.
+    const options: Docker.DockerOptions & { agent: Agent } = { ...none, protocol: "http", host: address.host, port, agent };
+    return options;
   }
   if (!selection.tls) return { ...none, protocol: "http", host: address.host, port: address.port };
   const read = (file: string) => readFileSync(join(selection.tls?.certPath ?? "", file));
@@ -404,11 +413,15 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
     },
     async events({ since, filters, signal, onEvent, onConnected }) {
       // No deadline: the stream lives until the signal aborts or the engine ends it (the caller reconnects with since=).
-      const stream = await docker.getEvents({
-        ...(since !== undefined ? { since } : {}),
-        ...(filters ? { filters: JSON.stringify(filters) } : {}),
-        abortSignal: signal,
-      });
+      const stream = await docker
+        .getEvents({
+          ...(since !== undefined ? { since } : {}),
+          ...(filters ? { filters: JSON.stringify(filters) } : {}),
+          abortSignal: signal,
+        })
+        .catch((error: unknown) => {
+          throw error;
+        });
       onConnected?.();
       await readLines(stream, signal, (line) => {
         let raw: unknown;

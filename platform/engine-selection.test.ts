@@ -2,6 +2,7 @@
 // from the context store), then the default socket; the child environment carries only that.
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -96,11 +97,13 @@ describe("engine selection", () => {
     expect(fromContext.tls?.certPath).toContain(join("contexts", "tls"));
   });
 
-  it("parses ssh:// engines for dockerode and hands the ssh agent to children", () => {
+  it("parses ssh:// engines for dockerode (HTTP over berth's own ssh connection) and hands the ssh agent to children", () => {
     const selection = selectEngine({ HOME: home, DOCKER_HOST: "ssh://deploy@build-host:2222", SSH_AUTH_SOCK: "/tmp/agent.sock" });
     expect(selection.address).toEqual({ kind: "ssh", host: "build-host", port: 2222, username: "deploy" });
     expect(selection.childEnv["SSH_AUTH_SOCK"]).toBe("/tmp/agent.sock");
-    expect(dockerodeOptions(selection)).toMatchObject({ protocol: "ssh", host: "build-host", port: 2222, username: "deploy" });
+    const options = dockerodeOptions(selection);
+    expect(options).toMatchObject({ protocol: "http", host: "build-host", port: 2222 });
+    expect("agent" in options && options.agent instanceof Agent).toBe(true);
   });
 
   it("refuses what it cannot use with the variable or context at fault", async () => {

@@ -1,6 +1,7 @@
 // berth drives an engine over ssh://: a second dockerd reached through an sshd of the test's own
 // (`docker system dial-stdio` on the far side), with the key in an ssh-agent and the host key in
-// known_hosts. `berth` runs as its own process, as a user starts it; the default engine is untouched.
+// known_hosts (checked by berth's API client too). `berth` runs as its own process, as a user starts
+// it; the default engine is untouched.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -72,4 +73,23 @@ describe("an engine over ssh:// (sshd in front of a second dockerd)", () => {
     expect(await containersOn(docker, stack)).toEqual([]);
     await expect(docker("image", "inspect", there[0]?.image ?? "")).rejects.toThrow(/No such image/i);
   }, 240_000);
+
+  it("refuses an engine whose host presents a key other than known_hosts lists, for its API client as for docker children", async () => {
+    // Arrange: the client's known_hosts names another key for the host
+    await ssh.trust("other");
+    const env = { ...ssh.env, HOME: process.env["HOME"] ?? "/root", DOCKER_HOST: ssh.host, BERTH_LOG_LEVEL: "silent" };
+    const port = new URL(ssh.host).port;
+
+    // Act
+    const status = await berth(
+      ["status", "--state-dir", join(dir, "state-refused"), "--agent", `http://127.0.0.1:${await freeLoopbackPort()}`],
+      env,
+    ).finally(() => ssh.trust("server"));
+
+    // Assert
+    expect(status.out).toContain(
+      `engine ${ssh.host} (DOCKER_HOST)  not answering: ${ssh.host}: the host key of [127.0.0.1]:${port} does not match the one in`,
+    );
+    expect(status.err).not.toMatch(/DeprecationWarning/);
+  }, 60_000);
 });
