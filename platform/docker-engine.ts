@@ -413,15 +413,11 @@ export function createDockerEngine(selection: EngineSelection = processEngineSel
     },
     async events({ since, filters, signal, onEvent, onConnected }) {
       // No deadline: the stream lives until the signal aborts or the engine ends it (the caller reconnects with since=).
-      const stream = await docker
-        .getEvents({
-          ...(since !== undefined ? { since } : {}),
-          ...(filters ? { filters: JSON.stringify(filters) } : {}),
-          abortSignal: signal,
-        })
-        .catch((error: unknown) => {
-          throw error;
-        });
+      const stream = await docker.getEvents({
+        ...(since !== undefined ? { since } : {}),
+        ...(filters ? { filters: JSON.stringify(filters) } : {}),
+        abortSignal: signal,
+      });
       onConnected?.();
       await readLines(stream, signal, (line) => {
         let raw: unknown;
