@@ -24,15 +24,24 @@ export type ScanCache = {
 
 export const SCAN_CACHE_FILE = "scan-cache.json";
 
+/** The key of one result in the cache file (and in `readScanCache`'s map). */
+export function scanCacheKey(command: string, imageId: string): string {
+  return `${command} ${imageId}`;
+}
+
+/** Every cached result by `scanCacheKey`; an unreadable or foreign cache file counts as empty. */
+export function readScanCache(stateDir: string): Promise<Map<string, ScanCacheEntry>> {
+  return readFile(join(stateDir, SCAN_CACHE_FILE), "utf8")
+    .then((text) => new Map(Object.entries(fileSchema.parse(JSON.parse(text)).entries)))
+    .catch(() => new Map<string, ScanCacheEntry>());
+}
+
 /** An unreadable or foreign cache file counts as empty: the images are scanned again. */
 export function openScanCache(stateDir: string): ScanCache {
   const path = join(stateDir, SCAN_CACHE_FILE);
   let loaded: Promise<Map<string, ScanCacheEntry>> | undefined;
-  const entries = (): Promise<Map<string, ScanCacheEntry>> =>
-    (loaded ??= readFile(path, "utf8")
-      .then((text) => new Map(Object.entries(fileSchema.parse(JSON.parse(text)).entries)))
-      .catch(() => new Map<string, ScanCacheEntry>()));
-  const keyOf = (command: string, imageId: string): string => `${command} ${imageId}`;
+  const entries = (): Promise<Map<string, ScanCacheEntry>> => (loaded ??= readScanCache(stateDir));
+  const keyOf = scanCacheKey;
   return {
     async get(command, imageId) {
       return (await entries()).get(keyOf(command, imageId));
