@@ -9,6 +9,16 @@ import { formatHostPlan, planHost } from "./plan-host.ts";
 
 const MIB = 1024 * 1024;
 const TAG = "berth/app:0123456789ab";
+/** The app image, not built yet under this input hash. */
+const NEW_BUILD: ImagePlanStep = {
+  name: "app",
+  tag: TAG,
+  inputHash: "0123456789ab",
+  action: "build",
+  reason: "NotBuilt",
+  message: "",
+  push: false,
+};
 
 /** The app image, built before under this input hash at `sizeMiB`, on the host now. */
 function builtApp(sizeMiB: number): { step: ImagePlanStep; observed: Observed; statuses: Map<string, ResourceStatus> } {
@@ -182,20 +192,10 @@ describe("planHost", () => {
 
   it("says that a rollout after a new build waits if the image breaches an enforced budget", () => {
     const { observed } = builtApp(9);
-    const step: ImagePlanStep = {
-      name: "app",
-      tag: TAG,
-      inputHash: "0123456789ab",
-      action: "build",
-      reason: "NotBuilt",
-      message: "",
-      push: false,
-    };
-
     const plan = planHost({
       state: stateWithBuiltService({ sizeMiB: 4, buildSeconds: 60, enforce: true }),
       machine: "pc2",
-      imageSteps: [step],
+      imageSteps: [NEW_BUILD],
       observed: { ...observed, images: [] },
       statuses: new Map(),
     });
@@ -301,20 +301,10 @@ describe("planHost", () => {
     });
 
     it("says a rollout after a new build waits if the scan finds a failOn severity", () => {
-      const step: ImagePlanStep = {
-        name: "app",
-        tag: TAG,
-        inputHash: "0123456789ab",
-        action: "build",
-        reason: "NotBuilt",
-        message: "",
-        push: false,
-      };
-
       const plan = planHost({
         state: gatedState({ failOn: ["critical", "low"] }),
         machine: "pc2",
-        imageSteps: [step],
+        imageSteps: [NEW_BUILD],
         observed: { containers: [], images: [], takenAt: 0 },
         statuses: new Map(),
       });
