@@ -70,7 +70,7 @@ export function planHost(input: PlanHostInput): HostPlan {
     });
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
-  const budgets = imageHolds(input);
+  const waits = imageHolds(input);
   const profile = profileOf(input.state, input.machine);
   const stacks = forMachine(input.state, input.machine).stacks;
   // Images berth does not build: one `pull` line per reference, before the services that wait for it
@@ -119,7 +119,7 @@ export function planHost(input: PlanHostInput): HostPlan {
       services,
       containers: input.observed.containers,
       images: input.observed.images,
-      holds: budgets.holds,
+      holds: waits.holds,
     });
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
@@ -140,9 +140,9 @@ export function planHost(input: PlanHostInput): HostPlan {
           (c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service,
         );
         const after = pendingImage.action === "build" ? "built" : pendingImage.action === "pull" ? "pulled" : "tagged";
-        const judged = spec?.buildImage ? budgets.judgedLater.get(spec.buildImage) : undefined;
-        const held = budgets.holds.get(pendingImage.tag);
-        const notes = [judged, held && `then waits: ${held.message}`, budgets.scanPending.get(pendingImage.tag)];
+        const judged = spec?.buildImage ? waits.judgedLater.get(spec.buildImage) : undefined;
+        const held = waits.holds.get(pendingImage.tag);
+        const notes = [judged, held && `then waits: ${held.message}`, waits.scanPending.get(pendingImage.tag)];
         lines.push({
           kind: "service",
           name: `${stack.name}/${service}`,
@@ -160,7 +160,7 @@ export function planHost(input: PlanHostInput): HostPlan {
             : action.target.hold
               ? `held on ${action.target.hold === "failed" ? "the previous version after a failed rollout" : "a pinned version"}`
               : action.kind === "create" || action.kind === "update"
-                ? (budgets.scanPending.get(String(action.target.config["image"])) ?? "")
+                ? (waits.scanPending.get(String(action.target.config["image"])) ?? "")
                 : "";
       lines.push({
         kind: "service",
