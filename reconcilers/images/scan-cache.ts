@@ -48,6 +48,8 @@ export function openScanCache(stateDir: string): ScanCache {
     },
     async put(command, imageId, entry, dropBefore) {
       const map = await entries();
+      // Results another gate or berth process wrote since this one read the file are kept.
+      for (const [key, other] of await readScanCache(stateDir)) if (!map.has(key)) map.set(key, other);
       map.set(keyOf(command, imageId), entry);
       for (const [key, old] of map) if (old.scannedAt < dropBefore) map.delete(key);
       await writeFileAtomic(path, JSON.stringify({ version: 1, entries: Object.fromEntries(map) }));
