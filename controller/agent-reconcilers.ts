@@ -10,6 +10,8 @@ import { createGitReconciler } from "../reconcilers/git/git-reconciler.ts";
 import type { GitReconciler } from "../reconcilers/git/git-reconciler.ts";
 import { createImagesKeyReconciler } from "../reconcilers/images/images-key-reconciler.ts";
 import { createImagesReconciler } from "../reconcilers/images/images-reconciler.ts";
+import { createScanGate } from "../reconcilers/images/scan-gate.ts";
+import { createVulnerabilityScanner } from "../platform/vulnerability-scanner.ts";
 import { createPruneKeyReconciler } from "../reconcilers/prune/prune-key-reconciler.ts";
 import { done } from "../reconcilers/reconciler.ts";
 import type { ReconcilerMap, WorkKey } from "../reconcilers/reconciler.ts";
@@ -65,6 +67,13 @@ export function createAgentReconcilers(
       enqueue,
       loaded: () => !!state.desired,
     });
+  // One vulnerability gate (scan cache, database version) for built images and third-party ones.
+  const scanGate = createScanGate({
+    scanner: createVulnerabilityScanner({ env: selection.childEnv }),
+    stateDir: store.dir,
+    now: () => new Date(clock.now()),
+    logger: logger.child({ reconciler: "scan" }),
+  });
   const images = createImagesReconciler({
     engine,
     dockerEnv: selection.childEnv,
@@ -72,6 +81,7 @@ export function createAgentReconcilers(
     lock,
     logger: logger.child({ reconciler: "images" }),
     events: metrics.events,
+    scanGate,
   });
   const reconcilers: ReconcilerMap = {
     git: git ?? { reconcile: async () => done() },
@@ -103,6 +113,7 @@ export function createAgentReconcilers(
         ops: createContainerOps({ env: selection.childEnv }),
         admit: async (service) => (service.gpu ? metrics.admitGpu(service.gpu) : { ok: true }),
         ...(ports.gpu ? { gpu: ports.gpu } : {}),
+        scanGate,
       },
     }),
     prune: createPruneKeyReconciler({

@@ -3,11 +3,22 @@ import type { Budgets } from "../desired-state/budgets-schema.ts";
 import { desiredStateFixture } from "../metrics/fixtures/desired-state.ts";
 import type { Observed } from "../platform/observed.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
+import type { ScanCacheEntry } from "../reconcilers/images/scan-cache.ts";
 import type { ResourceStatus } from "../status/resource-status.ts";
 import { formatHostPlan, planHost } from "./plan-host.ts";
 
 const MIB = 1024 * 1024;
 const TAG = "berth/app:0123456789ab";
+/** The app image, not built yet under this input hash. */
+const NEW_BUILD: ImagePlanStep = {
+  name: "app",
+  tag: TAG,
+  inputHash: "0123456789ab",
+  action: "build",
+  reason: "NotBuilt",
+  message: "",
+  push: false,
+};
 
 /** The app image, built before under this input hash at `sizeMiB`, on the host now. */
 function builtApp(sizeMiB: number): { step: ImagePlanStep; observed: Observed; statuses: Map<string, ResourceStatus> } {
@@ -181,20 +192,10 @@ describe("planHost", () => {
 
   it("says that a rollout after a new build waits if the image breaches an enforced budget", () => {
     const { observed } = builtApp(9);
-    const step: ImagePlanStep = {
-      name: "app",
-      tag: TAG,
-      inputHash: "0123456789ab",
-      action: "build",
-      reason: "NotBuilt",
-      message: "",
-      push: false,
-    };
-
     const plan = planHost({
       state: stateWithBuiltService({ sizeMiB: 4, buildSeconds: 60, enforce: true }),
       machine: "pc2",
-      imageSteps: [step],
+      imageSteps: [NEW_BUILD],
       observed: { ...observed, images: [] },
       statuses: new Map(),
     });
@@ -205,6 +206,114 @@ describe("planHost", () => {
       action: "create",
       reason: "after its image is built",
       detail: `${TAG}; then waits if it breaches an enforced budget (sizeMiB 4, buildSeconds 60)`,
+    });
+  });
+
+  describe("the vulnerability gate", () => {
+    const NOW = new Date("2026-12-02T00:00:00.000Z");
+    const critical: ScanCacheEntry = {
+      dbVersion: "db1",
+      scannedAt: NOW.getTime() - 3600_000,
+      findings: [
+        { id: "CVE-2026-0001", severity: "critical", fixed: true },
+        { id: "CVE-2026-0002", severity: "low", fixed: false },
+      ],
+    };
+    function gatedState(scan: { failOn?: ("critical" | "low")[]; enforce?: boolean }) {
+      return { ...stateWithBuiltService(), scan };
+    }
+
+    it("holds a reused image whose cached scan result has a finding at a failOn severity", () => {
+      const { step, observed, statuses } = builtApp(9);
+
+      const plan = planHost({
+        state: gatedState({ failOn: ["critical"] }),
+        machine: "pc2",
+        imageSteps: [step],
+        observed,
+        statuses,
+        scans: { cache: new Map([["trivy sha256:2", critical]]), now: NOW },
+      });
+
+      expect(plan.lines.find((l) => l.kind === "service")).toEqual({
+        kind: "service",
+        name: "web/app",
+        action: "blocked",
+        reason: "VulnerabilitiesFound",
+        detail:
+          "VulnerabilitiesFound: rollout waits: image app has vulnerabilities that are not allowed: " +
+          "1 critical, 1 low (failOn: critical: CVE-2026-0001)",
+      });
+    });
+
+    it("lets the rollout go when the cached result is clean at the failOn severities, allowed, or the gate is a warning", () => {
+      const { step, observed, statuses } = builtApp(9);
+      const scans = { cache: new Map([["trivy sha256:2", critical]]), now: NOW };
+      const allowed = {
+        ...stateWithBuiltService(),
+        scan: { failOn: ["critical" as const], allow: [{ id: "CVE-2026-0001", expires: "2026-12-31" }] },
+      };
+
+      const plans = [
+        planHost({ state: gatedState({ failOn: ["low"] }), machine: "pc2", imageSteps: [step], observed, statuses, scans }),
+        planHost({ state: allowed, machine: "pc2", imageSteps: [step], observed, statuses, scans }),
+        planHost({
+          state: gatedState({ failOn: ["critical"], enforce: false }),
+          machine: "pc2",
+          imageSteps: [step],
+          observed,
+          statuses,
+          scans,
+        }),
+      ];
+
+      expect(plans[0]?.lines.find((l) => l.kind === "service")).toMatchObject({ action: "blocked", reason: "VulnerabilitiesFound" });
+      for (const plan of plans.slice(1))
+        expect(plan.lines.find((l) => l.kind === "service")).toMatchObject({ action: "create", detail: "" });
+    });
+
+    it("says a rollout to a reused image waits for the scan when no recent result is cached, and never guesses a verdict", () => {
+      const { step, observed, statuses } = builtApp(9);
+      const old = { cache: new Map([["trivy sha256:2", critical]]), now: new Date(NOW.getTime() + 2 * 86_400_000) };
+      const otherScanner = { cache: new Map([["grype sha256:2", critical]]), now: NOW };
+
+      const plans = [
+        planHost({ state: gatedState({ failOn: ["critical"] }), machine: "pc2", imageSteps: [step], observed, statuses }),
+        planHost({ state: gatedState({ failOn: ["critical"] }), machine: "pc2", imageSteps: [step], observed, statuses, scans: old }),
+        planHost({
+          state: gatedState({ failOn: ["critical"] }),
+          machine: "pc2",
+          imageSteps: [step],
+          observed,
+          statuses,
+          scans: otherScanner,
+        }),
+      ];
+
+      for (const plan of plans)
+        expect(plan.lines.find((l) => l.kind === "service")).toEqual({
+          kind: "service",
+          name: "web/app",
+          action: "create",
+          reason: "no container yet",
+          detail: "then waits for the vulnerability scan (no recent result cached; failOn: critical)",
+        });
+    });
+
+    it("says a rollout after a new build waits if the scan finds a failOn severity", () => {
+      const plan = planHost({
+        state: gatedState({ failOn: ["critical", "low"] }),
+        machine: "pc2",
+        imageSteps: [NEW_BUILD],
+        observed: { containers: [], images: [], takenAt: 0 },
+        statuses: new Map(),
+      });
+
+      expect(plan.lines.find((l) => l.kind === "service")).toMatchObject({
+        action: "create",
+        reason: "after its image is built",
+        detail: `${TAG}; then waits if the vulnerability scan finds critical, low`,
+      });
     });
   });
 });

@@ -3,14 +3,20 @@
 import { forMachine, profileOf } from "../desired-state/desired-state.ts";
 import type { DesiredState, ImageSpec } from "../desired-state/desired-state.ts";
 import { reductionBaseline } from "../desired-state/image-baseline.ts";
+import { scanSettingsFor } from "../desired-state/scan-schema.ts";
+import type { ScanSettings } from "../desired-state/scan-schema.ts";
 import type { Problem } from "../desired-state/problem.ts";
 import { summarizeProblems } from "../policy/policy-problems.ts";
 import { LABELS } from "../platform/labels.ts";
 import type { Observed } from "../platform/observed.ts";
 import { budgetBreaches, enforcedBudgetHold } from "../reconcilers/images/build-facts.ts";
+import { mergeHolds } from "../reconcilers/images/image-hold.ts";
 import type { ImageHold } from "../reconcilers/images/image-hold.ts";
 import type { ImagePlanStep } from "../reconcilers/images/plan-images.ts";
 import type { DigestLookup } from "../reconcilers/images/registry-client.ts";
+import { scanCacheKey } from "../reconcilers/images/scan-cache.ts";
+import type { ScanCacheEntry } from "../reconcilers/images/scan-cache.ts";
+import { judgeScan } from "../reconcilers/images/scan-verdict.ts";
 import { planStack } from "../reconcilers/stacks/plan-stack.ts";
 import type { ServiceAction } from "../reconcilers/stacks/plan-stack.ts";
 import { decideImage, effectiveWithImage, thirdPartyServices } from "../reconcilers/stacks/plan-third-party.ts";
@@ -34,6 +40,11 @@ export type PlanHostInput = {
   denied?: ReadonlyMap<string, Problem[]>;
   /** The registry's digest of each tracked tag (images berth does not build, `x-berth.update: track`). */
   lookups?: ReadonlyMap<string, DigestLookup>;
+  /**
+   * The state dir's scan cache (by `scanCacheKey`) and the time to judge it at: a reused image is held
+   * as the vulnerability gate would hold it on its cached result. Without it no image has a result yet.
+   */
+  scans?: { cache: ReadonlyMap<string, ScanCacheEntry>; now: Date };
 };
 
 const SERVICE_REASON: Record<ServiceAction["kind"], string> = {
@@ -59,7 +70,7 @@ export function planHost(input: PlanHostInput): HostPlan {
     });
   }
   const imageTags = Object.fromEntries(input.imageSteps.map((s) => [s.name, s.tag]));
-  const budgets = budgetHolds(input);
+  const waits = imageHolds(input);
   const profile = profileOf(input.state, input.machine);
   const stacks = forMachine(input.state, input.machine).stacks;
   // Images berth does not build: one `pull` line per reference, before the services that wait for it
@@ -108,7 +119,7 @@ export function planHost(input: PlanHostInput): HostPlan {
       services,
       containers: input.observed.containers,
       images: input.observed.images,
-      holds: budgets.holds,
+      holds: waits.holds,
     });
     for (const { service, action } of plan.services) {
       const spec = stack.services.find((s) => s.name === service);
@@ -129,13 +140,15 @@ export function planHost(input: PlanHostInput): HostPlan {
           (c) => c.labels[LABELS.composeProject] === stack.name && c.labels[LABELS.composeService] === service,
         );
         const after = pendingImage.action === "build" ? "built" : pendingImage.action === "pull" ? "pulled" : "tagged";
-        const judged = spec?.buildImage ? budgets.judgedLater.get(spec.buildImage) : undefined;
+        const judged = spec?.buildImage ? waits.judgedLater.get(spec.buildImage) : undefined;
+        const held = waits.holds.get(pendingImage.tag);
+        const notes = [judged, held && `then waits: ${held.message}`, waits.scanPending.get(pendingImage.tag)];
         lines.push({
           kind: "service",
           name: `${stack.name}/${service}`,
           action: hasContainer ? "update" : "create",
           reason: `after its image is ${after}`,
-          detail: judged ? `${pendingImage.tag}; ${judged}` : pendingImage.tag,
+          detail: [pendingImage.tag, ...notes.filter((n) => n !== undefined)].join("; "),
         });
         continue;
       }
@@ -146,7 +159,9 @@ export function planHost(input: PlanHostInput): HostPlan {
             ? `${action.drift}`
             : action.target.hold
               ? `held on ${action.target.hold === "failed" ? "the previous version after a failed rollout" : "a pinned version"}`
-              : "";
+              : action.kind === "create" || action.kind === "update"
+                ? (waits.scanPending.get(String(action.target.config["image"])) ?? "")
+                : "";
       lines.push({
         kind: "service",
         name: `${stack.name}/${service}`,
@@ -169,34 +184,76 @@ export function planHost(input: PlanHostInput): HostPlan {
   return { machine: input.machine, revision: input.state.revision, lines, changes: lines.filter((l) => !quiet.has(l.action)).length };
 }
 
+type ImageHolds = {
+  /** Image tag → why rollouts to it wait. */
+  holds: Map<string, ImageHold>;
+  /** Image name → what a new build or pull of it is judged by once it exists. */
+  judgedLater: Map<string, string>;
+  /** Image tag → the note that a rollout to it waits for the vulnerability scan (no cached result). */
+  scanPending: Map<string, string>;
+};
+
 /**
- * The rollouts `budgets.enforce` holds, judged as the images reconciler judges them: an image kept
- * as it is (reuse) by the facts recorded when it was built or pulled, so `holds` maps its tag to
- * why its rollouts wait; a new build or pull is judged once it exists (`judgedLater`, by image name).
+ * The rollouts the images reconciler would hold, judged as it judges them: an image kept as it is
+ * (reuse) by the facts recorded when it was built or pulled (`budgets.enforce`) and by the scan
+ * cache's result for its id (the vulnerability gate; plan never runs a scanner). A new build or pull
+ * is judged once it exists (`judgedLater`); a reused image with no result in the cache is scanned first.
  */
-function budgetHolds(input: PlanHostInput): { holds: Map<string, ImageHold>; judgedLater: Map<string, string> } {
+function imageHolds(input: PlanHostInput): ImageHolds {
   const holds = new Map<string, ImageHold>();
   const judgedLater = new Map<string, string>();
+  const scanPending = new Map<string, string>();
   const specs = new Map<string, ImageSpec>(input.state.images.map((i) => [i.name, i]));
   for (const step of input.imageSteps) {
     const spec = specs.get(step.name);
-    if (spec?.budgets.enforce !== true) continue;
+    if (!spec) continue;
+    const settings = scanSettingsFor(input.state.scan, spec.scan);
+    const gates = settings !== undefined && settings.enforce && settings.failOn.length > 0;
     if (step.action === "build" || step.action === "pull") {
-      judgedLater.set(step.name, `then waits if it breaches an enforced budget (${describeBudgets(spec)})`);
+      const later = [
+        spec.budgets.enforce === true ? `then waits if it breaches an enforced budget (${describeBudgets(spec)})` : undefined,
+        gates ? `then waits if the vulnerability scan finds ${settings.failOn.join(", ")}` : undefined,
+      ].filter((note) => note !== undefined);
+      if (later.length > 0) judgedLater.set(step.name, later.join("; "));
       continue;
     }
     if (step.action !== "reuse") continue;
-    const facts = recordedFacts(input, step);
-    if (!facts) continue;
-    const baseline =
-      spec.budgets.minReduction === undefined
-        ? undefined
-        : reductionBaseline(spec.baseline, facts.previousSizeBytes, input.observed.images);
-    const breaches = budgetBreaches(facts, spec.budgets, baseline).map((b) => b.message);
-    if (breaches.length > 0)
-      holds.set(step.tag, { reason: ServiceReason.BudgetEnforced, message: enforcedBudgetHold(step.name, breaches) });
+    const budget = spec.budgets.enforce === true ? budgetHold(input, step, spec) : undefined;
+    const scan = settings && step.localImageId ? cachedScanHold(input, step, settings, step.localImageId) : undefined;
+    const hold = mergeHolds([budget, scan?.hold]);
+    if (hold) holds.set(step.tag, hold);
+    if (gates && (!scan || scan.stale))
+      scanPending.set(step.tag, `then waits for the vulnerability scan (no recent result cached; failOn: ${settings.failOn.join(", ")})`);
   }
-  return { holds, judgedLater };
+  return { holds, judgedLater, scanPending };
+}
+
+function budgetHold(input: PlanHostInput, step: ImagePlanStep, spec: ImageSpec): ImageHold | undefined {
+  const facts = recordedFacts(input, step);
+  if (!facts) return undefined;
+  const baseline =
+    spec.budgets.minReduction === undefined ? undefined : reductionBaseline(spec.baseline, facts.previousSizeBytes, input.observed.images);
+  const breaches = budgetBreaches(facts, spec.budgets, baseline).map((b) => b.message);
+  return breaches.length > 0 ? { reason: ServiceReason.BudgetEnforced, message: enforcedBudgetHold(step.name, breaches) } : undefined;
+}
+
+/**
+ * The gate's hold on a reused image by its cached result (undefined when none is cached). A result
+ * older than maxAge is `stale`: the agent scans again first. The scanner's database version is not
+ * asked (that would run the scanner), so a result from an older database still counts here.
+ */
+function cachedScanHold(
+  input: PlanHostInput,
+  step: ImagePlanStep,
+  settings: ScanSettings,
+  imageId: string,
+): { hold?: ImageHold; stale: boolean } | undefined {
+  const entry = input.scans?.cache.get(scanCacheKey(settings.command, imageId));
+  if (!entry || !input.scans) return undefined;
+  const stale = input.scans.now.getTime() - entry.scannedAt >= settings.maxAgeSeconds * 1000;
+  if (stale) return { stale };
+  const verdict = judgeScan(step.name, { ok: true, findings: entry.findings }, settings, input.scans.now);
+  return verdict.hold ? { hold: verdict.hold, stale } : { stale };
 }
 
 /** The facts the reconciler re-judges a reused image by: those recorded for this input hash, else the local image's size. */

@@ -26,7 +26,7 @@ export const serviceExtensionSchema = z.strictObject({
   source: z.union([z.literal("build"), z.literal("pull"), z.literal("auto")]).optional(),
   budgets: budgetsSchema.optional(),
   baseline: baselineSchema.optional(),
-  /** The vulnerability gate for this service's build (overrides berth.yaml `scan:`). */
+  /** The vulnerability gate for this service's image, built or pulled (overrides berth.yaml `scan:`). */
   scan: scanOverrideSchema.optional(),
   /** Images berth does not build: keep the digest first pulled (pinned) or follow the tag (track). */
   update: updatePolicySchema.optional(),

@@ -120,6 +120,7 @@ export function deriveService(input: ServiceInput): Result<{ spec: ServiceSpec; 
   } else if (body.image !== undefined) {
     spec.image = body.image;
     spec.update = ext.update ?? input.updateDefault;
+    if (ext.scan) spec.scan = ext.scan;
   } else {
     problems.push({ file, line, field: `services.${name}`, message: "needs an image or a build" });
   }

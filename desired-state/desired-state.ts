@@ -75,6 +75,8 @@ export type ServiceSpec = {
   source: ImageSource;
   /** For an image berth does not build: pinned (default) or track; see docs/stacks.md. */
   update?: UpdatePolicy;
+  /** For an image berth does not build: `x-berth.scan`, over berth.yaml's `scan:` (the vulnerability gate). */
+  scan?: ScanOverride;
   dependsOn: string[];
   /** A fixed host port or container_name rules out start-first. */
   hasFixedHostPort: boolean;

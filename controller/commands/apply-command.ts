@@ -1,6 +1,8 @@
 // `berth apply DIR --machine NAME`: one full reconcile pass in the foreground (images, then stacks)
 // through the reconcilers the agent runs, holding the host lock shared from the first build to the
 // last swap, with progress; exit 0 when every resource is Ready, 1 with a summary otherwise.
+import { createScanGate } from "../../reconcilers/images/scan-gate.ts";
+import { createVulnerabilityScanner } from "../../platform/vulnerability-scanner.ts";
 import { profileOf } from "../../desired-state/desired-state.ts";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
 import { systemClock } from "../../platform/clock.ts";
@@ -132,6 +134,13 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
           state,
           imageTags: images.tags,
           imageHolds: images.holds,
+          // Third-party images are scanned with the scanner the engine selection's children see, as built ones.
+          scanGate: createScanGate({
+            scanner: createVulnerabilityScanner({ env: selection.childEnv }),
+            stateDir: store.dir,
+            now: () => new Date(),
+            logger,
+          }),
           progress,
           denied: loaded.denied,
           // The VRAM guard of GPU services' monitor windows reads nvidia-smi, as under the agent.

@@ -3,6 +3,7 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { forMachine } from "../../desired-state/desired-state.ts";
 import { planImagesForMachine } from "../../reconcilers/images/images-reconciler.ts";
 import { createRegistryClient } from "../../reconcilers/images/registry-client.ts";
+import { readScanCache } from "../../reconcilers/images/scan-cache.ts";
 import { refsToLookUp, thirdPartyServices } from "../../reconcilers/stacks/plan-third-party.ts";
 import { lookUpDigests } from "../../reconcilers/stacks/third-party-images.ts";
 import { resolveStackSources } from "../../reconcilers/stacks/stack-sources.ts";
@@ -36,7 +37,9 @@ export const planCommand: CommandSpec = {
     const stacks = await Promise.all(
       state.stacks.map((stack) => resolveStackSources(stack, { root: state.root, stateDir: store.dir, materialize: false })),
     );
-    const plan = planHost({ state: { ...state, stacks }, machine, imageSteps: images.steps, observed, statuses, lookups, denied });
+    // The vulnerability gate's cached results, read only: plan never runs a scanner.
+    const scans = { cache: await readScanCache(store.dir), now: new Date() };
+    const plan = planHost({ state: { ...state, stacks }, machine, imageSteps: images.steps, observed, statuses, lookups, denied, scans });
     io.stdout(boolFlag(args, "json") ? `${JSON.stringify(plan, null, 2)}\n` : formatHostPlan(plan));
     return 0;
   },

@@ -4,6 +4,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { DockerEngine } from "../../platform/docker-engine.ts";
 import type { Observed } from "../../platform/observed.ts";
 import { admittedState } from "../../policy/admitted-state.ts";
+import { ServiceReason } from "../../status/reasons.ts";
 import { done } from "../reconciler.ts";
 import type { Reconciler, WorkKey } from "../reconciler.ts";
 import { recordInPass } from "../source/record-pass.ts";
@@ -13,6 +14,7 @@ import type { ImageResolver } from "../stacks/third-party-images.ts";
 import { statusKey } from "./images-reconciler.ts";
 import type { ImagesReconciler } from "./images-reconciler.ts";
 import { nextPushRetryMs } from "./pending-push.ts";
+import { nextScanRetryMs } from "./scan-retry.ts";
 
 export type ImagesKeyReconcilerDeps = RecordPassDeps & {
   images: ImagesReconciler;
@@ -45,11 +47,19 @@ export function createImagesKeyReconciler(deps: ImagesKeyReconcilerDeps): Reconc
       };
       for (const name of names) deps.enqueue({ kind: "stack", name });
       // A push owed since the registry did not answer is tried again with backoff (and on every resync).
-      const retryMs = nextPushRetryMs(
+      const pushRetryMs = nextPushRetryMs(
         result.pushPending.map((name) => deps.store.get(statusKey(machine, name))),
         deps.clock.now(),
       );
-      const outcome = done(result.ok, retryMs);
+      // So is a scan that failed while the gate holds rollouts on it (Waiting/ScanFailed), sooner than the resync.
+      const scanRetryMs = nextScanRetryMs(
+        result.outcomes
+          .filter((o) => o.scan?.verdict.hold?.reason === ServiceReason.ScanFailed)
+          .map((o) => deps.store.get(statusKey(machine, o.name))),
+        deps.clock.now(),
+      );
+      const retries = [pushRetryMs, scanRetryMs].filter((ms) => ms !== undefined);
+      const outcome = done(result.ok, retries.length > 0 ? Math.min(...retries) : undefined);
       await recordInPass(deps, pass, key, outcome);
       return outcome;
     },

@@ -43,7 +43,7 @@ import { createRegistryClient, refusedByRegistry, registryHost } from "./registr
 import type { RegistryClient } from "./registry-client.ts";
 import { checkRegistries } from "./registry-mirrors.ts";
 import { createScanGate } from "./scan-gate.ts";
-import type { ImageScan } from "./scan-gate.ts";
+import type { ImageScan, ScanGate } from "./scan-gate.ts";
 
 export type ImagesDeps = {
   engine: DockerEngine;
@@ -64,6 +64,8 @@ export type ImagesDeps = {
   dockerEnv: Readonly<Record<string, string>>;
   /** The vulnerability gate's scanner (default: trivy or grype on the child environment's PATH). */
   scanner?: VulnerabilityScanner;
+  /** The vulnerability gate, shared with the stacks reconciler's scans of third-party images (default: one over `scanner`). */
+  scanGate?: ScanGate;
 };
 
 export type ImagesOptions = {
@@ -188,12 +190,9 @@ export function createImagesReconciler(deps: ImagesDeps) {
   const credentials = createDockerCredentials({ env: dockerEnv });
   const now = deps.now ?? (() => new Date());
   const docker = deps.dockerBinary ?? "docker";
-  const scanGate = createScanGate({
-    scanner: deps.scanner ?? createVulnerabilityScanner({ env: dockerEnv }),
-    stateDir: deps.store.dir,
-    now,
-    logger,
-  });
+  const scanGate =
+    deps.scanGate ??
+    createScanGate({ scanner: deps.scanner ?? createVulnerabilityScanner({ env: dockerEnv }), stateDir: deps.store.dir, now, logger });
   let imageStore: Promise<"overlay2" | "containerd"> | undefined;
   /** Local tag of each image that is ready this pass (children measure shared bytes against it). */
   const parentTags = new Map<string, string>();

@@ -24,21 +24,32 @@ export type ScanCache = {
 
 export const SCAN_CACHE_FILE = "scan-cache.json";
 
+/** The key of one result in the cache file (and in `readScanCache`'s map). */
+export function scanCacheKey(command: string, imageId: string): string {
+  return `${command} ${imageId}`;
+}
+
+/** Every cached result by `scanCacheKey`; an unreadable or foreign cache file counts as empty. */
+export function readScanCache(stateDir: string): Promise<Map<string, ScanCacheEntry>> {
+  return readFile(join(stateDir, SCAN_CACHE_FILE), "utf8")
+    .then((text) => new Map(Object.entries(fileSchema.parse(JSON.parse(text)).entries)))
+    .catch(() => new Map<string, ScanCacheEntry>());
+}
+
 /** An unreadable or foreign cache file counts as empty: the images are scanned again. */
 export function openScanCache(stateDir: string): ScanCache {
   const path = join(stateDir, SCAN_CACHE_FILE);
   let loaded: Promise<Map<string, ScanCacheEntry>> | undefined;
-  const entries = (): Promise<Map<string, ScanCacheEntry>> =>
-    (loaded ??= readFile(path, "utf8")
-      .then((text) => new Map(Object.entries(fileSchema.parse(JSON.parse(text)).entries)))
-      .catch(() => new Map<string, ScanCacheEntry>()));
-  const keyOf = (command: string, imageId: string): string => `${command} ${imageId}`;
+  const entries = (): Promise<Map<string, ScanCacheEntry>> => (loaded ??= readScanCache(stateDir));
+  const keyOf = scanCacheKey;
   return {
     async get(command, imageId) {
       return (await entries()).get(keyOf(command, imageId));
     },
     async put(command, imageId, entry, dropBefore) {
       const map = await entries();
+      // Results another gate or berth process wrote since this one read the file are kept.
+      for (const [key, other] of await readScanCache(stateDir)) if (!map.has(key)) map.set(key, other);
       map.set(keyOf(command, imageId), entry);
       for (const [key, old] of map) if (old.scannedAt < dropBefore) map.delete(key);
       await writeFileAtomic(path, JSON.stringify({ version: 1, entries: Object.fromEntries(map) }));

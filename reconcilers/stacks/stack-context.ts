@@ -13,6 +13,7 @@ import type { ReconcileEvents } from "../../status/reconcile-events.ts";
 import type { SharedHostLock } from "../../status/shared-host-lock.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import type { ImageHold } from "../images/image-hold.ts";
+import type { ScanGate } from "../images/scan-gate.ts";
 import type { ContainerOps } from "./container-ops.ts";
 import type { ImageResolver } from "./third-party-images.ts";
 
@@ -42,6 +43,11 @@ export type StackContext = {
   admit?: (service: ServiceSpec) => Admission | Promise<Admission>;
   /** nvidia-smi, for the VRAM guard of GPU services' monitor windows (none: no guard). */
   gpu?: GpuReader;
+  /**
+   * The vulnerability gate for images berth does not build (the images reconciler's, same cache and verdict);
+   * absent: one with the scanner on this process's PATH, per `reconcileStacks` call.
+   */
+  scanGate?: ScanGate;
   /** The pass's registry look-ups and pulls of images berth does not build; one per reconcile when absent. */
   imageResolver?: ImageResolver;
   /** The pass's one batched observation; taken here when absent. */

@@ -15,7 +15,7 @@ import type { StackResult } from "./stack-reconciler.ts";
 /** The process's side of a stack reconcile; the desired state and the images come from the pass state. */
 export type StackPorts = Pick<
   StackContext,
-  "engine" | "compose" | "store" | "lock" | "clock" | "logger" | "events" | "ops" | "admit" | "gpu"
+  "engine" | "compose" | "store" | "lock" | "clock" | "logger" | "events" | "ops" | "admit" | "gpu" | "scanGate"
 >;
 
 export type StackReconcilerDeps = RecordPassDeps & { ports: StackPorts; locks: StackLocks };

@@ -35,6 +35,9 @@ import { pruneStackSources, resolveStackSources, stackDataDir } from "./stack-so
 import { stopGraceSeconds } from "./stop-grace.ts";
 import { retagService } from "./retag-service.ts";
 import { createImageResolver, resolveThirdPartyImages } from "./third-party-images.ts";
+import { defaultScanGate, scanThirdPartyImages } from "./third-party-scan.ts";
+import { scanRetryDelayMs } from "../images/scan-retry.ts";
+import { getCondition } from "../../status/conditions.ts";
 
 export type ServiceResult = {
   service: string;
@@ -94,10 +97,16 @@ export async function reconcileStacks(ctx: StackContext): Promise<StackResult[]>
   const desired = forMachine(ctx.state, ctx.machine).stacks.map((s) => s.name);
   const observed = ctx.observed ?? (await ctx.engine.observe());
   const imageResolver = ctx.imageResolver ?? createImageResolver(ctx);
+  const scanGate = ctx.scanGate ?? defaultScanGate(ctx);
   const results: StackResult[] = [];
   for (const name of names)
     results.push(
-      await reconcileStack(name, { ...ctx, imageResolver, observed: desired.includes(name) ? observed : await ctx.engine.observe() }),
+      await reconcileStack(name, {
+        ...ctx,
+        imageResolver,
+        scanGate,
+        observed: desired.includes(name) ? observed : await ctx.engine.observe(),
+      }),
     );
   for (const name of refused)
     results.push({
@@ -136,6 +145,8 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   const observed = recovered > 0 || !ctx.observed ? await ctx.engine.observe() : ctx.observed;
   // Images berth does not build are looked up, pulled and pinned before anything stops.
   const thirdParty = await resolveThirdPartyImages(ctx, stack, observed.images);
+  // …and scanned by the vulnerability gate before any rollout to them.
+  const scans = await scanThirdPartyImages(ctx, stack, thirdParty.decisions);
   const desired: DesiredService[] = stack.services.map((s) => {
     const status = ctx.store.get(serviceKey(stack.name, s.name));
     const decision = thirdParty.decisions.get(s.name);
@@ -154,7 +165,7 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     services: desired,
     containers: observed.containers,
     images: thirdParty.images,
-    holds: heldImages(ctx),
+    holds: new Map([...heldImages(ctx), ...scans.holds]),
   });
   const actions = new Map(plan.services.map((p) => [p.service, p.action]));
   const fileConfigs: Record<string, Record<string, unknown>> = {};
@@ -234,7 +245,10 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
   );
   const durationMs = ctx.clock.now() - started;
   ctx.events.reconciled("stacks", ready ? (changed > 0 ? "success" : "noop") : "failure", durationMs / 1000);
-  const retries = services.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
+  const retries = [
+    ...services.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs])),
+    ...scanRetries(ctx, stack.name, scans.scanFailed),
+  ];
   return {
     stack: stack.name,
     ready,
@@ -243,6 +257,17 @@ async function reconcileStackNow(stackName: string, ctx: StackContext): Promise<
     durationMs,
     ...(retries.length > 0 ? { requeueAfterMs: Math.min(...retries) } : {}),
   };
+}
+
+/** A third-party image whose scan failed is scanned again with backoff (30 s doubling to 5 min since its service began waiting). */
+function scanRetries(ctx: StackContext, stack: string, services: readonly string[]): number[] {
+  const now = ctx.clock.now();
+  return services.flatMap((service) => {
+    const waiting = getCondition(ctx.store.get(serviceKey(stack, service))?.conditions ?? [], "Waiting");
+    return waiting?.status === "True" && waiting.reason === ServiceReason.ScanFailed
+      ? [scanRetryDelayMs(Date.parse(waiting.lastTransitionTime), now)]
+      : [];
+  });
 }
 
 /** Copies of tracked files that neither the desired configs, the effective file nor any rollback config of the stack names go. */

@@ -3,7 +3,7 @@
 // a Trivy JSON report the test chooses. A critical finding holds the rollout while the old version
 // keeps serving; an allow entry releases it without a rescan; a missing scanner is ScanFailed;
 // `enforce: false` rolls out with a Vulnerable warning; `berth build --scan` fails the CI job.
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,29 +15,9 @@ import { openStatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { removeBuiltStack } from "../support/remove-built-stack.ts";
 import { docker } from "../support/stacks-harness.ts";
+import { trivyScans, writeStandInTrivy, writeTrivyReport } from "../support/stand-in-trivy.ts";
 
 const CRITICAL = "CVE-2026-10001";
-
-function trivyReport(findings: { id: string; severity: string }[]): string {
-  return JSON.stringify({
-    SchemaVersion: 2,
-    ArtifactType: "container_image",
-    Results: [
-      {
-        Target: "vuln-app (busybox)",
-        Class: "os-pkgs",
-        Vulnerabilities: findings.map((f) => ({
-          VulnerabilityID: f.id,
-          PkgName: "busybox",
-          InstalledVersion: "1.36.1",
-          FixedVersion: "1.36.2",
-          Status: "fixed",
-          Severity: f.severity,
-        })),
-      },
-    ],
-  });
-}
 
 describe("vulnerability gate", () => {
   const prefix = `vuln-${Math.random().toString(36).slice(2, 8)}`;
@@ -71,9 +51,7 @@ describe("vulnerability gate", () => {
     await writeFile(join(root, "stacks", stack, "compose.yaml"), `services:\n  ${service}:\n    build: ./app\n    stop_grace_period: 1s\n`);
   }
 
-  async function report(findings: { id: string; severity: string }[]): Promise<void> {
-    await writeFile(join(bin, "report.json"), trivyReport(findings));
-  }
+  const report = (findings: { id: string; severity: string }[]): Promise<void> => writeTrivyReport(bin, findings);
 
   const env = (): Record<string, string> => ({ BERTH_LOG_LEVEL: "silent", PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` });
 
@@ -93,13 +71,7 @@ describe("vulnerability gate", () => {
   }
 
   /** Image references the stand-in scanned, in order. */
-  async function scans(): Promise<string[]> {
-    const log = await readFile(join(bin, "calls.log"), "utf8").catch(() => "");
-    return log
-      .split("\n")
-      .filter((line) => line.startsWith("image "))
-      .map((line) => line.split(" ").pop() ?? "");
-  }
+  const scans = (): Promise<string[]> => trivyScans(bin);
 
   async function records() {
     const store = await openStatusStore(stateDir);
@@ -118,22 +90,7 @@ describe("vulnerability gate", () => {
     await mkdir(join(root, "profiles"), { recursive: true });
     await mkdir(bin);
     await writeFile(join(root, "profiles", "box.json"), "{}");
-    // The stand-in reads the image from the engine berth names (as Trivy's --image-src docker does).
-    await writeFile(
-      join(bin, "trivy"),
-      [
-        "#!/bin/sh",
-        `echo "$*" >> "${bin}/calls.log"`,
-        'case "$1" in',
-        `  version) echo '{"Version":"0.57.1","VulnerabilityDB":{"Version":2,"UpdatedAt":"2026-12-01T06:00:00Z"}}' ;;`,
-        '  image) for ref; do :; done; docker image inspect "$ref" >/dev/null || exit 1',
-        `    cat "${bin}/report.json" ;;`,
-        '  *) echo "unexpected arguments: $*" >&2; exit 2 ;;',
-        "esac",
-        "",
-      ].join("\n"),
-    );
-    await chmod(join(bin, "trivy"), 0o755);
+    await writeStandInTrivy(bin);
   });
 
   afterAll(async () => {
