@@ -57,6 +57,9 @@ describe("berth prune (CLI, real engine)", () => {
   beforeAll(async () => {
     await ensureBusyboxImage();
     for (const n of [1, 2, 3]) {
+      // The engine lists an image's creation time in whole seconds, and prune breaks ties of its
+      // first-seen records by it: each image is made in a second of its own.
+      if (n > 1) await new Promise((resolve) => setTimeout(resolve, 1100));
       await docker(
         ["build", "-q", "-t", `${repo}:${n}`, "--label", "io.berth.managed=true", "-"],
         `FROM berth-test/busybox:1\nRUN echo ${n} > /version && echo ${prefix} > /run-id\n`,
