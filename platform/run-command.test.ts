@@ -13,6 +13,14 @@ describe("runCommand", () => {
     await expect(runCommand("sh", ["-c", "echo broken >&2; exit 3"])).rejects.toThrow(/exited 3: broken/);
   });
 
+  it("reports the exit of a child that closes its input unread, without an uncaught EPIPE", async () => {
+    const input = "x".repeat(4 * 1024 * 1024);
+    for (let i = 0; i < 5; i++) {
+      const result = await runCommand("sh", ["-c", "exec 0<&-; exit 4"], { input, allowFailure: true });
+      expect(result.exitCode).toBe(4);
+    }
+  });
+
   it("gives up at the timeout even when a grandchild keeps the pipes open", async () => {
     const start = Date.now();
     const error = await runCommand("sh", ["-c", "sleep 5 & sleep 5"], { timeoutMs: 200 }).catch((e: unknown) => e);

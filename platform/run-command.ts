@@ -75,6 +75,9 @@ export function runCommand(file: string, args: readonly string[], options: RunOp
       else if (result.exitCode !== 0 && !options.allowFailure) reject(new CommandError(name, result));
       else resolve(result);
     });
+    // A child that exits without reading its input (a missing or failing helper) closes the pipe:
+    // the write fails with EPIPE, and the exit code, not the write, tells what happened.
+    child.stdin.on("error", () => {});
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
   });
