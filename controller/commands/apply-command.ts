@@ -45,9 +45,14 @@ export type ImagesStepInput = {
 };
 
 /** The images half of a pass: berth image name → exact local tag, rollouts held by budgets, and whether every image is ready. */
-export type ImagesStep = (
-  input: ImagesStepInput,
-) => Promise<{ ok: boolean; tags: Record<string, string>; holds: Record<string, ImageHold>; failures: string[] }>;
+export type ImagesStep = (input: ImagesStepInput) => Promise<{
+  ok: boolean;
+  tags: Record<string, string>;
+  holds: Record<string, ImageHold>;
+  failures: string[];
+  /** The engine's images are as `observed` saw them (nothing built, pulled or tagged): the stacks step does not look again. */
+  engineUntouched: boolean;
+}>;
 
 export type ApplyDeps = {
   resolveImages: ImagesStep;
@@ -70,6 +75,7 @@ export const imagesReconcilerStep: ImagesStep = async ({ state, machine, engine,
     tags: Object.fromEntries(result.tags),
     holds: Object.fromEntries(result.holds),
     failures: result.outcomes.filter((o) => !o.ok).map((o) => `image ${o.name}: ${o.reason}: ${o.message.split("\n")[0] ?? ""}`),
+    engineUntouched: result.engineUntouched,
   };
 };
 
@@ -119,8 +125,10 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       const selection = cliEngine(io);
       const engine = deps.engine(selection);
       writer.line(`berth apply: revision ${state.revision}, machine ${machine}, engine ${describeEngine(selection)}`);
-      const stacksStep = (images: Awaited<ReturnType<ImagesStep>>): Promise<StackResult[]> =>
+      const stacksStep = (images: Awaited<ReturnType<ImagesStep>>, observed: Observed): Promise<StackResult[]> =>
         reconcileStacks({
+          // One engine look serves both steps unless the images step changed the engine's images.
+          ...(images.engineUntouched ? { observed } : {}),
           engine,
           compose: createComposeCli({ env: selection.childEnv }),
           store,
@@ -150,18 +158,9 @@ export function createApplyCommand(overrides: Partial<ApplyDeps> = {}): CommandS
       // One shared hold from the first build to the last swap: a prune waiting for the lock cannot run between the two.
       const [images, stacks] = await lock
         .shared(`apply machine ${machine}`, async () => {
-          const images = await deps.resolveImages({
-            state,
-            machine,
-            engine,
-            selection,
-            store,
-            lock,
-            logger,
-            observed: await engine.observe(),
-            progress,
-          });
-          return [images, await stacksStep(images)] as const;
+          const observed = await engine.observe();
+          const images = await deps.resolveImages({ state, machine, engine, selection, store, lock, logger, observed, progress });
+          return [images, await stacksStep(images, observed)] as const;
         })
         .finally(() => writer.close());
       const failures = [...images.failures, ...stackFailures(stacks)];

@@ -118,6 +118,8 @@ export type ImagesResult = {
   /** Images whose push waits for the registry to answer again (the agent retries with backoff). */
   pushPending: string[];
   ok: boolean;
+  /** Every image was reused as it stood (no build, pull or new tag): the engine's images are as the pass observed them. */
+  engineUntouched: boolean;
 };
 
 export type ImagesPlan = { inputs: ImageInput[]; steps: ImagePlanStep[]; registry: RegistryView };
@@ -233,6 +235,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const list = [...outcomes.values()];
     const ok = list.every((o) => o.ok);
     const anyWork = list.some((o) => o.action === "build" || o.action === "pull");
+    const retagged = plan.steps.some((step) => step.action === "reuse" && step.needsTag);
     events.reconciled("images", ok ? (anyWork ? "success" : "noop") : "failure", (performance.now() - started) / 1000);
     const holds = new Map<string, ImageHold>();
     for (const o of list) {
@@ -243,7 +246,8 @@ export function createImagesReconciler(deps: ImagesDeps) {
       if (hold) holds.set(o.name, hold);
     }
     const pushPending = list.filter((o) => o.pushPending !== undefined).map((o) => o.name);
-    return { machine, outcomes: list, ok, tags: new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag])), holds, pushPending };
+    const tags = new Map(list.filter((o) => o.ok).map((o) => [o.name, o.tag]));
+    return { machine, outcomes: list, ok, tags, holds, pushPending, engineUntouched: !anyWork && !retagged };
   }
 
   function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../platform/run-command.ts";
 import { BERTH_BIN, createAgentWorld, REPO_ROOT } from "../support/agent-harness.ts";
 import type { AgentWorld } from "../support/agent-harness.ts";
-import { docker } from "../support/stacks-harness.ts";
+import { docker, serviceContainerIds } from "../support/stacks-harness.ts";
 
 /** busybox httpd that is healthy only while its mounted config says "ok", and logs each start into /data. */
 function service(conf: string): Record<string, unknown> {
@@ -68,22 +68,8 @@ describe("compose bind sources under git-sync", () => {
     return agentOnce();
   }
 
-  async function ids(): Promise<Record<string, string>> {
-    const out = await docker(
-      "ps",
-      "--no-trunc",
-      "--filter",
-      `label=com.docker.compose.project=${stack}`,
-      "--format",
-      '{{.ID}} {{.Label "com.docker.compose.service"}}',
-    );
-    return Object.fromEntries(
-      out
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => line.split(" "))
-        .map(([id, svc]) => [svc ?? "", id ?? ""]),
-    );
+  function ids(): Promise<Record<string, string>> {
+    return serviceContainerIds(stack);
   }
 
   async function execIn(serviceName: string, command: string): Promise<string> {

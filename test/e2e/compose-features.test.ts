@@ -12,7 +12,7 @@ import { createComposeNormalizer } from "../../desired-state/normalize-compose.t
 import { createComposeCli } from "../../platform/compose-cli.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { makeTempDir, removeDir } from "../support/git-fixture.ts";
-import { docker } from "../support/stacks-harness.ts";
+import { docker, serviceContainerIds } from "../support/stacks-harness.ts";
 
 const HEALTH = {
   test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"],
@@ -107,22 +107,8 @@ describe("compose features", () => {
     return { code, out: out.join("") };
   }
 
-  async function ids(): Promise<Record<string, string>> {
-    const out = await docker(
-      "ps",
-      "--no-trunc",
-      "--filter",
-      `label=com.docker.compose.project=${stack}`,
-      "--format",
-      '{{.ID}} {{.Label "com.docker.compose.service"}}',
-    );
-    return Object.fromEntries(
-      out
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => line.split(" "))
-        .map(([id, svc]) => [svc ?? "", id ?? ""]),
-    );
+  function ids(): Promise<Record<string, string>> {
+    return serviceContainerIds(stack);
   }
 
   async function inspect(id: string, format: string): Promise<string> {

@@ -69,6 +69,7 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
     const result = await pass("m1");
 
     expect(built()).toEqual(["base", "family", "leaf", "tiered", "solo"]);
+    expect(result.engineUntouched).toBe(false);
     const base = await inspectLocal(result.tags.get(world.name("base")) ?? "");
     const family = await inspectLocal(result.tags.get(world.name("family")) ?? "");
     const leaf = await inspectLocal(result.tags.get(world.name("leaf")) ?? "");
@@ -92,6 +93,7 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
 
     expect(built()).toEqual([]);
     expect(result.outcomes.every((o) => o.action === "reuse")).toBe(true);
+    expect(result.engineUntouched).toBe(true);
     expect(ms).toBeLessThan(2_000);
   });
 

@@ -28,6 +28,25 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** Service name → full id of its running container, for one compose project. */
+export async function serviceContainerIds(project: string): Promise<Record<string, string>> {
+  const out = await docker(
+    "ps",
+    "--no-trunc",
+    "--filter",
+    `label=com.docker.compose.project=${project}`,
+    "--format",
+    '{{.ID}} {{.Label "com.docker.compose.service"}}',
+  );
+  return Object.fromEntries(
+    out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.split(" "))
+      .map(([id, svc]) => [svc ?? "", id ?? ""]),
+  );
+}
+
 export type VersionOptions = {
   healthy?: boolean;
   startDelaySeconds?: number;
