@@ -85,7 +85,8 @@ export async function run(): Promise<BenchRow[]> {
         pass: apply <= compose / 2,
         note:
           `no-op \`docker compose up -d\` of the same ${SERVICES} services: ${round(compose)} ms (ratio ` +
-          `${(apply / compose).toFixed(2)}); medians of 7; ${load}`,
+          `${(apply / compose).toFixed(2)}); \`node -e 0\` alone ${round(nodeAlone)} ms (${(nodeAlone / compose).toFixed(2)}× compose); ` +
+          `medians of 7; ${load}`,
       },
     ];
   } finally {

@@ -93,7 +93,7 @@ describe("status view", () => {
   });
 
   it("counts Ready images as ready and lists their budget warnings apart from the images that are not ready", () => {
-    const cond = (type: ConditionType, status: "True" | "False", reason: string, message = ""): Condition => ({
+    const cond = <R extends string>(type: ConditionType, status: "True" | "False", reason: R, message = ""): Condition<R> => ({
       type,
       status,
       reason,

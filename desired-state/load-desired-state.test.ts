@@ -64,4 +64,15 @@ describe("loadDesiredState", () => {
     expect(loaded.problems.map((p) => p.file)).toEqual(["profiles/pc2.json"]);
     expect(loaded.revision).toMatch(/^content-[0-9a-f]{12}$/);
   });
+
+  it("gives a root that is not a git checkout a new content revision when only berth.yaml changes", async () => {
+    await write({ "berth.yaml": BERTH, "profiles/pc2.json": "{}", "stacks/web/compose.yaml": "services:\n  web:\n    image: nginx:1\n" });
+    const before = await loadDesiredState(root);
+    await write({ "berth.yaml": `${BERTH}# retuned\n` });
+    const after = await loadDesiredState(root);
+
+    if (!before.ok || !after.ok) throw new Error(JSON.stringify([before, after]));
+    expect(after.state.revision).toMatch(/^content-[0-9a-f]{12}$/);
+    expect(after.state.revision).not.toBe(before.state.revision);
+  });
 });

@@ -3,7 +3,6 @@
 import { lstat, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Problem } from "./problem.ts";
-import { readFileLimited } from "./read-document.ts";
 import { collect, err, ok } from "./result.ts";
 import type { Result } from "./result.ts";
 import type { TreeReader } from "./tree-reader.ts";
@@ -32,7 +31,7 @@ export async function readTree(root: string, reader: TreeReader): Promise<Result
   const refused = [...(await symlinkedEntries(root)), ...(await oversizedFolders(root))];
   if (refused.length > 0) return err(refused);
   const [berth, profiles, images, stacks] = await Promise.all([
-    readBerthFile(root),
+    readBerthFile(root, reader),
     readProfiles(root, reader),
     readFolders(root, "images", (dir) => readIn(reader, "images", dir, "image.yaml")),
     readFolders(root, "stacks", (dir) => readStack(reader, dir)),
@@ -52,9 +51,9 @@ export async function readTree(root: string, reader: TreeReader): Promise<Result
 }
 
 /** berth.yaml (not part of the content revision). */
-async function readBerthFile(root: string): Promise<Result<TreeFile>> {
-  const read = await readFileLimited(join(root, "berth.yaml"), "berth.yaml");
-  return read.ok ? ok({ rel: "berth.yaml", text: read.text }) : err(read.problems);
+async function readBerthFile(root: string, reader: TreeReader): Promise<Result<TreeFile>> {
+  const text = await reader.read(join(root, "berth.yaml"), "berth.yaml");
+  return text.ok ? ok({ rel: "berth.yaml", text: text.value }) : text;
 }
 
 async function readProfiles(root: string, reader: TreeReader): Promise<Result<NamedFile[]>> {

@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import { checkStatusInvariants } from "./check-status-invariants.ts";
 import type { Condition } from "./conditions.ts";
 import type { ResourceStatus } from "./resource-status.ts";
+import { upgradeStatus } from "./status-store.ts";
 
 const AT = "2026-12-01T00:00:00.000Z";
 
-function c(type: Condition["type"], status: Condition["status"], reason: string): Condition {
+function c<R extends string>(type: Condition["type"], status: Condition["status"], reason: R): Condition<R> {
   return { type, status, reason, message: "", lastTransitionTime: AT };
 }
 
@@ -57,8 +58,8 @@ describe("checkStatusInvariants", () => {
     expect(checkStatusInvariants(record)).toEqual(["source: Degraded=False is kept (abnormal conditions are present only while True)"]);
   });
 
-  it("names a reason that is not PascalCase, and one that is not the kind's", () => {
-    const record: ResourceStatus = { ...healthyService, conditions: [c("Ready", "True", "rolled-out"), c("Degraded", "True", "Applied")] };
+  it("names a reason that is not PascalCase, and one that is not the kind's, in a record read from disk", () => {
+    const record = upgradeStatus({ ...healthyService, conditions: [c("Ready", "True", "rolled-out"), c("Degraded", "True", "Applied")] });
 
     expect(checkStatusInvariants(record)).toEqual([
       'service/shop/web: Ready reason "rolled-out" is not PascalCase',

@@ -4,7 +4,7 @@ import { finalizeStatus } from "./finalize-status.ts";
 
 const AT = "2026-12-01T00:00:00.000Z";
 
-function c(type: Condition["type"], status: Condition["status"], reason: string): Condition {
+function c<R extends string>(type: Condition["type"], status: Condition["status"], reason: R): Condition<R> {
   return { type, status, reason, message: "", lastTransitionTime: AT };
 }
 

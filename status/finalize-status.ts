@@ -13,10 +13,15 @@ export function isAbnormal(type: ConditionType): boolean {
 }
 
 /** Drops False/Unknown abnormal conditions and adds `Ready=Unknown` (reason Pending) when no writer judged the resource yet. */
-function conventional(conditions: readonly Condition[], updatedAt: string, reason: string, message: string): Condition[] {
+function conventional<R extends string>(
+  conditions: readonly Condition<R>[],
+  updatedAt: string,
+  reason: R,
+  message: string,
+): Condition<R>[] {
   const kept = conditions.filter((c) => !isAbnormal(c.type) || c.status === "True");
   if (kept.some((c) => c.type === "Ready")) return kept;
-  const ready: Condition = { type: "Ready", status: "Unknown", reason, message, lastTransitionTime: updatedAt };
+  const ready: Condition<R> = { type: "Ready", status: "Unknown", reason, message, lastTransitionTime: updatedAt };
   return [...kept, ready].sort((a, b) => compareText(a.type, b.type));
 }
 

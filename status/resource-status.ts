@@ -1,5 +1,6 @@
 // Persisted status of each resource berth reconciles, one type per kind (image, service, stack, source, prune).
 import type { Condition } from "./conditions.ts";
+import type { ImageReason, PruneReason, ServiceReason, SourceReason, StackReason } from "./reasons.ts";
 
 export type BuildFacts = {
   inputHash: string;
@@ -57,11 +58,11 @@ export type PinnedImage = {
 };
 
 /** What every status record holds: its key (`formatKey`), kind, conditions and revisions. */
-type StatusBase<K extends string> = {
+type StatusBase<K extends string, R extends string> = {
   kind: K;
   /** `formatKey` of the resource: "image/<machine>/<name>", "service/<stack>/<service>", "stack/<name>", "source", "prune/<machine>". */
   key: string;
-  conditions: Condition[];
+  conditions: Condition<R>[];
   observedRevision?: string;
   lastAppliedRevision?: string;
   updatedAt: string;
@@ -71,7 +72,7 @@ type StatusBase<K extends string> = {
 export type ExceededBudget = { budget: "sizeMiB" | "buildSeconds" | "cacheHitRatio" | "minReduction"; limit: number };
 
 /** One image of this machine: what built or pulled it, and the input hash whose build failed. */
-export type ImageStatus = StatusBase<"image"> & {
+export type ImageStatus = StatusBase<"image", ImageReason> & {
   build?: BuildFacts;
   /** An image's last vulnerability scan, when the gate is on. */
   vulnerabilities?: VulnerabilityFacts;
@@ -84,7 +85,7 @@ export type ImageStatus = StatusBase<"image"> & {
 };
 
 /** One compose service: the version it runs, its rollback history, and what holds it. */
-export type ServiceStatus = StatusBase<"service"> & {
+export type ServiceStatus = StatusBase<"service", ServiceReason> & {
   /** The version a service runs now (image, spec hash, effective config), once it ran healthily. */
   current?: RollbackEntry;
   /** Newest first; rollback-1 is entry 0. */
@@ -98,13 +99,13 @@ export type ServiceStatus = StatusBase<"service"> & {
 };
 
 /** One compose stack: its services' readiness, and the revisions (kept here, not on every service). */
-export type StackStatus = StatusBase<"stack">;
+export type StackStatus = StatusBase<"stack", StackReason>;
 
 /** The host's pass record: the desired state's revision, its validity and the host's readiness. */
-export type SourceStatus = StatusBase<"source">;
+export type SourceStatus = StatusBase<"source", SourceReason>;
 
 /** One machine's prune: its last result and first-seen records (image id → unix ms). */
-export type PruneStatus = StatusBase<"prune"> & {
+export type PruneStatus = StatusBase<"prune", PruneReason> & {
   records?: Record<string, number>;
   /** The last `berth prune --registry`. */
   registryPrune?: RegistryPruneRecord;

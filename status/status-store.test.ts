@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { setCondition } from "./conditions.ts";
+import type { SourceReason } from "./reasons.ts";
 import { openStatusStore } from "./status-store.ts";
 
 describe("status store", () => {
@@ -45,7 +46,7 @@ describe("status store", () => {
   it("keeps abnormal conditions only while True and always a Ready condition", async () => {
     const store = await openStatusStore(await tempDir());
     const at = new Date(0);
-    let conditions = setCondition([], { type: "Stalled", status: "False", reason: "Valid", message: "" }, at);
+    let conditions = setCondition<SourceReason>([], { type: "Stalled", status: "False", reason: "Valid", message: "" }, at);
     conditions = setCondition(conditions, { type: "Degraded", status: "False", reason: "Fine", message: "" }, at);
     conditions = setCondition(conditions, { type: "Reconciling", status: "True", reason: "Progressing", message: "applying r1" }, at);
 

@@ -92,12 +92,12 @@ export type ImageOutcome = {
   inputHash: string;
   action: ImageAction;
   ok: boolean;
-  reason: string;
+  reason: ImageReason;
   message: string;
   pushed: boolean;
   facts?: BuildFacts;
   /** Set when the image is usable but something around it failed (registry down, push refused). */
-  degraded?: { reason: string; message: string };
+  degraded?: { reason: ImageReason; message: string };
   /** The registry did not answer: the built image is pushed by a later pass (condition PushPending). */
   pushPending?: string;
   /** A budget with `enforce: true` is breached: rollouts of services using it must wait. */
@@ -250,7 +250,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     return { machine, outcomes: list, ok, tags, holds, pushPending, engineUntouched: !anyWork && !retagged };
   }
 
-  function stalledOutcome(step: ImagePlanStep, reason: string, message: string): ImageOutcome {
+  function stalledOutcome(step: ImagePlanStep, reason: ImageReason, message: string): ImageOutcome {
     return {
       name: step.name,
       tag: step.tag,
@@ -621,7 +621,7 @@ export function createImagesReconciler(deps: ImagesDeps) {
     const previous = deps.store.get(key);
     let budgets: ExceededBudget[] = [];
     const at = now();
-    let conditions: Condition[] = previous?.conditions ?? [];
+    let conditions: Condition<ImageReason>[] = previous?.conditions ?? [];
     let failed = previous?.failed;
     let budgetBlocks = false;
     if (outcome.ok) {

@@ -1,5 +1,6 @@
 // Pure images planner: for each image, in hierarchy order, reuse what is local, pull what the
 // registry has, build the rest; with a PascalCase reason and a human message per decision.
+import type { ImageReason } from "../../status/reasons.ts";
 import { LABELS } from "../../platform/labels.ts";
 import type { ImageSource } from "../../desired-state/desired-state.ts";
 
@@ -10,7 +11,7 @@ export type PlanImageInput = {
   parents: readonly string[];
   source: ImageSource;
   push: boolean;
-  problem?: { reason: string; message: string };
+  problem?: { reason: ImageReason; message: string };
 };
 
 export type PlanLocalImage = { id: string; repoTags: readonly string[]; labels: Readonly<Record<string, string>> };
@@ -41,7 +42,7 @@ export type ImagePlanStep = {
   tag: string;
   inputHash: string;
   action: ImageAction;
-  reason: string;
+  reason: ImageReason;
   message: string;
   /** For reuse: the local image with this input hash (it may still need the tag). */
   localImageId?: string;
@@ -83,7 +84,7 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
   const { registry } = input;
   for (const image of input.images) {
     const base = { name: image.name, tag: image.tag, inputHash: image.inputHash, push: false };
-    const stalled = (reason: string, message: string): void => {
+    const stalled = (reason: ImageReason, message: string): void => {
       steps.set(image.name, { ...base, action: "stalled", reason, message });
     };
     if (image.problem) {
@@ -151,7 +152,7 @@ export function planImages(input: PlanImagesInput): ImagePlanStep[] {
       continue;
     }
     const push = image.push && registry.kind === "reachable" && !mirror && denied === undefined;
-    const [reason, message] =
+    const [reason, message]: [ImageReason, string] =
       registry.kind === "none"
         ? ["NotBuilt", `${image.tag} is not present locally; building it`]
         : mirror

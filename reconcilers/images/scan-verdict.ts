@@ -12,7 +12,7 @@ export type ScanVerdict = {
   blocking: string[];
   /** Ids let through by an allow entry that has not expired. */
   allowed: string[];
-  condition: { status: "True" | "False" | "Unknown"; reason: string; message: string };
+  condition: { status: "True" | "False" | "Unknown"; reason: ImageReason; message: string };
   /** Set when rollouts of services using the image wait (the services' Waiting reason and message). */
   hold?: { reason: typeof ServiceReason.VulnerabilitiesFound | typeof ServiceReason.ScanFailed; message: string };
 };

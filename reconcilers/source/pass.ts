@@ -1,10 +1,11 @@
 // A pass: the host over one desired revision (images, then every stack), complete when each has
 // an outcome; a newer revision's pass supersedes it. Pure: the source status is written from it.
+import type { SourceReason } from "../../status/reasons.ts";
 import type { Condition } from "../../status/conditions.ts";
 import { isReady } from "../reconciler.ts";
 import type { Outcome, WorkKey } from "../reconciler.ts";
 
-export type ReadyCondition = Omit<Condition, "lastTransitionTime">;
+export type ReadyCondition = Omit<Condition<SourceReason>, "lastTransitionTime">;
 
 /**
  * What recording an outcome did to its pass:

@@ -5,17 +5,18 @@ import type { Condition } from "../../status/conditions.ts";
 import { formatKey } from "../../status/resource-key.ts";
 import type { SourceStatus } from "../../status/resource-status.ts";
 import type { StatusStore } from "../../status/status-store.ts";
+import type { SourceReason } from "../../status/reasons.ts";
 
 export const SOURCE_STATUS_KEY = formatKey({ kind: "source" });
 
-export type ConditionChange = Omit<Condition, "lastTransitionTime">;
+export type ConditionChange = Omit<Condition<SourceReason>, "lastTransitionTime">;
 
 export type SourceRecord = {
   get(): SourceStatus | undefined;
   /** Merges `change(previous)` into the record (a new record when there is none). */
   update(change: (previous: SourceStatus) => Partial<SourceStatus>): Promise<void>;
   /** `conditions` with each of `next` set, transition times from the clock. */
-  withConditions(conditions: Condition[], ...next: ConditionChange[]): Condition[];
+  withConditions(conditions: Condition<SourceReason>[], ...next: ConditionChange[]): Condition<SourceReason>[];
 };
 
 export function sourceStatus(store: StatusStore, clock: Clock): SourceRecord {
