@@ -37,7 +37,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/bin bin
-RUN ln -s /opt/berth/bin/berth.mjs /usr/local/bin/berth && berth --version
+RUN ln -s /opt/berth/bin/berth.cjs /usr/local/bin/berth && berth --version
 ENV BERTH_STATE_DIR=/var/lib/berth NODE_ENV=production
 VOLUME /var/lib/berth
 EXPOSE 9464

@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SERVICES = 50;
 
 function berth(dist: string, args: string[]): Promise<unknown> {
-  return runCommand("node", [join(ROOT, "bin/berth.mjs"), ...args], {
+  return runCommand("node", [join(ROOT, "bin/berth.cjs"), ...args], {
     env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" },
     timeoutMs: 120_000,
   });
@@ -36,7 +36,7 @@ export async function run(): Promise<BenchRow[]> {
     await berth(dist, ["validate", example, "--state-dir", stateDir]);
     const validate = await medianMs(9, () => berth(dist, ["validate", example, "--state-dir", stateDir]));
 
-    const first = await runCommand("node", [join(ROOT, "bin/berth.mjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], {
+    const first = await runCommand("node", [join(ROOT, "bin/berth.cjs"), "apply", fleet, "--machine", "pc2", "--state-dir", stateDir], {
       env: { ...process.env, BERTH_COMPILED_DIR: dist, BERTH_LOG_LEVEL: "silent" },
       timeoutMs: 600_000,
       allowFailure: true,

@@ -88,7 +88,8 @@ const COMMANDS: CommandEntry[] = [
   },
 ];
 
-function helpText(): string {
+/** What `berth --help` prints (the build writes it to dist/help.txt for the launcher). */
+export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     "berth: a reconciling agent for Docker Compose hosts",

@@ -6,8 +6,9 @@
 // BUNDLED: plain JavaScript that reads no files of its own, where one chunk loads faster than
 // the package's many modules (zod alone is ~100 files; a warm `berth validate` spent a third of its
 // CPU time resolving and compiling them).
-import { rm } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -47,6 +48,9 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
 });
+// The launcher (bin/berth.cjs) answers `berth --help` from this text without loading the bundle.
+const { helpText } = await import(pathToFileURL(join(outdir, "berth.js")).href);
+await writeFile(join(outdir, "help.txt"), `${helpText()}\n`);
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith(".js"));
 const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
 process.stderr.write(`build: ${outputs.length} files, ${(bytes / 1024).toFixed(0)} KiB in ${outdir}\n`);

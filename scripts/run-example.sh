@@ -15,7 +15,7 @@ PORT=5000 bash scripts/registry.sh --storage "${BERTH_REGISTRY_STORAGE:-/var/lib
 bash scripts/example-cache.sh --push
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
-exec bin/berth.mjs agent \
+exec bin/berth.cjs agent \
   --desired-state examples/fleet \
   --machine "$machine" \
   --state-dir "${BERTH_STATE_DIR:-.berth-state/$machine}" \

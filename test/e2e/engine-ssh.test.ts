@@ -16,7 +16,7 @@ import { startSshEngine } from "../support/ssh-engine.ts";
 import type { SshEngine } from "../support/ssh-engine.ts";
 import { docker } from "../support/stacks-harness.ts";
 
-/** `node bin/berth.mjs …` as its own process with exactly this environment. */
+/** `node bin/berth.cjs …` as its own process with exactly this environment. */
 async function berth(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(BERTH_BIN, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";

@@ -25,7 +25,7 @@ import { docker } from "../support/stacks-harness.ts";
 
 type BerthRun = { pid: number; exited: Promise<number | null>; stdout(): string; stderr(): string };
 
-/** `node bin/berth.mjs …` as its own process. */
+/** `node bin/berth.cjs …` as its own process. */
 function spawnBerth(args: string[]): BerthRun {
   const child = spawn(BERTH_BIN, args, {
     cwd: REPO_ROOT,

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helpText } from "../../controller/cli.ts";
 import { runCommand } from "../../platform/run-command.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -41,8 +42,9 @@ describe("the berth-agent npm package", () => {
 
   it("packs compiled JavaScript, the launcher, the deploy files and the example, and no TypeScript", () => {
     expect(tarball).toMatch(/berth-agent-\d+\.\d+\.\d+\.tgz$/);
-    expect(packed).toContain("bin/berth.mjs");
+    expect(packed).toContain("bin/berth.cjs");
     expect(packed).toContain("dist/berth.js");
+    expect(packed).toContain("dist/help.txt");
     expect(packed).toContain("deploy/berth.service");
     expect(packed).toContain("examples/fleet/berth.yaml");
     expect(packed.filter((p) => p.endsWith(".ts"))).toEqual([]);
@@ -54,6 +56,14 @@ describe("the berth-agent npm package", () => {
     const result = await runCommand(join(prefix, "bin", "berth"), ["--version"], { timeoutMs: 30_000 });
 
     expect(result.stdout.trim()).toBe(version);
+  });
+
+  it("answers --help from the help text the build wrote, the text the sources and the bundle print", async () => {
+    const result = await runCommand(join(prefix, "bin", "berth"), ["--help"], { timeoutMs: 30_000 });
+    const fromBundle = await runCommand(join(prefix, "bin", "berth"), ["help", "--log-format", "json"], { timeoutMs: 30_000 });
+
+    expect(result.stdout).toBe(`${helpText()}\n`);
+    expect(fromBundle.stdout).toBe(result.stdout);
   });
 
   it("validates the example fleet with no TypeScript tooling installed", async () => {

@@ -22,7 +22,7 @@ import { docker } from "./stacks-harness.ts";
 import { expectStatusInvariants, stateDirViolations } from "./status-invariants.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const BERTH_BIN = join(REPO_ROOT, "bin", "berth.mjs");
+export const BERTH_BIN = join(REPO_ROOT, "bin", "berth.cjs");
 
 /** One service: busybox httpd on 8080 with a 1 s HEALTHCHECK; `version` lands in its environment (a change recreates it). */
 export type ServiceOptions = {
@@ -59,7 +59,7 @@ export type AgentWorld = {
   /** A source repo and a bare remote it pushes to (`url` is file://). */
   gitRemote(name: string): Promise<{ source: SourceRepo; bare: string; url: string; push(): Promise<void> }>;
   start(flags: Record<string, string | boolean>): Promise<RunningAgent>;
-  /** `node bin/berth.mjs agent …` as a child process listening on a free port. */
+  /** `node bin/berth.cjs agent …` as a child process listening on a free port. */
   spawnAgent(flags: Record<string, string>): Promise<{
     child: ChildProcess;
     url: string;
