@@ -1,26 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseGpuQuery } from "../metrics/gpu/parse-nvidia-smi.ts";
+import { h100Gpus } from "../test/support/nvidia-smi-fixtures.ts";
 import { hostProfile, machineName, scaffoldFiles } from "./init-scaffold.ts";
 
-// Real nvidia-smi output of an H100 host (test/fixtures/nvidia-smi, queried with these fields).
-const FIXTURE_FIELDS = [
-  "index",
-  "uuid",
-  "name",
-  "memory.total",
-  "memory.used",
-  "memory.free",
-  "utilization.gpu",
-  "utilization.memory",
-  "temperature.gpu",
-  "power.draw",
-  "driver_version",
-];
-const h100 = parseGpuQuery(
-  readFileSync(new URL("../test/fixtures/nvidia-smi/query-gpu-idle.csv", import.meta.url), "utf8"),
-  FIXTURE_FIELDS,
-);
+// Real nvidia-smi output of an H100 host.
+const h100 = h100Gpus("query-gpu-idle.csv");
 
 describe("berth init scaffold", () => {
   it("makes a valid machine name of any hostname", () => {

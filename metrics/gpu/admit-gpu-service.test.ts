@@ -1,33 +1,17 @@
 // VRAM admission from fixture-driven readings: fits, does not fit, threshold, no GPU, unknown memory.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { admitGpuService, evictThresholdRatio } from "./admit-gpu-service.ts";
 import { parseGpuQuery } from "./parse-nvidia-smi.ts";
-
-const FIELDS = [
-  "index",
-  "uuid",
-  "name",
-  "memory.total",
-  "memory.used",
-  "memory.free",
-  "utilization.gpu",
-  "utilization.memory",
-  "temperature.gpu",
-  "power.draw",
-  "driver_version",
-];
-const readings = (name: string) =>
-  parseGpuQuery(readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8"), FIELDS);
+import { h100Gpus } from "../../test/support/nvidia-smi-fixtures.ts";
 
 describe("admitGpuService", () => {
   it("admits a 20 GiB model on the busy H100 (74027 MiB free)", () => {
-    expect(admitGpuService({ vramMiB: 20480 }, readings("query-gpu-busy.csv"), { MODEL_EVICT_THRESHOLD_PCT: "90" })).toEqual({ ok: true });
+    expect(admitGpuService({ vramMiB: 20480 }, h100Gpus("query-gpu-busy.csv"), { MODEL_EVICT_THRESHOLD_PCT: "90" })).toEqual({ ok: true });
   });
 
   it("refuses a 70 GiB model when the profile's 90 % threshold leaves less room than free memory", () => {
     // 81559 * 0.9 - 7053 = 66350 MiB usable, although 74027 MiB are free.
-    const result = admitGpuService({ vramMiB: 70000 }, readings("query-gpu-busy.csv"), { MODEL_EVICT_THRESHOLD_PCT: "90" });
+    const result = admitGpuService({ vramMiB: 70000 }, h100Gpus("query-gpu-busy.csv"), { MODEL_EVICT_THRESHOLD_PCT: "90" });
 
     expect(result.ok).toBe(false);
     expect(result).toMatchObject({ reason: "InsufficientVRAM" });
@@ -37,18 +21,18 @@ describe("admitGpuService", () => {
   });
 
   it("admits the same model without a threshold in the profile (free memory only)", () => {
-    expect(admitGpuService({ vramMiB: 70000 }, readings("query-gpu-busy.csv"), {})).toEqual({ ok: true });
+    expect(admitGpuService({ vramMiB: 70000 }, h100Gpus("query-gpu-busy.csv"), {})).toEqual({ ok: true });
   });
 
   it("refuses more memory than the GPU has free", () => {
-    expect(admitGpuService({ vramMiB: 80000 }, readings("query-gpu-busy.csv"), {})).toMatchObject({
+    expect(admitGpuService({ vramMiB: 80000 }, h100Gpus("query-gpu-busy.csv"), {})).toMatchObject({
       ok: false,
       reason: "InsufficientVRAM",
     });
   });
 
   it("refuses when the host has fewer GPUs than the service asks for", () => {
-    expect(admitGpuService({ count: 2, vramMiB: 1024 }, readings("query-gpu-idle.csv"), {})).toMatchObject({
+    expect(admitGpuService({ count: 2, vramMiB: 1024 }, h100Gpus("query-gpu-idle.csv"), {})).toMatchObject({
       ok: false,
       reason: "NoGpu",
       message: "needs 2 GPUs, this host has 1",

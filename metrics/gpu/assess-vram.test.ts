@@ -1,16 +1,15 @@
 // The VRAM guard's decision on the real H100 readings (test/fixtures/nvidia-smi): the python3
 // process holding 7044 MiB of the GPU's 7053 MiB used (of 81559 MiB) runs in the watched container.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { nvidiaSmiFixture } from "../../test/support/nvidia-smi-fixtures.ts";
 import { assessVram } from "./assess-vram.ts";
 import { parseComputeApps, parseGpuQuery } from "./parse-nvidia-smi.ts";
 
-const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8");
 const FIELDS = ["index", "uuid", "name", "memory.total", "memory.used", "memory.free", "utilization.gpu"];
 const ID = "a".repeat(64);
 const busy = {
-  gpus: parseGpuQuery(fixture("query-gpu-busy.csv"), FIELDS),
-  processes: parseComputeApps(fixture("query-apps-busy.csv")),
+  gpus: parseGpuQuery(nvidiaSmiFixture("query-gpu-busy.csv"), FIELDS),
+  processes: parseComputeApps(nvidiaSmiFixture("query-apps-busy.csv")),
   containerIdByPid: new Map<number, string | undefined>([[425, ID]]),
 };
 
@@ -41,8 +40,8 @@ describe("assessVram", () => {
       ok: true,
     });
     const idle = {
-      gpus: parseGpuQuery(fixture("query-gpu-idle.csv"), ["index", "uuid", "name", "memory.total", "memory.used", "memory.free"]),
-      processes: parseComputeApps(fixture("query-apps-idle.csv")),
+      gpus: parseGpuQuery(nvidiaSmiFixture("query-gpu-idle.csv"), ["index", "uuid", "name", "memory.total", "memory.used", "memory.free"]),
+      processes: parseComputeApps(nvidiaSmiFixture("query-apps-idle.csv")),
       containerIdByPid: new Map<number, string | undefined>(),
     };
     expect(assessVram({ containerId: ID, need: { vramMiB: 1 }, profile: {}, snapshot: idle })).toEqual({ ok: true });

@@ -1,6 +1,6 @@
 // Container ids from /proc/<pid>/cgroup text: cgroup v1 (cgroupfs), v2 (systemd scope), none.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { nvidiaSmiFixture } from "../../test/support/nvidia-smi-fixtures.ts";
 import { containerIdFromCgroup } from "./container-id-from-cgroup.ts";
 
 const ID = "f49622dd17535afbd9e23b5cec9d08e5dd5a9ea4a6f32e1af732872e54f27db6";
@@ -27,7 +27,7 @@ describe("containerIdFromCgroup", () => {
   });
 
   it("says undefined for the real GPU host's process outside any container", () => {
-    const text = readFileSync(new URL("../../test/fixtures/nvidia-smi/proc-cgroup.txt", import.meta.url), "utf8");
+    const text = nvidiaSmiFixture("proc-cgroup.txt");
     const procLine = text.split("\n").find((line) => line.startsWith("0::")) ?? "";
 
     expect(procLine).toContain("/process_api/");

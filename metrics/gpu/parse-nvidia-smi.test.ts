@@ -1,28 +1,14 @@
 // Parser tests on real nvidia-smi output from an H100 80GB (test/fixtures/nvidia-smi).
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { H100_QUERY_FIELDS, nvidiaSmiFixture } from "../../test/support/nvidia-smi-fixtures.ts";
 import { parseComputeApps, parseGpuQuery, parseSmiNumber } from "./parse-nvidia-smi.ts";
 
-const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/nvidia-smi/${name}`, import.meta.url), "utf8");
-const FIXTURE_FIELDS = [
-  "index",
-  "uuid",
-  "name",
-  "memory.total",
-  "memory.used",
-  "memory.free",
-  "utilization.gpu",
-  "utilization.memory",
-  "temperature.gpu",
-  "power.draw",
-  "driver_version",
-];
 const MIB = 1024 * 1024;
 const UUID = "GPU-4663cca1-d80b-cd9b-ca38-5bd693744d0b";
 
 describe("parseGpuQuery", () => {
   it("reads an idle H100 in bytes", () => {
-    const gpus = parseGpuQuery(fixture("query-gpu-idle.csv"), FIXTURE_FIELDS);
+    const gpus = parseGpuQuery(nvidiaSmiFixture("query-gpu-idle.csv"), H100_QUERY_FIELDS);
 
     expect(gpus).toEqual([
       {
@@ -38,14 +24,14 @@ describe("parseGpuQuery", () => {
   });
 
   it("reads the busy H100 holding about 7 GiB", () => {
-    const [gpu] = parseGpuQuery(fixture("query-gpu-busy.csv"), FIXTURE_FIELDS);
+    const [gpu] = parseGpuQuery(nvidiaSmiFixture("query-gpu-busy.csv"), H100_QUERY_FIELDS);
 
     expect(gpu?.memoryUsedBytes).toBe(7053 * MIB);
     expect(gpu?.memoryFreeBytes).toBe(74027 * MIB);
   });
 
   it("skips the header and strips units of the plain csv format", () => {
-    const gpus = parseGpuQuery(fixture("query-gpu-idle-header.csv"));
+    const gpus = parseGpuQuery(nvidiaSmiFixture("query-gpu-idle-header.csv"));
 
     expect(gpus).toHaveLength(1);
     expect(gpus[0]?.memoryTotalBytes).toBe(81559 * MIB);
@@ -68,13 +54,13 @@ describe("parseGpuQuery", () => {
 
 describe("parseComputeApps", () => {
   it("reads the python3 process holding 7044 MiB", () => {
-    expect(parseComputeApps(fixture("query-apps-busy.csv"))).toEqual([
+    expect(parseComputeApps(nvidiaSmiFixture("query-apps-busy.csv"))).toEqual([
       { pid: 425, processName: "python3", usedMemoryBytes: 7044 * MIB, gpuUuid: UUID },
     ]);
   });
 
   it("reads the empty output of an idle GPU as no process", () => {
-    expect(parseComputeApps(fixture("query-apps-idle.csv"))).toEqual([]);
+    expect(parseComputeApps(nvidiaSmiFixture("query-apps-idle.csv"))).toEqual([]);
   });
 
   it("keeps commas inside a process name and leaves unknown memory out", () => {
