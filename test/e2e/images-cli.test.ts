@@ -9,13 +9,10 @@ import { buildCommand } from "../../controller/commands/build-command.ts";
 import { ciMatrixCommand } from "../../controller/commands/ci-matrix-command.ts";
 import type { CliIo } from "../../controller/cli-io.ts";
 import { loadDesiredState } from "../../desired-state/load-desired-state.ts";
-import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
-import { ownImageIds } from "../support/images-world.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
+import { imagesReconcilerFor, ownImageIds } from "../support/images-world.ts";
 
 function captureIo(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -90,13 +87,7 @@ describe("berth build and berth ci-matrix (real engine)", () => {
     const loaded = await loadDesiredState(root);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     const builder = countingBuilder(createBuildxBuilder({ env: processEngineSelection().childEnv }));
-    const agent = createImagesReconciler({
-      engine: createDockerEngine(),
-      store: await openStatusStore(stateDir),
-      lock: openSharedHostLock(stateDir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const agent = imagesReconcilerFor(await openStatusStore(stateDir), builder);
     const pass = await agent.reconcile(loaded.state, "m1");
     expect(builder.count()).toBe(0);
     expect([...pass.tags.values()]).toEqual(report.images.map((i) => i.tag));

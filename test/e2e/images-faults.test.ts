@@ -7,17 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { getCondition } from "../../status/conditions.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
-import { createWorld } from "../support/images-world.ts";
+import { createWorld, imagesReconcilerFor } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 
@@ -57,13 +54,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
     await world.write({ short: "orphan", dockerfile: "FROM berth-test/busybox:1\nRUN true\n", extraParents: [world.name("nope")] });
     await world.write({ short: "escape", dockerfile: "FROM berth-test/busybox:1\nCOPY secret.txt /\n", context: outside });
     store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({
-      engine: createDockerEngine(),
-      store,
-      lock: openSharedHostLock(store.dir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const reconciler = imagesReconcilerFor(store, builder);
 
     result = await reconciler.reconcile(world.state(), "m1");
   });
@@ -112,13 +103,7 @@ describe("images reconciler: bad input and faults (real engine)", () => {
 
   it("does not retry failed builds for the same inputs on the next pass", async () => {
     builder.reset();
-    const reconciler = createImagesReconciler({
-      engine: createDockerEngine(),
-      store,
-      lock: openSharedHostLock(store.dir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const reconciler = imagesReconcilerFor(store, builder);
 
     const again = await reconciler.reconcile(world.state(), "m1");
 

@@ -10,13 +10,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDesiredState } from "../../desired-state/load-desired-state.ts";
 import type { DesiredState } from "../../desired-state/desired-state.ts";
-import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
-import { inspectLocal } from "../support/images-world.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
+import { imagesReconcilerFor, inspectLocal } from "../support/images-world.ts";
 
 const execFileP = promisify(execFile);
 const fleet = fileURLToPath(new URL("../../examples/fleet", import.meta.url));
@@ -43,13 +40,7 @@ describe("images reconciler: the example GPU family (real engine, no CUDA)", () 
       images: rest.images.map((i) => (i.name === "base-python" ? { ...i, args: { ...i.args, BERTH_TEST_RUN: prefix } } : i)),
     };
     stateDir = await mkdtemp(join(tmpdir(), `${prefix}-state-`));
-    const reconciler = createImagesReconciler({
-      engine: createDockerEngine(),
-      store: await openStatusStore(stateDir),
-      lock: openSharedHostLock(stateDir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const reconciler = imagesReconcilerFor(await openStatusStore(stateDir), builder);
     result = await reconciler.reconcile(state, "mainpc", { only: ["family-torch"], localPrefix: prefix });
   });
 

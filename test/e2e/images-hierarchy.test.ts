@@ -6,12 +6,11 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { LABELS } from "../../platform/labels.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import type { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
-import { createWorld, inspectLocal } from "../support/images-world.ts";
+import { createWorld, imagesReconcilerFor, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 describe("images reconciler: hierarchy and change detection (real engine)", () => {
   let world: World;
@@ -51,13 +50,7 @@ describe("images reconciler: hierarchy and change detection (real engine)", () =
     reconcilers = {};
     for (const machine of ["m1", "m2"]) {
       const store = await openStatusStore(await world.newStateDir());
-      reconcilers[machine] = createImagesReconciler({
-        engine,
-        store,
-        lock: openSharedHostLock(store.dir),
-        builder,
-        dockerEnv: processEngineSelection().childEnv,
-      });
+      reconcilers[machine] = imagesReconcilerFor(store, builder, engine);
     }
   });
 

@@ -10,14 +10,12 @@ import { getCondition } from "../../status/conditions.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesResult } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
-import { createWorld, inspectLocal } from "../support/images-world.ts";
+import { createWorld, imagesReconcilerFor, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 
 const execFileP = promisify(execFile);
 
@@ -36,13 +34,7 @@ describe("images reconciler: registry, pull instead of build, outage fallback (r
 
   async function host(): Promise<{ store: StatusStore; reconcile: () => Promise<ImagesResult> }> {
     const store = await openStatusStore(await world.newStateDir());
-    const reconciler = createImagesReconciler({
-      engine,
-      store,
-      lock: openSharedHostLock(store.dir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const reconciler = imagesReconcilerFor(store, builder, engine);
     return { store, reconcile: () => reconciler.reconcile(world.state({ registry: registry.host }), "m1") };
   }
 

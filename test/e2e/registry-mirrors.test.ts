@@ -7,14 +7,12 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { runCommand } from "../../platform/run-command.ts";
 import { getCondition } from "../../status/conditions.ts";
-import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { createBuildxBuilder, countingBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import type { ImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
-import { createWorld, inspectLocal } from "../support/images-world.ts";
+import { createWorld, imagesReconcilerFor, inspectLocal } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
@@ -61,13 +59,7 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
       files: { "app.txt": "v1\n" },
     });
     // Host A builds and pushes to the primary; the host's local mirror is filled with the same content tags.
-    const hostA = createImagesReconciler({
-      engine,
-      store: await openStatusStore(await world.newStateDir()),
-      lock: openSharedHostLock(await world.newStateDir()),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const hostA = imagesReconcilerFor(await openStatusStore(await world.newStateDir()), builder, engine);
     const built = await hostA.reconcile(state(), "m1");
     expect(built.outcomes.every((o) => o.ok && o.pushed)).toBe(true);
     for (const tag of built.tags.values()) {
@@ -76,13 +68,7 @@ describe("registry mirrors and pending pushes (real engine + local registries)",
       await docker("rmi", toMirror(tag));
     }
     store = await openStatusStore(await world.newStateDir());
-    hostB = createImagesReconciler({
-      engine,
-      store,
-      lock: openSharedHostLock(store.dir),
-      builder,
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    hostB = imagesReconcilerFor(store, builder, engine);
   });
 
   afterAll(async () => {

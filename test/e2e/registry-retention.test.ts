@@ -16,7 +16,6 @@ import { createDockerEngine } from "../../platform/docker-engine.ts";
 import { processEngineSelection } from "../../platform/engine-selection.ts";
 import { silentLogger } from "../../platform/logger.ts";
 import { createBuildxBuilder } from "../../reconcilers/images/image-builder.ts";
-import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
 import { createRegistryHttp } from "../../reconcilers/images/registry-client.ts";
 import { createRegistryApi } from "../../reconcilers/prune/registry-api.ts";
 import { runRegistryPrune } from "../../reconcilers/prune/registry-prune-reconciler.ts";
@@ -25,7 +24,7 @@ import { openSharedHostLock } from "../../status/shared-host-lock.ts";
 import { openStatusStore } from "../../status/status-store.ts";
 import type { StatusStore } from "../../status/status-store.ts";
 import { ensureBusyboxImage } from "../support/busybox-image.ts";
-import { createWorld } from "../support/images-world.ts";
+import { createWorld, imagesReconcilerFor } from "../support/images-world.ts";
 import type { World } from "../support/images-world.ts";
 import { startLocalRegistry } from "../support/local-registry.ts";
 import type { LocalRegistry } from "../support/local-registry.ts";
@@ -66,13 +65,7 @@ describe("berth prune --registry (real engine + local registry)", () => {
       files: { "app.txt": "v1\n" },
     });
     store = await openStatusStore(await world.newStateDir());
-    const images = createImagesReconciler({
-      engine: createDockerEngine(),
-      store,
-      lock: openSharedHostLock(store.dir),
-      builder: createBuildxBuilder({ env: processEngineSelection().childEnv }),
-      dockerEnv: processEngineSelection().childEnv,
-    });
+    const images = imagesReconcilerFor(store, createBuildxBuilder({ env: processEngineSelection().childEnv }));
     // m1 builds four versions (each pushed: content, human, latest-m1); m2 builds the last one.
     for (const n of [1, 2, 3, 4]) {
       await world.writeFile("app", "app.txt", `v${n}\n`);

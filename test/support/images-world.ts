@@ -10,6 +10,14 @@ import type { DesiredState, ImageSource, ImageSpec, MachineSpec } from "../../de
 import { DEFAULT_PRUNE, DEFAULT_ROLLOUT } from "../../desired-state/desired-state.ts";
 import { dockerfileFacts } from "../../desired-state/dockerfile-facts.ts";
 import type { Profile } from "../../profiles/profile-schema.ts";
+import { createDockerEngine } from "../../platform/docker-engine.ts";
+import type { DockerEngine } from "../../platform/docker-engine.ts";
+import { processEngineSelection } from "../../platform/engine-selection.ts";
+import { createImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import type { ImagesReconciler } from "../../reconcilers/images/images-reconciler.ts";
+import type { ImageBuilder } from "../../reconcilers/images/image-builder.ts";
+import { openSharedHostLock } from "../../status/shared-host-lock.ts";
+import type { StatusStore } from "../../status/status-store.ts";
 
 const execFileP = promisify(execFile);
 
@@ -171,4 +179,22 @@ export async function inspectLocal(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An images reconciler over `store` as one host's agent makes it: the host lock in the store's state
+ * dir, the docker children in this process's engine selection.
+ */
+export function imagesReconcilerFor(
+  store: StatusStore,
+  builder: ImageBuilder,
+  engine: DockerEngine = createDockerEngine(),
+): ImagesReconciler {
+  return createImagesReconciler({
+    engine,
+    store,
+    lock: openSharedHostLock(store.dir),
+    builder,
+    dockerEnv: processEngineSelection().childEnv,
+  });
 }
